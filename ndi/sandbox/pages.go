@@ -27,9 +27,11 @@ var pages = template.Must(template.New("phone").Parse(`<!doctype html>
 </style></head><body>
 <header>Singpass sandbox · phone</header><main>
 {{if .Error}}<div class="card err"><b>Cannot continue.</b><p>{{.Error}}</p></div>{{end}}
-{{if .Result}}<div class="card ok"><b>{{if eq .Result.Decision "allow"}}Shared.{{else}}Declined.{{end}}</b>
+{{if .Result}}{{if .Result.CallbackError}}<div class="card err"><b>The kiosk could not be reached.</b>
+ <p>{{.Result.CallbackError}}</p><p>The sandbox called <code>{{.Result.CallbackURL}}</code></p>
+ {{else}}<div class="card ok"><b>{{if eq .Result.Decision "allow"}}Shared.{{else}}Declined.{{end}}</b>
  <p>The kiosk answered (HTTP {{.Result.CallbackStatus}}): {{.Result.CallbackBody}}</p>
- <p>Please look at the kiosk screen.</p><p><a href="{{.Home}}">Scan again</a></p></div>{{end}}
+ <p>Please look at the kiosk screen.</p>{{end}}<p><a href="{{.Home}}">Scan again</a></p></div>{{end}}
 {{if .Personas}}
 <div class="card"><p>{{if .Ticket}}<b>{{.ClientID}}</b> asks to see:{{else}}This page plays the Singpass app for testing. Pick a test person, then tap <b>Allow</b> to scan the code on the kiosk screen now. <b>{{.ClientID}}</b> will see:{{end}}</p>
 <p><code>{{range $i, $a := .Attributes}}{{if $i}}, {{end}}{{$a}}{{end}}</code></p></div>
@@ -145,7 +147,16 @@ func (s *Sandbox) scanAPI(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"error": "unreadable form"})
 		return
 	}
-	res, err := s.Scan(r.Context(), r.PostForm.Get("persona"), r.PostForm.Get("decision"), r.PostForm.Get("fault"))
+	persona, decision, fault := r.PostForm.Get("persona"), r.PostForm.Get("decision"), r.PostForm.Get("fault")
+	var (
+		res ScanResult
+		err error
+	)
+	if qr := r.PostForm.Get("qr"); qr != "" {
+		res, err = s.ScanURL(r.Context(), qr, persona, decision, fault)
+	} else {
+		res, err = s.Scan(r.Context(), persona, decision, fault)
+	}
 	if err != nil {
 		w.WriteHeader(http.StatusConflict)
 		json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})

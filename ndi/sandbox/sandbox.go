@@ -214,10 +214,14 @@ func (s *Sandbox) Persona(id string) (Persona, bool) {
 
 // ScanResult says what a scan led to.
 type ScanResult struct {
-	State          string `json:"state"`
-	Decision       string `json:"decision"`
-	CallbackStatus int    `json:"callback_status"`
+	State    string `json:"state"`
+	Decision string `json:"decision"`
+	// CallbackURL is the URL the sandbox called, code included: test data,
+	// shown so that integrators can replay it with `ndikiosk exchange`.
+	CallbackURL    string `json:"callback_url"`
+	CallbackStatus int    `json:"callback_status,omitempty"`
 	CallbackBody   string `json:"callback_body,omitempty"`
+	CallbackError  string `json:"callback_error,omitempty"`
 }
 
 // Scan plays the phone: it scans the QR on the kiosk screen (the newest one
@@ -230,7 +234,13 @@ func (s *Sandbox) Scan(ctx context.Context, personaID, decision, fault string) (
 	if shown == "" {
 		return ScanResult{}, errors.New("no QR code is on the kiosk screen yet")
 	}
-	q, err := s.acceptQR(shown)
+	return s.ScanURL(ctx, shown, personaID, decision, fault)
+}
+
+// ScanURL is Scan for a given QR URL, for a kiosk whose screen the sandbox
+// cannot see (the standalone sandbox).
+func (s *Sandbox) ScanURL(ctx context.Context, qrURL, personaID, decision, fault string) (ScanResult, error) {
+	q, err := s.acceptQR(qrURL)
 	if err != nil {
 		return ScanResult{}, err
 	}
@@ -313,13 +323,16 @@ func (s *Sandbox) decide(ctx context.Context, q verify.QR, personaID, decision, 
 	if strings.Contains(s.opt.Client.CallbackURL, "?") {
 		sep = "&"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.opt.Client.CallbackURL+sep+query, nil)
+	res.CallbackURL = s.opt.Client.CallbackURL + sep + query
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, res.CallbackURL, nil)
 	if err != nil {
 		return res, err
 	}
 	resp, err := s.opt.HTTPClient.Do(req)
 	if err != nil {
-		return res, fmt.Errorf("calling the kiosk back failed: %w", unwrapURLError(err))
+		res.CallbackError = unwrapURLError(err).Error()
+		s.opt.Logger.Warn("sandbox callback failed", "error", res.CallbackError)
+		return res, nil
 	}
 	defer resp.Body.Close()
 	body := make([]byte, 512)

@@ -38,18 +38,18 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 
 // Meta is the provenance every Myinfo item carries.
 type Meta struct {
-	Source         Text `json:"source"` // 1 government-verified, 2 user-provided, 3 not applicable, 4 Singpass-verified
-	Classification Text `json:"classification"`
-	LastUpdated    Text `json:"lastupdated"`
-	Unavailable    bool `json:"unavailable"`
+	Source         Text `json:"source,omitzero"` // 1 government-verified, 2 user-provided, 3 not applicable, 4 Singpass-verified
+	Classification Text `json:"classification,omitzero"`
+	LastUpdated    Text `json:"lastupdated,omitzero"`
+	Unavailable    bool `json:"unavailable,omitzero"`
 }
 
 // Item is a simple ({value}) or coded ({code, desc}) Myinfo attribute.
 type Item struct {
 	Meta
-	Value Text `json:"value"`
-	Code  Text `json:"code"`
-	Desc  Text `json:"desc"`
+	Value Text `json:"value,omitzero"`
+	Code  Text `json:"code,omitzero"`
+	Desc  Text `json:"desc,omitzero"`
 }
 
 // Present reports whether the item holds a usable value: not unavailable,
@@ -69,9 +69,9 @@ func (i Item) String() string {
 // Phone is the `mobileno` attribute.
 type Phone struct {
 	Meta
-	Prefix   Item `json:"prefix"`
-	AreaCode Item `json:"areacode"`
-	Number   Item `json:"nbr"`
+	Prefix   Item `json:"prefix,omitzero"`
+	AreaCode Item `json:"areacode,omitzero"`
+	Number   Item `json:"nbr,omitzero"`
 }
 
 // Present reports whether a number is there.
@@ -96,14 +96,14 @@ func (p Phone) String() string {
 // (type SG) or free lines (type Unformatted).
 type Address struct {
 	Meta
-	Type     Text `json:"type"`
-	Block    Item `json:"block"`
-	Building Item `json:"building"`
-	Floor    Item `json:"floor"`
-	Unit     Item `json:"unit"`
-	Street   Item `json:"street"`
-	Postal   Item `json:"postal"`
-	Country  Item `json:"country"`
+	Type     Text `json:"type,omitzero"`
+	Block    Item `json:"block,omitzero"`
+	Building Item `json:"building,omitzero"`
+	Floor    Item `json:"floor,omitzero"`
+	Unit     Item `json:"unit,omitzero"`
+	Street   Item `json:"street,omitzero"`
+	Postal   Item `json:"postal,omitzero"`
+	Country  Item `json:"country,omitzero"`
 	Line1    Item `json:"line1"`
 	Line2    Item `json:"line2"`
 }
@@ -140,63 +140,63 @@ func (a Address) String() string {
 
 // LicenceClass is one class on a driving licence.
 type LicenceClass struct {
-	Class     Item `json:"class"`
-	IssueDate Item `json:"issuedate"`
+	Class     Item `json:"class,omitzero"`
+	IssueDate Item `json:"issuedate,omitzero"`
 }
 
 // Licence is a provisional or qualified driving licence.
 type Licence struct {
-	Validity   Item           `json:"validity"`
-	ExpiryDate Item           `json:"expirydate"`
-	Classes    []LicenceClass `json:"classes"`
+	Validity   Item           `json:"validity,omitzero"`
+	ExpiryDate Item           `json:"expirydate,omitzero"`
+	Classes    []LicenceClass `json:"classes,omitzero"`
 }
 
 // Period is a suspension, disqualification or revocation.
 type Period struct {
-	StartDate Item `json:"startdate"`
-	EndDate   Item `json:"enddate"`
+	StartDate Item `json:"startdate,omitzero"`
+	EndDate   Item `json:"enddate,omitzero"`
 }
 
 // DrivingLicence is the `drivinglicence` attribute.
 type DrivingLicence struct {
 	Meta
-	COMStatus          Item    `json:"comstatus"`
-	TotalDemeritPoints Item    `json:"totaldemeritpoints"`
-	Suspension         Period  `json:"suspension"`
-	Disqualification   Period  `json:"disqualification"`
-	Revocation         Period  `json:"revocation"`
-	PDL                Licence `json:"pdl"`
-	QDL                Licence `json:"qdl"`
-	PhotoCardSerialNo  Item    `json:"photocardserialno"`
+	COMStatus          Item    `json:"comstatus,omitzero"`
+	TotalDemeritPoints Item    `json:"totaldemeritpoints,omitzero"`
+	Suspension         Period  `json:"suspension,omitzero"`
+	Disqualification   Period  `json:"disqualification,omitzero"`
+	Revocation         Period  `json:"revocation,omitzero"`
+	PDL                Licence `json:"pdl,omitzero"`
+	QDL                Licence `json:"qdl,omitzero"`
+	PhotoCardSerialNo  Item    `json:"photocardserialno,omitzero"`
 }
 
 // Person is the verified person data, one field per Verify attribute.
 // Attributes that were not requested are zero.
 type Person struct {
-	UINFIN               Item           `json:"uinfin"`
-	PartialUINFIN        Item           `json:"partialuinfin"`
-	UUID                 Item           `json:"uuid"`
-	Name                 Item           `json:"name"`
-	AliasName            Item           `json:"aliasname"`
-	HanyuPinyinName      Item           `json:"hanyupinyinname"`
-	HanyuPinyinAliasName Item           `json:"hanyupinyinaliasname"`
-	MarriedName          Item           `json:"marriedname"`
-	Sex                  Item           `json:"sex"`
-	Race                 Item           `json:"race"`
-	SecondaryRace        Item           `json:"secondaryrace"`
-	DOB                  Item           `json:"dob"`
-	ResidentialStatus    Item           `json:"residentialstatus"`
-	Nationality          Item           `json:"nationality"`
-	BirthCountry         Item           `json:"birthcountry"`
-	PassportNumber       Item           `json:"passportnumber"`
-	PassType             Item           `json:"passtype"`
-	PassStatus           Item           `json:"passstatus"`
-	PassExpiryDate       Item           `json:"passexpirydate"`
-	MobileNo             Phone          `json:"mobileno"`
-	Email                Item           `json:"email"`
-	RegAdd               Address        `json:"regadd"`
-	Employment           Item           `json:"employment"`
-	DrivingLicence       DrivingLicence `json:"drivinglicence"`
+	UINFIN               Item           `json:"uinfin,omitzero"`
+	PartialUINFIN        Item           `json:"partialuinfin,omitzero"`
+	UUID                 Item           `json:"uuid,omitzero"`
+	Name                 Item           `json:"name,omitzero"`
+	AliasName            Item           `json:"aliasname,omitzero"`
+	HanyuPinyinName      Item           `json:"hanyupinyinname,omitzero"`
+	HanyuPinyinAliasName Item           `json:"hanyupinyinaliasname,omitzero"`
+	MarriedName          Item           `json:"marriedname,omitzero"`
+	Sex                  Item           `json:"sex,omitzero"`
+	Race                 Item           `json:"race,omitzero"`
+	SecondaryRace        Item           `json:"secondaryrace,omitzero"`
+	DOB                  Item           `json:"dob,omitzero"`
+	ResidentialStatus    Item           `json:"residentialstatus,omitzero"`
+	Nationality          Item           `json:"nationality,omitzero"`
+	BirthCountry         Item           `json:"birthcountry,omitzero"`
+	PassportNumber       Item           `json:"passportnumber,omitzero"`
+	PassType             Item           `json:"passtype,omitzero"`
+	PassStatus           Item           `json:"passstatus,omitzero"`
+	PassExpiryDate       Item           `json:"passexpirydate,omitzero"`
+	MobileNo             Phone          `json:"mobileno,omitzero"`
+	Email                Item           `json:"email,omitzero"`
+	RegAdd               Address        `json:"regadd,omitzero"`
+	Employment           Item           `json:"employment,omitzero"`
+	DrivingLicence       DrivingLicence `json:"drivinglicence,omitzero"`
 }
 
 // Attributes lists every attribute Verify can release (data catalogue).
@@ -263,54 +263,6 @@ func (p *Person) Redacted() *Person {
 		c.PassportNumber.Value = Text(MaskID(string(c.PassportNumber.Value)))
 	}
 	return &c
-}
-
-// MarshalJSON writes only the attributes that were released.
-func (p *Person) MarshalJSON() ([]byte, error) {
-	type plain Person
-	b, err := json.Marshal((*plain)(p))
-	if err != nil {
-		return nil, err
-	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
-		return nil, err
-	}
-	for k, v := range all {
-		if isZeroJSON(v) {
-			delete(all, k)
-		}
-	}
-	return json.Marshal(all)
-}
-
-func isZeroJSON(v json.RawMessage) bool {
-	var x any
-	if json.Unmarshal(v, &x) != nil {
-		return false
-	}
-	return zero(x)
-}
-
-func zero(x any) bool {
-	switch v := x.(type) {
-	case nil:
-		return true
-	case string:
-		return v == ""
-	case bool:
-		return !v
-	case []any:
-		return len(v) == 0
-	case map[string]any:
-		for _, e := range v {
-			if !zero(e) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
 }
 
 // SGT is Singapore time; it has been UTC+8 without daylight saving since 1982.

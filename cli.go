@@ -1,0 +1,100 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"ndikiosk/kiosk"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `ndikiosk — a self-service Singpass Verify kiosk
+
+Usage:
+  ndikiosk [run] [flags]          start the kiosk (sandbox mode when no --config is given)
+  ndikiosk qr --config FILE       print one freshly signed Verify QR URL
+  ndikiosk exchange --config FILE --code CODE [--state S]
+                                  swap an authorisation code for the verified person (uinfin masked)
+  ndikiosk sandbox [--listen ADDR] run the Singpass sandbox on its own, for other software
+  ndikiosk version
+
+Run "ndikiosk COMMAND -h" for a command's flags.
+`
+
+// cli runs one command and returns the process exit code.
+func cli(args []string, stdout, stderr io.Writer) int {
+	cmd := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "run":
+		err = runKiosk(args, stdout, stderr)
+	case "qr":
+		err = runQR(args, stdout, stderr)
+	case "exchange":
+		err = runExchange(args, stdout, stderr)
+	case "sandbox":
+		err = runSandbox(args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "ndikiosk", version)
+	case "help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "ndikiosk: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	switch {
+	case err == flag.ErrHelp:
+		return 0
+	case err == errUsage:
+		return 2
+	case err != nil:
+		fmt.Fprintf(stderr, "ndikiosk %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}
+
+var errUsage = fmt.Errorf("usage")
+
+// newFlags makes a flag set that prints its errors to stderr.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("ndikiosk "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
+// loadConfig reads --config, or the sandbox defaults when it is empty and
+// allowed.
+func loadConfig(path string, sandboxIfEmpty bool) (*kiosk.Config, error) {
+	if path == "" {
+		if !sandboxIfEmpty {
+			return nil, kiosk.ErrNoConfig
+		}
+		return kiosk.SandboxDefaults(), nil
+	}
+	return kiosk.Load(path)
+}
+
+func now() time.Time { return time.Now() }

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	qrcode "github.com/skip2/go-qrcode"
+
+	"ndikiosk/ndi/verify"
+)
+
+// runQR prints one freshly signed QR URL: the quickest check that the key,
+// client id and callback URL in a config are what Verify expects.
+func runQR(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("qr", stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	state := fs.String("state", "", "state to put in the QR (default: a random one)")
+	png := fs.String("png", "", "also write the QR code as a PNG image to this file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath, false)
+	if err != nil {
+		return err
+	}
+	client, _, err := cfg.VerifyClient(now())
+	if err != nil {
+		return err
+	}
+	if *state == "" {
+		*state = cfg.Kiosk.ID + "-" + verify.NewNonce()[:16]
+	}
+	u, _, err := client.NewQR(*state, cfg.Verify.QRLifetime.Duration)
+	if err != nil {
+		return err
+	}
+	if *png != "" {
+		if err := qrcode.WriteFile(u, qrcode.Medium, 512, *png); err != nil {
+			return fmt.Errorf("write %s: %w", *png, err)
+		}
+	}
+	_, err = fmt.Fprintln(stdout, u)
+	return err
+}
+
+// runExchange swaps an authorisation code for the person and prints the
+// verified data with the UIN/FIN masked.
+func runExchange(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("exchange", stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	code := fs.String("code", "", "the authorisation code from the callback (required)")
+	state := fs.String("state", "", "the state from the callback")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *code == "" {
+		fmt.Fprintln(stderr, "--code is required")
+		return errUsage
+	}
+	cfg, err := loadConfig(*cfgPath, false)
+	if err != nil {
+		return err
+	}
+	client, _, err := cfg.VerifyClient(now())
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Verify.ExchangeTimeout.Duration)
+	defer cancel()
+	p, err := client.Exchange(ctx, verify.Callback{Code: *code, State: *state})
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(p.Redacted())
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"ndikiosk/kiosk"
+	"ndikiosk/ndi/pki"
+	"ndikiosk/ndi/sandbox"
+	"ndikiosk/ndi/verify"
+)
+
+// runSandbox serves the Singpass sandbox on its own, for integrators who
+// point other software (or a kiosk on another port) at it.
+func runSandbox(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sandbox", stderr)
+	listen := fs.String("listen", "127.0.0.1:5156", "address to serve on")
+	dir := fs.String("dir", filepath.Join(kiosk.DefaultDataDir(), "sandbox"), "where the sandbox keeps its keys and the kiosk config it writes")
+	callback := fs.String("callback", "http://127.0.0.1:8080/callback", "the relying party's registered callback URL")
+	rpCert := fs.String("rp-cert", "", "the relying party's certificate or public key (default: the sandbox's test kiosk key)")
+	attrs := fs.String("attributes", strings.Join(verify.Attributes, ","), "attributes registered for the client")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cb, err := url.Parse(*callback)
+	if err != nil || cb.Host == "" || (cb.Scheme != "http" && cb.Scheme != "https") {
+		return fmt.Errorf("--callback %q is not an absolute http(s) URL", *callback)
+	}
+	keys, err := sandbox.LoadOrCreateKeys(*dir, now())
+	if err != nil {
+		return err
+	}
+	rpKey := &keys.Kiosk.PublicKey
+	if *rpCert != "" {
+		if rpKey, _, err = pki.LoadPublicKey(*rpCert, now()); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String() + kiosk.SandboxPrefix
+	sb, err := sandbox.New(sandbox.Options{
+		Prefix: kiosk.SandboxPrefix, PublicURL: base, Key: keys.NDI, Cert: keys.NDICert,
+		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+		Client: sandbox.Client{ID: kiosk.SandboxClientID, Secret: kiosk.SandboxClientSecret, CallbackURL: *callback,
+			PublicKey: rpKey, Attributes: strings.Split(*attrs, ",")},
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	cfgPath := filepath.Join(*dir, "kiosk.toml")
+	if err := writeFileAtomic(cfgPath, []byte(sandboxKioskConfig(base, cb, keys)), 0o600); err != nil {
+		ln.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, `Singpass sandbox serving on %[1]s/
+  phone page:       %[1]s/
+  QR base URL:      %[2]s
+  token URL:        %[3]s
+  person URL:       %[4]s
+  NDI certificate:  %[5]s (also at %[1]s/cert.pem)
+  test kiosk key:   %[6]s (certificate %[7]s)
+  client id:        %[8]s
+  client secret:    %[9]s
+  callback URL:     %[10]s
+  kiosk config:     %[11]s
+Start a kiosk against it with: ndikiosk --config %[11]s
+`, base, sb.QRBaseURL(), sb.TokenURL(), sb.PersonURL(), keys.NDICertPath, keys.KioskKeyPath, keys.KioskCertPath,
+		kiosk.SandboxClientID, kiosk.SandboxClientSecret, *callback, cfgPath)
+	mux := http.NewServeMux()
+	mux.Handle(kiosk.SandboxPrefix+"/", sb)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// sandboxKioskConfig is a kiosk config file that talks to a standalone
+// sandbox. Paths are relative to the file, which sits beside the keys.
+func sandboxKioskConfig(base string, callback *url.URL, keys *sandbox.Keys) string {
+	path := callback.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	return fmt.Sprintf(`# Written by "ndikiosk sandbox": a kiosk that talks to the standalone sandbox at %[1]s.
+[kiosk]
+listen = %[2]q
+callback_path = %[3]q
+
+[verify]
+client_id = %[4]q
+client_secret = %[5]q
+private_key = %[6]q
+ndi_cert = %[7]q
+callback_url = %[8]q
+token_url = %[9]q
+person_url = %[10]q
+qr_base_url = %[11]q
+qr_lifetime = "120s"
+`, base, callback.Host, path, kiosk.SandboxClientID, kiosk.SandboxClientSecret,
+		filepath.Base(keys.KioskKeyPath), filepath.Base(keys.NDICertPath), callback.String(),
+		base+"/token", base+"/person", base+"/sgverify")
+}

@@ -1,0 +1,320 @@
+// Package kiosk is the product's own domain: configuration, the rotating QR
+// sessions, the callback server, the visit flow and its policies. It has no
+// widgets; the ui package renders what it says.
+package kiosk
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"ndikiosk/ndi/pki"
+	"ndikiosk/ndi/sandbox"
+	"ndikiosk/ndi/verify"
+)
+
+// Duration reads TOML strings such as "2m" or "90s".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (use e.g. \"90s\" or \"2m\")", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back as text.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Modes of the kiosk.
+const (
+	ModeAge     = "age"
+	ModeVisitor = "visitor"
+)
+
+// Config is the kiosk's configuration file.
+type Config struct {
+	// Sandbox runs the kiosk against the embedded Singpass sandbox; the
+	// [verify] endpoints, keys and credentials are then made up locally.
+	Sandbox bool         `toml:"sandbox"`
+	Kiosk   KioskConfig  `toml:"kiosk"`
+	Verify  VerifyConfig `toml:"verify"`
+
+	path string // the file it came from; empty for built-in sandbox defaults
+}
+
+// KioskConfig is the [kiosk] table.
+type KioskConfig struct {
+	ID           string `toml:"id"`            // names this kiosk in the visit log; default "kiosk1"
+	Venue        string `toml:"venue"`         // shown on screen
+	Mode         string `toml:"mode"`          // "age" or "visitor"
+	MinAge       int    `toml:"min_age"`       // age mode threshold; default 18
+	Listen       string `toml:"listen"`        // callback server address; default 127.0.0.1:8080
+	CallbackPath string `toml:"callback_path"` // default /callback
+	DataDir      string `toml:"data_dir"`      // default: the user's data folder
+	Contact      string `toml:"contact"`       // who to contact when Verify is unavailable
+	Alternative  string `toml:"alternative"`   // the non-Verify way, e.g. "Please approach the counter"
+}
+
+// VerifyConfig is the [verify] table.
+type VerifyConfig struct {
+	Environment        string   `toml:"environment"` // "test" or "production" fill token_url and person_url
+	ClientID           string   `toml:"client_id"`
+	ClientSecret       string   `toml:"client_secret"`
+	PrivateKey         string   `toml:"private_key"` // PEM or PKCS#12
+	PrivateKeyPassword string   `toml:"private_key_password"`
+	NDICert            string   `toml:"ndi_cert"` // Verify's certificate or public key
+	CallbackURL        string   `toml:"callback_url"`
+	TokenURL           string   `toml:"token_url"`
+	PersonURL          string   `toml:"person_url"`
+	QRBaseURL          string   `toml:"qr_base_url"` // default https://app.singpass.gov.sg/sgverify
+	Attributes         []string `toml:"attributes"`  // default by mode
+	QRLifetime         Duration `toml:"qr_lifetime"` // default 120s
+	ExchangeTimeout    Duration `toml:"exchange_timeout"`
+}
+
+// Sandbox client registration used whenever the kiosk makes its own sandbox.
+const (
+	SandboxClientID     = "STG2-SGVERIFY-NDIKIOSK-SANDBOX"
+	SandboxClientSecret = "sandbox-client-secret"
+	SandboxPrefix       = "/sandbox"
+)
+
+// Load reads a config file. Every problem is reported at once, by key name.
+func Load(path string) (*Config, error) {
+	var c Config
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.path = path
+	var problems []string
+	for _, k := range md.Undecoded() {
+		problems = append(problems, "unknown key "+k.String())
+	}
+	c.applyDefaults()
+	problems = append(problems, c.check()...)
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("config %s:\n  - %s", path, strings.Join(problems, "\n  - "))
+	}
+	c.resolvePaths()
+	return &c, nil
+}
+
+// SandboxDefaults is the configuration `ndikiosk` uses with no config file.
+func SandboxDefaults() *Config {
+	c := &Config{Sandbox: true}
+	c.applyDefaults()
+	return c
+}
+
+// Path is the file the config came from, or "" for built-in defaults.
+func (c *Config) Path() string { return c.path }
+
+func (c *Config) applyDefaults() {
+	k := &c.Kiosk
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&k.ID, "kiosk1")
+	def(&k.Mode, ModeAge)
+	def(&k.Listen, "127.0.0.1:8080")
+	def(&k.CallbackPath, "/callback")
+	def(&k.DataDir, DefaultDataDir())
+	def(&k.Contact, "the venue staff")
+	def(&k.Alternative, "Please approach the counter.")
+	if k.MinAge == 0 {
+		k.MinAge = 18
+	}
+	v := &c.Verify
+	switch v.Environment {
+	case "test":
+		def(&v.TokenURL, verify.TestTokenURL)
+		def(&v.PersonURL, verify.TestPersonURL)
+	case "production":
+		def(&v.TokenURL, verify.ProdTokenURL)
+		def(&v.PersonURL, verify.ProdPersonURL)
+	}
+	def(&v.QRBaseURL, verify.QRBaseURL)
+	if len(v.Attributes) == 0 {
+		v.Attributes = DefaultAttributes(k.Mode)
+	}
+	if v.QRLifetime.Duration == 0 {
+		v.QRLifetime.Duration = 120 * time.Second
+	}
+	if v.ExchangeTimeout.Duration == 0 {
+		v.ExchangeTimeout.Duration = 15 * time.Second
+	}
+}
+
+// EffectiveVerify is the [verify] table as used: in sandbox mode the
+// credentials and endpoints are the local sandbox's, on the kiosk's own
+// server (so they follow kiosk.listen).
+func (c *Config) EffectiveVerify() VerifyConfig {
+	v := c.Verify
+	if c.Sandbox {
+		base := "http://" + c.Kiosk.Listen
+		v.ClientID, v.ClientSecret = SandboxClientID, SandboxClientSecret
+		v.CallbackURL = base + c.Kiosk.CallbackPath
+		v.TokenURL = base + SandboxPrefix + "/token"
+		v.PersonURL = base + SandboxPrefix + "/person"
+		v.QRBaseURL = base + SandboxPrefix + "/sgverify"
+	}
+	return v
+}
+
+// Validate checks the config again, after command-line overrides.
+func (c *Config) Validate() error {
+	if p := c.check(); len(p) > 0 {
+		where := c.path
+		if where == "" {
+			where = "(built-in sandbox defaults)"
+		}
+		return fmt.Errorf("config %s:\n  - %s", where, strings.Join(p, "\n  - "))
+	}
+	return nil
+}
+
+// DefaultAttributes is what a mode asks Verify for when the config is silent:
+// the date of birth only for age checks (plus the masked id for the log).
+func DefaultAttributes(mode string) []string {
+	if mode == ModeVisitor {
+		return []string{"name", "partialuinfin", "mobileno"}
+	}
+	return []string{"partialuinfin", "dob"}
+}
+
+func (c *Config) check() []string {
+	var p []string
+	k, v := c.Kiosk, c.Verify
+	if k.Mode != ModeAge && k.Mode != ModeVisitor {
+		p = append(p, fmt.Sprintf("kiosk.mode is %q; want \"age\" or \"visitor\"", k.Mode))
+	}
+	if k.MinAge < 1 || k.MinAge > 120 {
+		p = append(p, fmt.Sprintf("kiosk.min_age %d is out of range 1-120", k.MinAge))
+	}
+	if _, _, err := net.SplitHostPort(k.Listen); err != nil {
+		p = append(p, fmt.Sprintf("kiosk.listen %q is not host:port", k.Listen))
+	}
+	if !strings.HasPrefix(k.CallbackPath, "/") {
+		p = append(p, "kiosk.callback_path must start with /")
+	}
+	if v.Environment != "" && v.Environment != "test" && v.Environment != "production" {
+		p = append(p, fmt.Sprintf("verify.environment is %q; want \"test\" or \"production\"", v.Environment))
+	}
+	for _, a := range v.Attributes {
+		if !verify.KnownAttribute(a) {
+			p = append(p, fmt.Sprintf("verify.attributes: %q is not a Verify attribute", a))
+		}
+	}
+	if k.Mode == ModeAge && !slices.Contains(v.Attributes, "dob") {
+		p = append(p, "verify.attributes must include \"dob\" in age mode")
+	}
+	if v.QRLifetime.Duration < 30*time.Second || v.QRLifetime.Duration > 10*time.Minute {
+		p = append(p, "verify.qr_lifetime must be between 30s and 10m")
+	}
+	if c.Sandbox {
+		return p
+	}
+	required := []struct{ name, value string }{
+		{"verify.client_id", v.ClientID}, {"verify.client_secret", v.ClientSecret},
+		{"verify.private_key", v.PrivateKey}, {"verify.ndi_cert", v.NDICert},
+		{"verify.callback_url", v.CallbackURL}, {"verify.token_url (or verify.environment)", v.TokenURL},
+		{"verify.person_url (or verify.environment)", v.PersonURL},
+	}
+	for _, r := range required {
+		if r.value == "" {
+			p = append(p, "missing "+r.name)
+		}
+	}
+	return p
+}
+
+func (c *Config) resolvePaths() {
+	dir := filepath.Dir(c.path)
+	for _, p := range []*string{&c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
+
+// SandboxDir is where sandbox keys live.
+func (c *Config) SandboxDir() string { return filepath.Join(c.Kiosk.DataDir, "sandbox") }
+
+// VerifyClient loads the keys and returns a Verify client. In sandbox mode
+// it also returns the sandbox to mount at SandboxPrefix.
+func (c *Config) VerifyClient(now time.Time) (*verify.Client, *sandbox.Sandbox, error) {
+	v := c.EffectiveVerify()
+	cfg := verify.Config{
+		ClientID: v.ClientID, ClientSecret: v.ClientSecret, CallbackURL: v.CallbackURL,
+		TokenURL: v.TokenURL, PersonURL: v.PersonURL, QRBaseURL: v.QRBaseURL, Attributes: v.Attributes,
+	}
+	var sb *sandbox.Sandbox
+	if c.Sandbox {
+		keys, err := sandbox.LoadOrCreateKeys(c.SandboxDir(), now)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Key, cfg.NDIKey = keys.Kiosk, &keys.NDI.PublicKey
+		sb, err = sandbox.New(sandbox.Options{
+			Prefix: SandboxPrefix, PublicURL: "http://" + c.Kiosk.Listen + SandboxPrefix,
+			Key: keys.NDI, Cert: keys.NDICert,
+			Client: sandbox.Client{ID: v.ClientID, Secret: v.ClientSecret, CallbackURL: v.CallbackURL,
+				PublicKey: &keys.Kiosk.PublicKey, Attributes: verify.Attributes},
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	} else {
+		key, err := pki.LoadPrivateKey(v.PrivateKey, v.PrivateKeyPassword)
+		if err != nil {
+			return nil, nil, err
+		}
+		ndi, _, err := pki.LoadPublicKey(v.NDICert, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Key, cfg.NDIKey = key.Key, ndi
+	}
+	client, err := verify.New(cfg)
+	return client, sb, err
+}
+
+// DefaultDataDir is the per-user data folder: $XDG_DATA_HOME/ndikiosk or
+// ~/.local/share/ndikiosk on Linux, %LocalAppData%\ndikiosk on Windows,
+// ~/Library/Application Support/ndikiosk on macOS.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && runtime.GOOS != "windows" {
+		return filepath.Join(d, "ndikiosk")
+	}
+	home, err := os.UserHomeDir()
+	switch {
+	case runtime.GOOS == "windows":
+		if d := os.Getenv("LocalAppData"); d != "" {
+			return filepath.Join(d, "ndikiosk")
+		}
+	case err != nil:
+	case runtime.GOOS == "darwin":
+		return filepath.Join(home, "Library", "Application Support", "ndikiosk")
+	default:
+		return filepath.Join(home, ".local", "share", "ndikiosk")
+	}
+	return filepath.Join(os.TempDir(), "ndikiosk")
+}
+
+// ErrNoConfig is returned by commands that need a config file.
+var ErrNoConfig = errors.New("--config FILE is required")
