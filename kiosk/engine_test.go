@@ -1,0 +1,319 @@
+package kiosk
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ndikiosk/ndi/pki"
+	"ndikiosk/ndi/sandbox"
+	"ndikiosk/ndi/verify"
+)
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// countingProvider counts exchanges, to prove that refused callbacks make
+// no outbound call.
+type countingProvider struct {
+	Provider
+	exchanges atomic.Int32
+}
+
+func (c *countingProvider) Exchange(ctx context.Context, cb verify.Callback) (*verify.Person, error) {
+	c.exchanges.Add(1)
+	return c.Provider.Exchange(ctx, cb)
+}
+
+type rig struct {
+	engine   *Engine
+	sb       *sandbox.Sandbox
+	provider *countingProvider
+	clock    *fakeClock
+	base     string
+}
+
+var (
+	rigKeysOnce sync.Once
+	rigKiosk    *pki.PrivateKey
+	rigNDI      *pki.PrivateKey
+)
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// newRig runs an engine behind the real callback server with the sandbox
+// mounted on it, as `ndikiosk` does in sandbox mode.
+func newRig(t *testing.T, cfg EngineConfig) *rig {
+	rigKeysOnce.Do(func() {
+		k1, _ := pki.NewKey()
+		k2, _ := pki.NewKey()
+		rigKiosk, rigNDI = &pki.PrivateKey{Key: k1}, &pki.PrivateKey{Key: k2}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	r := &rig{clock: &fakeClock{t: time.Now()}, base: base}
+	r.sb, err = sandbox.New(sandbox.Options{Prefix: SandboxPrefix, PublicURL: base + SandboxPrefix, Key: rigNDI.Key,
+		Now: r.clock.Now, Logger: quietLog(), SlowDelay: 1500 * time.Millisecond,
+		Client: sandbox.Client{ID: SandboxClientID, Secret: SandboxClientSecret, CallbackURL: base + "/callback",
+			PublicKey: &rigKiosk.Key.PublicKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := verify.New(verify.Config{ClientID: SandboxClientID, ClientSecret: SandboxClientSecret,
+		CallbackURL: base + "/callback", TokenURL: r.sb.TokenURL(), PersonURL: r.sb.PersonURL(), QRBaseURL: r.sb.QRBaseURL(),
+		Attributes: []string{"partialuinfin", "dob"}, Key: rigKiosk.Key, NDIKey: &rigNDI.Key.PublicKey, Now: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.provider = &countingProvider{Provider: client}
+	cfg.KioskID = "kiosk1"
+	cfg.Contact = "the front desk"
+	cfg.Alternative = "Please approach the counter."
+	r.engine = NewEngine(cfg, r.provider, r.clock.Now, quietLog(), r.sb.Show)
+	srv := NewServer(NewHandler(r.engine, ServerConfig{CallbackPath: "/callback", Sandbox: r.sb, Version: "test"}))
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	r.engine.Step()
+	if s := r.engine.Screen(); s.Phase != PhaseQR {
+		t.Fatalf("engine starts on %v, want the QR", s.Phase)
+	}
+	return r
+}
+
+func personaID(t *testing.T, label string) string {
+	for _, p := range sandbox.Personas(time.Now()) {
+		if p.Label == label {
+			return p.ID
+		}
+	}
+	t.Fatalf("no persona %q", label)
+	return ""
+}
+
+// visit scans the shown QR and waits for the engine to settle.
+func (r *rig) visit(t *testing.T, label, decision, fault string) Screen {
+	t.Helper()
+	res, err := r.sb.Scan(context.Background(), personaID(t, label), decision, fault)
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	if res.CallbackStatus != 200 {
+		t.Fatalf("callback status %d: %s", res.CallbackStatus, res.CallbackBody)
+	}
+	return r.settle(t)
+}
+
+func (r *rig) settle(t *testing.T) Screen {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if s := r.engine.Screen(); s.Phase != PhaseChecking {
+			return s
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("the engine never left the checking screen")
+	return Screen{}
+}
+
+func TestAgeDecisions(t *testing.T) {
+	cases := []struct {
+		label  string
+		minAge int
+		want   Outcome
+	}{
+		{"Adult citizen", 18, OutcomeEligible},
+		{"Turns 18 today", 18, OutcomeEligible},
+		{"17, turns 18 tomorrow", 18, OutcomeNotEligible},
+		{"17 years old", 18, OutcomeNotEligible},
+		{"Turns 21 today", 21, OutcomeEligible},
+		{"20, turns 21 tomorrow", 21, OutcomeNotEligible},
+		{"Foreigner (FIN)", 21, OutcomeEligible},
+		{"No date of birth on record", 18, OutcomeCannotDecide},
+		{"Date of birth unavailable", 18, OutcomeCannotDecide},
+	}
+	for _, c := range cases {
+		t.Run(c.label, func(t *testing.T) {
+			r := newRig(t, EngineConfig{MinAge: c.minAge})
+			s := r.visit(t, c.label, "allow", "")
+			if s.Phase != PhaseResult || s.Outcome != c.want || s.MinAge != c.minAge {
+				t.Fatalf("screen %+v, want result %s", s, c.want)
+			}
+			if !strings.HasPrefix(s.MaskedID, "*****") {
+				t.Fatalf("masked id %q", s.MaskedID)
+			}
+		})
+	}
+}
+
+func TestResultClearsToNewCode(t *testing.T) {
+	r := newRig(t, EngineConfig{ResultTimeout: 8 * time.Second})
+	first := r.engine.Screen().QR
+	r.visit(t, "Adult citizen", "allow", "")
+	r.clock.Add(7 * time.Second)
+	r.engine.Step()
+	if r.engine.Screen().Phase != PhaseResult {
+		t.Fatal("result cleared early")
+	}
+	r.clock.Add(2 * time.Second)
+	r.engine.Step()
+	s := r.engine.Screen()
+	if s.Phase != PhaseQR || s.QR == first || s.MaskedID != "" {
+		t.Fatalf("after the result: %+v", s)
+	}
+}
+
+func TestDeniedAndUnavailable(t *testing.T) {
+	r := newRig(t, EngineConfig{})
+	if s := r.visit(t, "Adult citizen", "deny", ""); s.Outcome != OutcomeDenied {
+		t.Fatalf("deny: %+v", s)
+	}
+	for _, fault := range []string{sandbox.FaultUnavailable, sandbox.FaultPerson500, sandbox.FaultToken500} {
+		r.engine.Cancel()
+		s := r.visit(t, "Adult citizen", "allow", fault)
+		want := "We are unable to validate your identity through Verify. Please contact the front desk if you require additional assistance.\nPlease approach the counter."
+		if s.Phase != PhaseUnavailable || s.Message != want {
+			t.Fatalf("%s: %+v", fault, s)
+		}
+	}
+	r.engine.Cancel()
+	for _, fault := range []string{sandbox.FaultBadSignature, sandbox.FaultGarbledJWE, sandbox.FaultBadToken} {
+		r.engine.Cancel()
+		if s := r.visit(t, "Adult citizen", "allow", fault); s.Outcome != OutcomeError {
+			t.Fatalf("%s: %+v", fault, s)
+		}
+	}
+}
+
+func TestSlowExchangeTimesOut(t *testing.T) {
+	r := newRig(t, EngineConfig{ExchangeTimeout: 300 * time.Millisecond})
+	if s := r.visit(t, "Adult citizen", "allow", sandbox.FaultSlow); s.Phase != PhaseUnavailable {
+		t.Fatalf("slow Verify: %+v", s)
+	}
+}
+
+func get(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestForgedAndReplayedCallbacks(t *testing.T) {
+	r := newRig(t, EngineConfig{})
+	before := r.engine.Screen()
+	for _, q := range []string{"code=abc&state=kiosk1-forged", "code=abc", "state=x", "error=access_denied&state=kiosk1-nope", "code=a%00b&state=kiosk1-x"} {
+		if status, _ := get(t, r.base+"/callback?"+q); status < 400 || status >= 500 {
+			t.Errorf("forged %q: status %d", q, status)
+		}
+	}
+	if s := r.engine.Screen(); s.Seq != before.Seq || r.provider.exchanges.Load() != 0 {
+		t.Fatalf("a forged callback changed something: %+v, %d exchanges", s, r.provider.exchanges.Load())
+	}
+	res, err := r.sb.Scan(context.Background(), personaID(t, "Adult citizen"), "allow", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.settle(t)
+	if status, body := get(t, res.CallbackURL); status != 404 || !strings.Contains(body, "no longer valid") {
+		t.Fatalf("replayed callback: %d %s", status, body)
+	}
+	if n := r.provider.exchanges.Load(); n != 1 {
+		t.Fatalf("%d exchanges, want 1", n)
+	}
+}
+
+func TestExpiredStateRefused(t *testing.T) {
+	r := newRig(t, EngineConfig{QRLifetime: time.Minute, QRLead: 5 * time.Second})
+	u, _ := url.Parse(r.engine.Screen().QR)
+	state := u.Query().Get("state")
+	r.clock.Add(61 * time.Second)
+	if status, _ := get(t, r.base+"/callback?code=abc&state="+state); status != 410 {
+		t.Fatalf("expired state: %d, want 410", status)
+	}
+	if r.provider.exchanges.Load() != 0 {
+		t.Fatal("an expired state reached the token API")
+	}
+}
+
+func TestRotationKeepsRecentCodesValid(t *testing.T) {
+	r := newRig(t, EngineConfig{QRLifetime: 60 * time.Second, QRLead: 10 * time.Second})
+	first := r.engine.Screen()
+	if want := first.QRStart.Add(50 * time.Second); !first.NextQR.Equal(want) {
+		t.Fatalf("next code at %v, want %v", first.NextQR, want)
+	}
+	r.clock.Add(50 * time.Second)
+	r.engine.Step()
+	second := r.engine.Screen()
+	if second.QR == first.QR || r.engine.Outstanding() != 2 {
+		t.Fatalf("no rotation: outstanding %d", r.engine.Outstanding())
+	}
+	// A phone that scanned the old code just before it changed still works.
+	res, err := r.sb.ScanURL(context.Background(), first.QR, personaID(t, "Adult citizen"), "allow", "")
+	if err != nil || res.CallbackStatus != 200 {
+		t.Fatalf("old code: %+v %v", res, err)
+	}
+	if s := r.settle(t); s.Outcome != OutcomeEligible {
+		t.Fatalf("old code visit: %+v", s)
+	}
+	for i := 0; i < 10; i++ {
+		r.clock.Add(50 * time.Second)
+		r.engine.Step()
+	}
+	if n := r.engine.Outstanding(); n > 4 || n < 1 {
+		t.Fatalf("%d outstanding codes", n)
+	}
+}
+
+func TestCancelDropsLateResult(t *testing.T) {
+	r := newRig(t, EngineConfig{ExchangeTimeout: 10 * time.Second})
+	if _, err := r.sb.Scan(context.Background(), personaID(t, "Adult citizen"), "allow", sandbox.FaultSlow); err != nil {
+		t.Fatal(err)
+	}
+	if r.engine.Screen().Phase != PhaseChecking {
+		t.Fatal("not checking")
+	}
+	r.engine.Cancel()
+	if s := r.engine.Screen(); s.Phase != PhaseQR {
+		t.Fatalf("cancel: %+v", s)
+	}
+	seq := r.engine.Screen().Seq
+	time.Sleep(2 * time.Second) // the slow answer arrives
+	if s := r.engine.Screen(); s.Phase != PhaseQR || s.Seq != seq {
+		t.Fatalf("a cancelled visit came back: %+v", s)
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	r := newRig(t, EngineConfig{})
+	status, body := get(t, r.base+"/healthz")
+	var h map[string]any
+	if status != 200 || json.Unmarshal([]byte(body), &h) != nil || h["phase"] != "qr" || h["outstanding_codes"].(float64) != 1 {
+		t.Fatalf("healthz %d %s", status, body)
+	}
+}

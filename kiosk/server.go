@@ -1,0 +1,123 @@
+package kiosk
+
+import (
+	"encoding/json"
+	"html/template"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// ServerConfig sets up the kiosk's embedded HTTP server.
+type ServerConfig struct {
+	CallbackPath string
+	Sandbox      http.Handler // mounted at SandboxPrefix when not nil
+	Version      string
+}
+
+var phonePage = template.Must(template.New("cb").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ndikiosk</title><style>body{font-family:system-ui,sans-serif;margin:0;display:flex;min-height:100vh;
+align-items:center;justify-content:center;background:#f4f4f6}p{font-size:1.4rem;max-width:28rem;padding:1.5rem;
+text-align:center;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}</style></head>
+<body><p>{{.}}</p></body></html>`))
+
+// NewHandler returns the server's routes: the callback, /healthz, and the
+// sandbox when one is given.
+func NewHandler(e *Engine, cfg ServerConfig) http.Handler {
+	mux := http.NewServeMux()
+	limiter := newPenaltyBox(20, 10*time.Second)
+	mux.HandleFunc("GET "+cfg.CallbackPath, func(w http.ResponseWriter, r *http.Request) {
+		ip := clientIP(r)
+		if limiter.blocked(ip) {
+			http.Error(w, "Too many invalid requests; try again shortly.", http.StatusTooManyRequests)
+			return
+		}
+		v := e.Callback(r.URL.Query())
+		if v.Status >= 400 {
+			limiter.fail(ip)
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.WriteHeader(v.Status)
+		phonePage.Execute(w, v.Message)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		s := e.Screen()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "phase": s.Phase.String(),
+			"outstanding_codes": e.Outstanding(), "version": cfg.Version})
+	})
+	if cfg.Sandbox != nil {
+		mux.Handle(SandboxPrefix+"/", cfg.Sandbox)
+	}
+	return mux
+}
+
+// NewServer wraps the handler with timeouts and header limits fit for a
+// server that faces the internet through a relay.
+func NewServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           http.MaxBytesHandler(h, 64<<10),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// penaltyBox refuses a client for a while after too many rejected
+// callbacks. Good callbacks are never counted, so a burst of forgeries from
+// one address does not lock out Singpass on another.
+type penaltyBox struct {
+	mu     sync.Mutex
+	limit  int
+	window time.Duration
+	hits   map[string]*strikes
+}
+
+type strikes struct {
+	n     int
+	since time.Time
+}
+
+func newPenaltyBox(limit int, window time.Duration) *penaltyBox {
+	return &penaltyBox{limit: limit, window: window, hits: map[string]*strikes{}}
+}
+
+func (p *penaltyBox) fail(ip string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	s := p.hits[ip]
+	if s == nil || now.Sub(s.since) > p.window {
+		if len(p.hits) > 10000 {
+			for k, v := range p.hits {
+				if now.Sub(v.since) > p.window {
+					delete(p.hits, k)
+				}
+			}
+		}
+		s = &strikes{since: now}
+		p.hits[ip] = s
+	}
+	s.n++
+}
+
+func (p *penaltyBox) blocked(ip string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.hits[ip]
+	return s != nil && s.n >= p.limit && time.Since(s.since) <= p.window
+}
