@@ -1,9 +1,98 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2/app"
+
+	"ndikiosk/kiosk"
+	"ndikiosk/ui"
 )
 
+// runKiosk starts the kiosk: the callback server, the engine and the window.
 func runKiosk(args []string, stdout, stderr io.Writer) error {
-	return nil
+	fs := newFlags("run", stderr)
+	cfgPath := fs.String("config", "", "config file (default: sandbox mode, no config needed)")
+	dataDir := fs.String("data-dir", "", "data folder (overrides kiosk.data_dir)")
+	listen := fs.String("listen", "", "callback server address (overrides kiosk.listen)")
+	mode := fs.String("mode", "", "age or visitor (overrides kiosk.mode)")
+	minAge := fs.Int("min-age", 0, "minimum age in age mode (overrides kiosk.min_age)")
+	windowed := fs.Bool("windowed", false, "a normal window instead of full screen (development)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath, true)
+	if err != nil {
+		return err
+	}
+	override := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	override(&cfg.Kiosk.DataDir, *dataDir)
+	override(&cfg.Kiosk.Listen, *listen)
+	override(&cfg.Kiosk.Mode, *mode)
+	if *minAge != 0 {
+		cfg.Kiosk.MinAge = *minAge
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	client, sb, err := cfg.VerifyClient(now())
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Kiosk.Listen)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%s is in use: is another ndikiosk running? Choose another address with --listen", cfg.Kiosk.Listen)
+		}
+		return err
+	}
+	var onQR func(string)
+	var sandboxHandler http.Handler
+	if sb != nil {
+		onQR, sandboxHandler = sb.Show, sb
+		fmt.Fprintf(stdout, "Sandbox mode: no real Singpass is involved.\nOpen the phone page to scan and consent: %s\n", sb.PhoneURL())
+	}
+	v := cfg.EffectiveVerify()
+	engine := kiosk.NewEngine(kiosk.EngineConfig{
+		KioskID: cfg.Kiosk.ID, MinAge: cfg.Kiosk.MinAge, QRLifetime: v.QRLifetime.Duration,
+		ExchangeTimeout: v.ExchangeTimeout.Duration, Contact: cfg.Kiosk.Contact, Alternative: cfg.Kiosk.Alternative,
+	}, client, nil, log, onQR)
+	srv := kiosk.NewServer(kiosk.NewHandler(engine, kiosk.ServerConfig{
+		CallbackPath: cfg.Kiosk.CallbackPath, Sandbox: sandboxHandler, Version: version}))
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("callback server stopped", "error", err)
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go engine.Run(ctx)
+	log.Info("kiosk started", "listen", ln.Addr().String(), "mode", cfg.Kiosk.Mode, "sandbox", sb != nil)
+
+	a := app.NewWithID("sg.ndikiosk.kiosk")
+	w := a.NewWindow("ndikiosk")
+	venue := cfg.Kiosk.Venue
+	if venue == "" && sb != nil {
+		venue = "ndikiosk · sandbox"
+	}
+	ui.New(a, w, engine, ui.Options{Venue: venue, Windowed: *windowed})
+	w.ShowAndRun()
+
+	cancel()
+	shut, done := context.WithTimeout(context.Background(), 3*time.Second)
+	defer done()
+	return srv.Shutdown(shut)
 }

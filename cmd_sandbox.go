@@ -86,7 +86,7 @@ Start a kiosk against it with: ndikiosk --config %[11]s
 	mux.Handle(kiosk.SandboxPrefix+"/", sb)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopContext()
 	defer stop()
 	go func() {
 		<-ctx.Done()
@@ -98,6 +98,11 @@ Start a kiosk against it with: ndikiosk --config %[11]s
 		return err
 	}
 	return nil
+}
+
+// stopContext ends on Ctrl-C or SIGTERM; tests replace it.
+var stopContext = func() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
 // sandboxKioskConfig is a kiosk config file that talks to a standalone

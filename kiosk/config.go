@@ -200,7 +200,11 @@ func DefaultAttributes(mode string) []string {
 func (c *Config) check() []string {
 	var p []string
 	k, v := c.Kiosk, c.Verify
-	if k.Mode != ModeAge && k.Mode != ModeVisitor {
+	switch k.Mode {
+	case ModeAge:
+	case ModeVisitor:
+		p = append(p, "kiosk.mode \"visitor\" is not available in this version yet; use \"age\"")
+	default:
 		p = append(p, fmt.Sprintf("kiosk.mode is %q; want \"age\" or \"visitor\"", k.Mode))
 	}
 	if k.MinAge < 1 || k.MinAge > 120 {

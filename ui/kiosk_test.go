@@ -1,0 +1,150 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"ndikiosk/kiosk"
+	"ndikiosk/ndi/verify"
+)
+
+// fakeProvider answers at once from a table keyed by code; the protocol
+// itself is tested in ndi and kiosk, this test is about the screens.
+type fakeProvider struct {
+	mu      sync.Mutex
+	release chan struct{}
+}
+
+func (f *fakeProvider) NewQR(state string, lifetime time.Duration) (string, verify.QR, error) {
+	now := time.Now()
+	q := verify.QR{State: state, Start: now, Expiry: now.Add(lifetime)}
+	return "https://app.singpass.gov.sg/sgverify?state=" + state + "&v=2", q, nil
+}
+
+func (f *fakeProvider) Exchange(ctx context.Context, cb verify.Callback) (*verify.Person, error) {
+	if f.release != nil {
+		select {
+		case <-f.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	switch cb.Code {
+	case "adult":
+		return &verify.Person{DOB: verify.Item{Value: "1980-01-01"}, PartialUINFIN: verify.Item{Value: "*****123A"}}, nil
+	case "minor":
+		return &verify.Person{DOB: verify.Item{Value: verify.Text(time.Now().AddDate(-16, 0, 0).Format("2006-01-02"))}}, nil
+	case "down":
+		return nil, verify.ErrUnavailable
+	}
+	return nil, errors.New("unexpected code")
+}
+
+func setup(t *testing.T, p *fakeProvider) (*Kiosk, *kiosk.Engine, fyne.Window) {
+	a := test.NewTempApp(t)
+	w := test.NewTempWindow(t, nil)
+	w.Resize(fyne.NewSize(1280, 800))
+	e := kiosk.NewEngine(kiosk.EngineConfig{KioskID: "k1", MinAge: 21, Contact: "the front desk", Alternative: "Please approach the counter."},
+		p, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	k := New(a, w, e, Options{Venue: "Test Venue", Windowed: true})
+	t.Cleanup(k.Stop)
+	e.Step()
+	return k, e, w
+}
+
+func state(t *testing.T, e *kiosk.Engine) string {
+	u, err := url.Parse(e.Screen().QR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("state")
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition never met")
+}
+
+func TestQRScreen(t *testing.T) {
+	k, e, _ := setup(t, &fakeProvider{})
+	if !k.qrScreen.Visible() || k.checking.Visible() || k.result.Visible() {
+		t.Fatal("the QR screen is not the only one shown")
+	}
+	if k.venue.Text != "Test Venue" || k.qrCaption.Text != "Scan with Singpass app" {
+		t.Fatalf("venue %q caption %q", k.venue.Text, k.qrCaption.Text)
+	}
+	b := k.qrImage.Image.Bounds()
+	if b.Dx() < 29 || b.Dx() != b.Dy() {
+		t.Fatalf("QR image %v is not a QR code", b)
+	}
+	if k.countdown.Value < 0.9 {
+		t.Fatalf("a fresh code shows %.2f of its time left", k.countdown.Value)
+	}
+	if k.qrShown != e.Screen().QR {
+		t.Fatal("the image is not of the current code")
+	}
+}
+
+func TestAgeVisitScreens(t *testing.T) {
+	p := &fakeProvider{release: make(chan struct{})}
+	k, e, _ := setup(t, p)
+	if v := e.Callback(url.Values{"code": {"adult"}, "state": {state(t, e)}}); v.Status != 200 {
+		t.Fatalf("callback: %+v", v)
+	}
+	if !k.checking.Visible() || k.qrScreen.Visible() {
+		t.Fatal("the checking screen is not shown while Singpass answers")
+	}
+	close(p.release)
+	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseResult })
+	if !k.result.Visible() || k.resultTitle.Text != "21+ verified" || k.resultBand.FillColor != colorGreen {
+		t.Fatalf("result %q", k.resultTitle.Text)
+	}
+	if strings.Contains(k.resultDetail.Text, "1980") {
+		t.Fatal("the date of birth is on screen")
+	}
+	e.Cancel()
+	if e.Callback(url.Values{"code": {"minor"}, "state": {state(t, e)}}).Status != 200 {
+		t.Fatal("second callback refused")
+	}
+	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseResult })
+	if k.resultTitle.Text != "Not eligible" || k.resultBand.FillColor != colorRed || k.resultDetail.Text != "You must be 21 or older." {
+		t.Fatalf("refusal %q %q", k.resultTitle.Text, k.resultDetail.Text)
+	}
+}
+
+func TestUnavailableScreen(t *testing.T) {
+	k, e, _ := setup(t, &fakeProvider{})
+	e.Callback(url.Values{"code": {"down"}, "state": {state(t, e)}})
+	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseUnavailable })
+	if k.resultTitle.Text != "Verify unavailable" || !strings.Contains(k.resultDetail.Text, "Please contact the front desk") ||
+		!strings.Contains(k.resultDetail.Text, "Please approach the counter.") {
+		t.Fatalf("unavailable: %q / %q", k.resultTitle.Text, k.resultDetail.Text)
+	}
+}
+
+func TestCancelWhileChecking(t *testing.T) {
+	p := &fakeProvider{release: make(chan struct{})}
+	defer close(p.release)
+	k, e, _ := setup(t, p)
+	first := e.Screen().QR
+	e.Callback(url.Values{"code": {"adult"}, "state": {state(t, e)}})
+	test.Tap(k.cancel)
+	if !k.qrScreen.Visible() || e.Screen().QR == first {
+		t.Fatal("cancel did not bring a fresh code")
+	}
+}
