@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	qrcode "github.com/skip2/go-qrcode"
 
@@ -39,7 +40,7 @@ type Kiosk struct {
 	cancel       *widget.Button
 	checking     fyne.CanvasObject
 
-	resultBadge  *canvas.Text
+	resultIcon   *canvas.Image
 	resultTitle  *canvas.Text
 	resultDetail *widget.Label
 	resultBand   *canvas.Rectangle
@@ -100,7 +101,7 @@ func (k *Kiosk) build() {
 	k.qrImage = canvas.NewImageFromImage(image.NewGray(image.Rect(0, 0, 1, 1)))
 	k.qrImage.FillMode = canvas.ImageFillContain
 	k.qrImage.ScaleMode = canvas.ImageScalePixels
-	k.qrImage.SetMinSize(fyne.NewSize(340, 340))
+	k.qrImage.SetMinSize(fyne.NewSize(240, 240))
 	frame := canvas.NewRectangle(colorPaper)
 	frame.StrokeColor = colorRed
 	frame.StrokeWidth = 8
@@ -114,7 +115,7 @@ func (k *Kiosk) build() {
 		container.NewPadded(k.venue),
 		container.NewPadded(container.NewVBox(k.qrCaption, k.countdown)),
 		nil, nil,
-		container.NewCenter(qrBox))
+		container.New(squareLayout{margin: 24}, qrBox))
 
 	k.checkingText = bigText("Continue on your phone…", 40)
 	k.cancel = widget.NewButton("Cancel", func() { k.engine.Cancel() })
@@ -123,17 +124,18 @@ func (k *Kiosk) build() {
 		bigText("Checking your details with Singpass", 24), layout.NewSpacer(), container.NewCenter(k.cancel)))
 
 	k.resultBand = canvas.NewRectangle(colorGreen)
-	k.resultBadge = bigText("", 160)
-	k.resultBadge.Color = colorPaper
+	k.resultIcon = canvas.NewImageFromResource(nil)
+	k.resultIcon.FillMode = canvas.ImageFillContain
+	k.resultIcon.SetMinSize(fyne.NewSize(180, 180))
 	k.resultTitle = bigText("", 64)
 	k.resultTitle.Color = colorPaper
 	k.resultDetail = widget.NewLabel("")
 	k.resultDetail.Alignment = fyne.TextAlignCenter
 	k.resultDetail.Wrapping = fyne.TextWrapWord
-	k.resultDetail.Importance = widget.HighImportance
+	k.resultDetail.SizeName = theme.SizeNameSubHeadingText
 	detailBox := container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(k.resultDetail))
 	k.result = container.NewStack(k.resultBand, container.NewBorder(nil, container.NewPadded(detailBox), nil, nil,
-		container.NewCenter(container.NewVBox(k.resultBadge, k.resultTitle))))
+		container.NewCenter(container.NewVBox(k.resultIcon, k.resultTitle))))
 	k.show(nil)
 }
 
@@ -163,10 +165,11 @@ func (k *Kiosk) render(s kiosk.Screen) {
 	case kiosk.PhaseChecking:
 		k.show(k.checking)
 	case kiosk.PhaseResult, kiosk.PhaseUnavailable:
-		badge, title, detail, band := resultText(s)
-		k.resultBadge.Text, k.resultTitle.Text, k.resultBand.FillColor = badge, title, band
+		icon, title, detail, band := resultText(s)
+		k.resultIcon.Resource = theme.NewColoredResource(icon, theme.ColorNameForegroundOnPrimary)
+		k.resultTitle.Text, k.resultBand.FillColor = title, band
 		k.resultDetail.SetText(detail)
-		k.resultBadge.Refresh()
+		k.resultIcon.Refresh()
 		k.resultTitle.Refresh()
 		k.resultBand.Refresh()
 		k.show(k.result)
@@ -174,7 +177,9 @@ func (k *Kiosk) render(s kiosk.Screen) {
 }
 
 func (k *Kiosk) setQR(u string) {
-	q, err := qrcode.New(u, qrcode.Medium)
+	// Level L keeps the modules as large as possible: nothing covers the
+	// code, and a signed Verify URL is long (about 700 characters).
+	q, err := qrcode.New(u, qrcode.Low)
 	if err != nil {
 		return // the engine only hands out URLs that fit a QR code
 	}
@@ -201,18 +206,39 @@ func (k *Kiosk) tick() {
 }
 
 // resultText is what a result screen says.
-func resultText(s kiosk.Screen) (badge, title, detail string, band color.Color) {
+func resultText(s kiosk.Screen) (icon fyne.Resource, title, detail string, band color.Color) {
 	switch s.Outcome {
 	case kiosk.OutcomeEligible:
-		return "✔", fmt.Sprintf("%d+ verified", s.MinAge), "Thank you. " + s.MaskedID, colorGreen
+		return theme.ConfirmIcon(), fmt.Sprintf("%d+ verified", s.MinAge), "Thank you.", colorGreen
 	case kiosk.OutcomeNotEligible:
-		return "✘", "Not eligible", fmt.Sprintf("You must be %d or older.", s.MinAge), colorRed
+		return theme.CancelIcon(), "Not eligible", fmt.Sprintf("You must be %d or older.", s.MinAge), colorRed
 	case kiosk.OutcomeCannotDecide:
-		return "?", "Age not confirmed", "Singpass did not share a date of birth. Please approach the counter.", colorAmber
+		return theme.QuestionIcon(), "Age not confirmed", "Singpass did not share a date of birth. Please approach the counter.", colorAmber
 	case kiosk.OutcomeDenied:
-		return "✘", "Not shared", "You chose not to share your details. Scan again to retry.", colorAmber
+		return theme.CancelIcon(), "Not shared", "You chose not to share your details. Scan again to retry.", colorAmber
 	case kiosk.OutcomeUnavailable:
-		return "!", "Verify unavailable", s.Message, colorAmber
+		return theme.WarningIcon(), "Verify unavailable", s.Message, colorAmber
 	}
-	return "!", "Please try again", "We could not read your details from Singpass. Please scan the new code.", colorAmber
+	return theme.WarningIcon(), "Please try again", "We could not read your details from Singpass. Please scan the new code.", colorAmber
+}
+
+// squareLayout gives its objects the largest centred square that fits,
+// less a margin: the QR code grows with the screen.
+type squareLayout struct{ margin float32 }
+
+func (l squareLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	side := min(size.Width, size.Height) - 2*l.margin
+	for _, o := range objs {
+		side = max(side, o.MinSize().Width)
+		o.Resize(fyne.NewSize(side, side))
+		o.Move(fyne.NewPos((size.Width-side)/2, (size.Height-side)/2))
+	}
+}
+
+func (l squareLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var m fyne.Size
+	for _, o := range objs {
+		m = m.Max(o.MinSize())
+	}
+	return m.AddWidthHeight(2*l.margin, 2*l.margin)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -76,6 +77,7 @@ func newFixture(t testing.TB, tweak func(*sandbox.Options, *verify.Config)) *fix
 		Key:       ndiKey,
 		Now:       f.clock.Now,
 		SlowDelay: 3 * time.Second,
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Client: sandbox.Client{ID: "STG2-SGVERIFY-TEST", Secret: "s3cret", CallbackURL: base + "/callback",
 			PublicKey: &kioskKey.PublicKey, Attributes: strings.Split(attrs, ",")},
 	}

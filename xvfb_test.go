@@ -1,0 +1,185 @@
+//go:build xvfb
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"ndikiosk/ndi/pki"
+	"ndikiosk/ndi/verify"
+)
+
+// TestRealBinaryUnderXvfb builds ndikiosk as shipped (cgo, OpenGL), runs it
+// in sandbox mode on a virtual display, reads the QR off the screen, has a
+// persona scan it through the sandbox, and checks the result screen.
+func TestRealBinaryUnderXvfb(t *testing.T) {
+	for _, tool := range []string{"Xvfb", "import", "zbarimg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed (Debian packages xvfb, imagemagick, zbar-tools)", tool)
+		}
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "ndikiosk")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	display := startXvfb(t)
+	port := freePort(t)
+	base := "http://127.0.0.1:" + port
+	data := filepath.Join(dir, "data")
+	runtimeDir := filepath.Join(dir, "xdg")
+	os.Mkdir(runtimeDir, 0o700)
+	kioskLog, _ := os.Create(filepath.Join(dir, "kiosk.log"))
+	cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:"+port)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "XDG_RUNTIME_DIR="+runtimeDir, "HOME="+dir)
+	cmd.Stdout, cmd.Stderr = kioskLog, kioskLog
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(kioskLog.Name())
+			t.Logf("kiosk log:\n%s", b)
+		}
+	})
+	waitPhase(t, base, "qr", exited)
+	shots := os.Getenv("NDIKIOSK_SHOTS")
+	if shots == "" {
+		shots = dir
+	}
+	os.MkdirAll(shots, 0o755)
+
+	// The QR on screen must be a correctly signed Verify URL for this kiosk.
+	var qr string
+	for deadline := time.Now().Add(20 * time.Second); qr == "" && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		shot := screenshot(t, display, filepath.Join(shots, "xvfb-qr.png"))
+		out, _ := exec.Command("zbarimg", "-q", "--raw", shot).Output()
+		qr = strings.TrimSpace(string(out))
+	}
+	if !strings.HasPrefix(qr, base+"/sandbox/sgverify?callback=") {
+		t.Fatalf("no Verify QR readable on screen; zbarimg read %q", qr)
+	}
+	kioskPub, _, err := pki.LoadPublicKey(filepath.Join(data, "sandbox", "kiosk-test.crt"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verify.ParseQR(qr, kioskPub); err != nil {
+		t.Fatalf("the QR on screen does not verify: %v", err)
+	}
+
+	// A persona scans that very code and consents.
+	resp, err := http.PostForm(base+"/sandbox/scan", url.Values{"persona": {sandboxAdult()}, "decision": {"allow"}, "qr": {qr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"callback_status":200`) {
+		t.Fatalf("scan: %d %s", resp.StatusCode, body)
+	}
+	waitPhase(t, base, "result", exited)
+	time.Sleep(time.Second) // let the window draw it
+	shot := screenshot(t, display, filepath.Join(shots, "xvfb-result.png"))
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, g, b, _ := img.At(40, 40).RGBA()
+	if !(g>>8 > 0x60 && r>>8 < 0x30 && b>>8 < 0x60) {
+		t.Fatalf("the result screen is not green at (40,40): rgb(%d,%d,%d)", r>>8, g>>8, b>>8)
+	}
+}
+
+func startXvfb(t *testing.T) string {
+	for n := 90; n < 110; n++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+			continue
+		}
+		display := fmt.Sprintf(":%d", n)
+		x := exec.Command("Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+		if err := x.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Process.Kill(); x.Wait() })
+		for i := 0; i < 50; i++ {
+			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+				return display
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("Xvfb %s did not start", display)
+	}
+	t.Fatal("no free X display")
+	return ""
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+func waitPhase(t *testing.T, base, phase string, exited chan error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		select {
+		case err := <-exited:
+			t.Fatalf("ndikiosk exited: %v", err)
+		default:
+		}
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			var h struct{ Phase string }
+			json.NewDecoder(resp.Body).Decode(&h)
+			resp.Body.Close()
+			if h.Phase == phase {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the kiosk never reached the %s screen", phase)
+}
+
+func screenshot(t *testing.T, display, path string) string {
+	cmd := exec.Command("import", "-window", "root", path)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("screenshot: %v %s", err, out)
+	}
+	return path
+}
