@@ -17,10 +17,16 @@ const usage = `ndikiosk — a self-service Singpass Verify kiosk
 
 Usage:
   ndikiosk [run] [flags]          start the kiosk (sandbox mode when no --config is given)
+                                  flags: --config FILE --data-dir DIR --listen ADDR --mode age|visitor
+                                         --min-age N --windowed
   ndikiosk qr --config FILE       print one freshly signed Verify QR URL
   ndikiosk exchange --config FILE --code CODE [--state S]
                                   swap an authorisation code for the verified person (uinfin masked)
   ndikiosk sandbox [--listen ADDR] run the Singpass sandbox on its own, for other software
+  ndikiosk export [--config FILE | --data-dir DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json]
+                                  write the visit log to stdout (decrypted, masked ids only)
+  ndikiosk deny --visit ID [--note TEXT]   put the person of a logged visit on the deny list
+  ndikiosk allow --visit ID                take them off it again
   ndikiosk version
 
 Run "ndikiosk COMMAND -h" for a command's flags.
@@ -42,6 +48,12 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		err = runExchange(args, stdout, stderr)
 	case "sandbox":
 		err = runSandbox(args, stdout, stderr)
+	case "export":
+		err = runExport(args, stdout, stderr)
+	case "deny":
+		err = runDenyList(true)(args, stdout, stderr)
+	case "allow":
+		err = runDenyList(false)(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ndikiosk", version)
 	case "help":

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"ndikiosk/kiosk"
+	"ndikiosk/storage"
 	"ndikiosk/ui"
 )
 
@@ -65,11 +66,20 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 		onQR, sandboxHandler = sb.Show, sb
 		fmt.Fprintf(stdout, "Sandbox mode: no real Singpass is involved.\nOpen the phone page to scan and consent: %s\n", sb.PhoneURL())
 	}
+	store, err := storage.Open(cfg.Kiosk.DataDir)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer store.Close()
 	v := cfg.EffectiveVerify()
+	k := cfg.Kiosk
 	engine := kiosk.NewEngine(kiosk.EngineConfig{
-		KioskID: cfg.Kiosk.ID, MinAge: cfg.Kiosk.MinAge, QRLifetime: v.QRLifetime.Duration,
-		ExchangeTimeout: v.ExchangeTimeout.Duration, Contact: cfg.Kiosk.Contact, Alternative: cfg.Kiosk.Alternative,
-	}, client, nil, log, onQR)
+		KioskID: k.ID, Mode: k.Mode, Attributes: v.Attributes, MinAge: k.MinAge, QRLifetime: v.QRLifetime.Duration,
+		ExchangeTimeout: v.ExchangeTimeout.Duration, ResultTimeout: k.ResultTimeout.Duration,
+		ConfirmTimeout: k.ConfirmTimeout.Duration, Contact: k.Contact, Alternative: k.Alternative,
+		Hosts: cfg.Visitor.Hosts, Purposes: cfg.Visitor.Purposes, FreeText: cfg.Visitor.FreeText,
+	}, client, store, nil, log, onQR)
 	srv := kiosk.NewServer(kiosk.NewHandler(engine, kiosk.ServerConfig{
 		CallbackPath: cfg.Kiosk.CallbackPath, Sandbox: sandboxHandler, Version: version}))
 	go func() {
@@ -80,7 +90,8 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go engine.Run(ctx)
-	log.Info("kiosk started", "listen", ln.Addr().String(), "mode", cfg.Kiosk.Mode, "sandbox", sb != nil)
+	go kiosk.KeepFor(ctx, store, k.RetentionDays, time.Now, log)
+	log.Info("kiosk started", "listen", ln.Addr().String(), "mode", k.Mode, "sandbox", sb != nil, "data_dir", k.DataDir)
 
 	a := app.NewWithID("sg.ndikiosk.kiosk")
 	w := a.NewWindow("ndikiosk")

@@ -47,9 +47,10 @@ const (
 type Config struct {
 	// Sandbox runs the kiosk against the embedded Singpass sandbox; the
 	// [verify] endpoints, keys and credentials are then made up locally.
-	Sandbox bool         `toml:"sandbox"`
-	Kiosk   KioskConfig  `toml:"kiosk"`
-	Verify  VerifyConfig `toml:"verify"`
+	Sandbox bool          `toml:"sandbox"`
+	Kiosk   KioskConfig   `toml:"kiosk"`
+	Visitor VisitorConfig `toml:"visitor"`
+	Verify  VerifyConfig  `toml:"verify"`
 
 	path string // the file it came from; empty for built-in sandbox defaults
 }
@@ -65,6 +66,17 @@ type KioskConfig struct {
 	DataDir      string `toml:"data_dir"`      // default: the user's data folder
 	Contact      string `toml:"contact"`       // who to contact when Verify is unavailable
 	Alternative  string `toml:"alternative"`   // the non-Verify way, e.g. "Please approach the counter"
+
+	RetentionDays  int      `toml:"retention_days"`  // visits older than this are deleted; default 30
+	ResultTimeout  Duration `toml:"result_timeout"`  // how long a result stays on screen; default 8s
+	ConfirmTimeout Duration `toml:"confirm_timeout"` // visitor mode: time to confirm; default 60s
+}
+
+// VisitorConfig is the [visitor] table.
+type VisitorConfig struct {
+	Hosts    []string `toml:"hosts"`     // whom visitors may see
+	Purposes []string `toml:"purposes"`  // why they come
+	FreeText bool     `toml:"free_text"` // allow typing a host or purpose not on the lists
 }
 
 // VerifyConfig is the [verify] table.
@@ -139,6 +151,20 @@ func (c *Config) applyDefaults() {
 	if k.MinAge == 0 {
 		k.MinAge = 18
 	}
+	if k.RetentionDays == 0 {
+		k.RetentionDays = 30
+	}
+	if k.ResultTimeout.Duration == 0 {
+		k.ResultTimeout.Duration = 8 * time.Second
+	}
+	if k.ConfirmTimeout.Duration == 0 {
+		k.ConfirmTimeout.Duration = 60 * time.Second
+	}
+	vis := &c.Visitor
+	if len(vis.Hosts) == 0 && len(vis.Purposes) == 0 && !vis.FreeText && c.Sandbox {
+		vis.Hosts = []string{"Reception", "Ms Tan Li Ling (Finance)", "Mr Rajesh Kumar (IT)"}
+		vis.Purposes = []string{"Meeting", "Delivery", "Interview", "Contractor work"}
+	}
 	v := &c.Verify
 	switch v.Environment {
 	case "test":
@@ -149,9 +175,6 @@ func (c *Config) applyDefaults() {
 		def(&v.PersonURL, verify.ProdPersonURL)
 	}
 	def(&v.QRBaseURL, verify.QRBaseURL)
-	if len(v.Attributes) == 0 {
-		v.Attributes = DefaultAttributes(k.Mode)
-	}
 	if v.QRLifetime.Duration == 0 {
 		v.QRLifetime.Duration = 120 * time.Second
 	}
@@ -165,6 +188,9 @@ func (c *Config) applyDefaults() {
 // server (so they follow kiosk.listen).
 func (c *Config) EffectiveVerify() VerifyConfig {
 	v := c.Verify
+	if len(v.Attributes) == 0 {
+		v.Attributes = DefaultAttributes(c.Kiosk.Mode)
+	}
 	if c.Sandbox {
 		base := "http://" + c.Kiosk.Listen
 		v.ClientID, v.ClientSecret = SandboxClientID, SandboxClientSecret
@@ -199,13 +225,18 @@ func DefaultAttributes(mode string) []string {
 
 func (c *Config) check() []string {
 	var p []string
-	k, v := c.Kiosk, c.Verify
+	k, v := c.Kiosk, c.EffectiveVerify()
 	switch k.Mode {
 	case ModeAge:
 	case ModeVisitor:
-		p = append(p, "kiosk.mode \"visitor\" is not available in this version yet; use \"age\"")
+		if !c.Visitor.FreeText && (len(c.Visitor.Hosts) == 0 || len(c.Visitor.Purposes) == 0) {
+			p = append(p, "visitor mode needs visitor.hosts and visitor.purposes, or visitor.free_text = true")
+		}
 	default:
 		p = append(p, fmt.Sprintf("kiosk.mode is %q; want \"age\" or \"visitor\"", k.Mode))
+	}
+	if k.RetentionDays < 1 || k.RetentionDays > 3650 {
+		p = append(p, fmt.Sprintf("kiosk.retention_days %d is out of range 1-3650", k.RetentionDays))
 	}
 	if k.MinAge < 1 || k.MinAge > 120 {
 		p = append(p, fmt.Sprintf("kiosk.min_age %d is out of range 1-120", k.MinAge))

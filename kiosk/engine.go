@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,10 +31,11 @@ const (
 	PhaseChecking                 // callback received, fetching the person's data
 	PhaseResult                   // the decision
 	PhaseUnavailable              // Verify could not serve: message and the alternative
+	PhaseConfirm                  // visitor mode: confirm particulars, pick host and purpose
 )
 
 func (p Phase) String() string {
-	return [...]string{"starting", "qr", "checking", "result", "unavailable"}[p]
+	return [...]string{"starting", "qr", "checking", "result", "unavailable", "confirm"}[p]
 }
 
 // Outcome is the decision of a visit.
@@ -46,6 +49,10 @@ const (
 	OutcomeDenied       Outcome = "denied"        // the person declined on the phone
 	OutcomeError        Outcome = "error"         // data rejected (tampered, wrong key…); scan again
 	OutcomeUnavailable  Outcome = "unavailable"   // Verify down or unreachable
+	OutcomeCheckedIn    Outcome = "checked-in"    // visitor registered
+	OutcomeCheckedOut   Outcome = "checked-out"   // visitor left (scanned again, or by staff)
+	OutcomeRefused      Outcome = "refused"       // on the deny list
+	OutcomeNotRecorded  Outcome = "not-recorded"  // the visit log could not be written
 )
 
 // Screen is an immutable snapshot of what the kiosk shows. Observers get a
@@ -58,14 +65,35 @@ type Screen struct {
 	Outcome  Outcome   // PhaseResult and PhaseUnavailable
 	MinAge   int       // age mode threshold
 	MaskedID string    // shown with the result only when released
-	Message  string    // PhaseUnavailable: Verify's prescribed text
-	Until    time.Time // when a result or message clears itself
+	Name     string    // visitor mode: "Welcome, NAME" / "Goodbye, NAME"
+	Message  string    // PhaseUnavailable: Verify's prescribed text; not-recorded: the reason
+	Until    time.Time // when a result, message or confirmation clears itself
 	Seq      uint64    // increases with every change
+
+	// PhaseConfirm (visitor mode): the particulars exactly as Singpass sent
+	// them, and the choices the visitor makes before submitting.
+	Particulars []Particular
+	Hosts       []string
+	Purposes    []string
+	FreeText    bool // hosts and purposes may be typed in
+}
+
+// Particular is one line of a visitor's particulars.
+type Particular struct {
+	Attribute string // Verify attribute id, e.g. "mobileno"
+	Label     string
+	Value     string
 }
 
 // EngineConfig tunes the engine; zero values take the defaults shown.
 type EngineConfig struct {
 	KioskID         string
+	Mode            string        // ModeAge (default) or ModeVisitor
+	Attributes      []string      // what is requested from Singpass, for the transaction log
+	Hosts           []string      // visitor mode: whom a visitor may see
+	Purposes        []string      // visitor mode: why
+	FreeText        bool          // visitor mode: hosts and purposes may be typed in
+	ConfirmTimeout  time.Duration // 60 s to confirm particulars, then everything is purged
 	MinAge          int           // 18
 	QRLifetime      time.Duration // 120 s
 	QRLead          time.Duration // 10 s: the next code is shown this long before the current expires
@@ -81,17 +109,26 @@ type EngineConfig struct {
 type Engine struct {
 	cfg      EngineConfig
 	provider Provider
+	store    VisitStore
 	now      func() time.Time
 	log      *slog.Logger
 	onQR     func(string) // told of every new QR (the sandbox's "camera")
 
-	mu     sync.Mutex
-	screen Screen
-	states map[string]outstanding
-	subs   []func(Screen)
-	wake   chan struct{}
-	ctx    context.Context
-	visit  uint64 // changes with every new code and every accepted callback
+	mu      sync.Mutex
+	screen  Screen
+	states  map[string]outstanding
+	subs    []func(Screen)
+	wake    chan struct{}
+	ctx     context.Context
+	visit   uint64 // changes with every new code and every accepted callback
+	pending *pendingVisit
+}
+
+// pendingVisit is a visitor's data while they confirm it: in memory only,
+// dropped on submit, cancel or timeout.
+type pendingVisit struct {
+	visit  Visit
+	person *verify.Person
 }
 
 type outstanding struct {
@@ -105,8 +142,9 @@ type Verdict struct {
 	Message string
 }
 
-// NewEngine returns an engine. now may be nil (time.Now); onQR may be nil.
-func NewEngine(cfg EngineConfig, p Provider, now func() time.Time, log *slog.Logger, onQR func(string)) *Engine {
+// NewEngine returns an engine that logs visits in store. now may be nil
+// (time.Now); onQR may be nil.
+func NewEngine(cfg EngineConfig, p Provider, store VisitStore, now func() time.Time, log *slog.Logger, onQR func(string)) *Engine {
 	if now == nil {
 		now = time.Now
 	}
@@ -122,6 +160,10 @@ func NewEngine(cfg EngineConfig, p Provider, now func() time.Time, log *slog.Log
 	def(&cfg.QRLead, 10*time.Second)
 	def(&cfg.ExchangeTimeout, 15*time.Second)
 	def(&cfg.ResultTimeout, 8*time.Second)
+	def(&cfg.ConfirmTimeout, 60*time.Second)
+	if cfg.Mode == "" {
+		cfg.Mode = ModeAge
+	}
 	if cfg.MinAge == 0 {
 		cfg.MinAge = 18
 	}
@@ -134,7 +176,7 @@ func NewEngine(cfg EngineConfig, p Provider, now func() time.Time, log *slog.Log
 	if cfg.KioskID == "" {
 		cfg.KioskID = "kiosk"
 	}
-	return &Engine{cfg: cfg, provider: p, now: now, log: log, onQR: onQR,
+	return &Engine{cfg: cfg, provider: p, store: store, now: now, log: log, onQR: onQR,
 		states: map[string]outstanding{}, wake: make(chan struct{}, 1), ctx: context.Background(),
 		screen: Screen{Phase: PhaseStarting, MinAge: cfg.MinAge}}
 }
@@ -197,8 +239,11 @@ func (e *Engine) Step() time.Time {
 		if !now.Before(e.screen.NextQR) {
 			e.rotate(now)
 		}
-	case PhaseResult, PhaseUnavailable:
+	case PhaseResult, PhaseUnavailable, PhaseConfirm:
 		if !now.Before(e.screen.Until) {
+			if e.pending != nil {
+				e.log.Info("visitor did not confirm in time; their data was dropped")
+			}
 			e.rotate(now)
 		}
 	case PhaseChecking:
@@ -207,7 +252,7 @@ func (e *Engine) Step() time.Time {
 	switch e.screen.Phase {
 	case PhaseQR:
 		return e.screen.NextQR
-	case PhaseResult, PhaseUnavailable:
+	case PhaseResult, PhaseUnavailable, PhaseConfirm:
 		return e.screen.Until
 	}
 	return now.Add(time.Second) // a failed rotation is retried
@@ -216,6 +261,7 @@ func (e *Engine) Step() time.Time {
 // rotate shows a new code. The one it replaces stays valid until it
 // expires, in case a phone scanned it just before.
 func (e *Engine) rotate(now time.Time) {
+	e.pending = nil
 	state := e.cfg.KioskID + "-" + verify.NewNonce()[:32]
 	u, q, err := e.provider.NewQR(state, e.cfg.QRLifetime)
 	if err != nil {
@@ -282,18 +328,21 @@ func (e *Engine) Callback(q url.Values) Verdict {
 	case !now.Before(o.expires):
 		delete(e.states, state)
 		return Verdict{410, "This code has expired. Please scan the code on the kiosk screen again."}
-	case e.screen.Phase == PhaseChecking:
+	case e.screen.Phase == PhaseChecking || e.screen.Phase == PhaseConfirm:
 		delete(e.states, state)
 		return Verdict{409, "The kiosk is busy with another visitor. Please scan the new code in a moment."}
 	}
 	delete(e.states, state) // single use, whatever happens next
+	rec := Visit{KioskID: e.cfg.KioskID, Mode: e.cfg.Mode, TxnRef: state, Attributes: e.cfg.Attributes, StartedAt: now}
 	if perr != nil {
+		e.log.Info("visit ended on the phone", "error", perr.Code)
 		if perr.Unavailable() {
+			e.record(rec, OutcomeUnavailable, "verify-"+perr.Code)
 			e.showUnavailable(now)
 		} else {
+			e.record(rec, OutcomeDenied, "consent-declined")
 			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeDenied, Until: now.Add(e.cfg.ResultTimeout)})
 		}
-		e.log.Info("visit ended on the phone", "error", perr.Code)
 		e.poke()
 		return Verdict{200, "Thank you. Please look at the kiosk screen."}
 	}
@@ -304,14 +353,34 @@ func (e *Engine) Callback(q url.Values) Verdict {
 	go func() {
 		defer cancel()
 		p, err := e.provider.Exchange(ctx, cb)
-		e.finish(visit, p, err)
+		e.finish(visit, rec, p, err)
 	}()
 	return Verdict{200, "Thank you. Please look at the kiosk screen."}
 }
 
+// record saves a visit that ends here (refusals, errors, age checks). It
+// reports whether the log took it; e.mu is held.
+func (e *Engine) record(v Visit, out Outcome, reason string) bool {
+	v.Outcome, v.Reason, v.DecidedAt = out, reason, e.now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := e.store.Save(ctx, v); err != nil {
+		e.log.Error("visit not recorded", "error", err.Error())
+		return false
+	}
+	return true
+}
+
+// notRecorded is the screen for a visit the log refused: the kiosk cannot
+// admit anyone it cannot record.
+func (e *Engine) notRecorded(now time.Time) {
+	e.set(Screen{Phase: PhaseResult, Outcome: OutcomeNotRecorded, Until: now.Add(e.cfg.ResultTimeout),
+		Message: "This visit could not be recorded. " + strings.TrimSpace(e.cfg.Alternative)})
+}
+
 // finish turns the exchange's answer into the decision screen.
 // A visit cancelled meanwhile is dropped.
-func (e *Engine) finish(visit uint64, p *verify.Person, err error) {
+func (e *Engine) finish(visit uint64, rec Visit, p *verify.Person, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	defer e.poke()
@@ -322,10 +391,17 @@ func (e *Engine) finish(visit uint64, p *verify.Person, err error) {
 	if err != nil {
 		e.log.Warn("exchange failed", "error", err.Error())
 		if verify.Unavailable(err) {
+			e.record(rec, OutcomeUnavailable, reasonFor(err))
 			e.showUnavailable(now)
 			return
 		}
+		e.record(rec, OutcomeError, reasonFor(err))
 		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeError, Until: now.Add(e.cfg.ResultTimeout)})
+		return
+	}
+	rec.MaskedID = p.MaskedID()
+	if e.cfg.Mode == ModeVisitor {
+		e.visitor(now, rec, p)
 		return
 	}
 	out := OutcomeCannotDecide
@@ -335,8 +411,113 @@ func (e *Engine) finish(visit uint64, p *verify.Person, err error) {
 	case verify.Below:
 		out = OutcomeNotEligible
 	}
+	if !e.record(rec, out, "") {
+		e.notRecorded(now)
+		return
+	}
 	e.log.Info("visit decided", "outcome", string(out))
-	e.set(Screen{Phase: PhaseResult, Outcome: out, MaskedID: p.MaskedID(), Until: now.Add(e.cfg.ResultTimeout)})
+	e.set(Screen{Phase: PhaseResult, Outcome: out, Until: now.Add(e.cfg.ResultTimeout)})
+}
+
+// visitor handles a verified visitor: refused if on the deny list, checked
+// out if already checked in today, otherwise asked to confirm.
+func (e *Engine) visitor(now time.Time, rec Visit, p *verify.Person) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rec.PersonKey = e.store.PersonKey(p.Subject())
+	rec.Name = p.Name.String()
+	denied, err := e.store.Denied(ctx, rec.PersonKey)
+	if err != nil {
+		e.log.Error("deny list unreadable", "error", err.Error())
+		e.notRecorded(now)
+		return
+	}
+	if denied {
+		rec.Name = "" // not needed for a refusal
+		e.record(rec, OutcomeRefused, "deny-list")
+		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeRefused, Until: now.Add(e.cfg.ResultTimeout)})
+		return
+	}
+	open, err := e.store.OpenVisit(ctx, rec.PersonKey, startOfDay(now))
+	switch {
+	case err == nil:
+		if err := e.store.CheckOut(ctx, open.ID, now); err != nil {
+			e.log.Error("check-out not recorded", "error", err.Error())
+			e.notRecorded(now)
+			return
+		}
+		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedOut, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
+	case errors.Is(err, ErrNotFound):
+		e.pending = &pendingVisit{visit: rec, person: p}
+		e.set(Screen{Phase: PhaseConfirm, Particulars: Particulars(p, e.cfg.Attributes), Hosts: e.cfg.Hosts,
+			Purposes: e.cfg.Purposes, FreeText: e.cfg.FreeText, Until: now.Add(e.cfg.ConfirmTimeout)})
+	default:
+		e.log.Error("visit log unreadable", "error", err.Error())
+		e.notRecorded(now)
+	}
+}
+
+// ErrChoice is returned by Confirm for a host or purpose that is not offered.
+var ErrChoice = errors.New("choose a host and a purpose from the list")
+
+// Confirm submits the visitor's confirmed particulars with a host and a
+// purpose; the visit is stored and the visitor welcomed.
+func (e *Engine) Confirm(host, purpose string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	defer e.poke()
+	if e.screen.Phase != PhaseConfirm || e.pending == nil {
+		return errors.New("nothing to confirm")
+	}
+	host, purpose = strings.TrimSpace(host), strings.TrimSpace(purpose)
+	if !e.allowed(host, e.cfg.Hosts) || !e.allowed(purpose, e.cfg.Purposes) {
+		return ErrChoice
+	}
+	now := e.now()
+	rec := e.pending.visit
+	e.pending = nil
+	rec.Host, rec.Purpose = host, purpose
+	if !e.record(rec, OutcomeCheckedIn, "") {
+		e.notRecorded(now)
+		return nil
+	}
+	e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedIn, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
+	return nil
+}
+
+func (e *Engine) allowed(choice string, list []string) bool {
+	if choice == "" || len(choice) > 120 {
+		return false
+	}
+	return e.cfg.FreeText || slices.Contains(list, choice)
+}
+
+// StaffCheckOut ends a visit from the admin list.
+func (e *Engine) StaffCheckOut(ctx context.Context, id int64) error {
+	return e.store.CheckOut(ctx, id, e.now())
+}
+
+// startOfDay is midnight in Singapore on t's Singapore date.
+func startOfDay(t time.Time) time.Time {
+	y, m, d := t.In(verify.SGT).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, verify.SGT)
+}
+
+// reasonFor is a short code for the log; never the error text, which could
+// carry something from outside.
+func reasonFor(err error) string {
+	var api *verify.APIError
+	switch {
+	case errors.As(err, &api):
+		return api.API + "-" + strconv.Itoa(api.Status)
+	case errors.Is(err, verify.ErrUnavailable):
+		return "verify-unreachable"
+	case errors.Is(err, verify.ErrBadToken):
+		return "bad-token"
+	case errors.Is(err, verify.ErrBadResponse):
+		return "bad-response"
+	}
+	return "exchange-failed"
 }
 
 func (e *Engine) showUnavailable(now time.Time) {

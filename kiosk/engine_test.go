@@ -1,4 +1,4 @@
-package kiosk
+package kiosk_test
 
 import (
 	"context"
@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	. "ndikiosk/kiosk"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
 	"ndikiosk/ndi/verify"
+	"ndikiosk/storage"
 )
 
 type fakeClock struct {
@@ -45,10 +47,12 @@ func (c *countingProvider) Exchange(ctx context.Context, cb verify.Callback) (*v
 
 type rig struct {
 	engine   *Engine
+	store    *storage.DB
 	sb       *sandbox.Sandbox
 	provider *countingProvider
 	clock    *fakeClock
 	base     string
+	dataDir  string
 }
 
 var (
@@ -80,9 +84,10 @@ func newRig(t *testing.T, cfg EngineConfig) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Attributes = DefaultAttributes(cfg.Mode)
 	client, err := verify.New(verify.Config{ClientID: SandboxClientID, ClientSecret: SandboxClientSecret,
 		CallbackURL: base + "/callback", TokenURL: r.sb.TokenURL(), PersonURL: r.sb.PersonURL(), QRBaseURL: r.sb.QRBaseURL(),
-		Attributes: []string{"partialuinfin", "dob"}, Key: rigKiosk.Key, NDIKey: &rigNDI.Key.PublicKey, Now: r.clock.Now})
+		Attributes: cfg.Attributes, Key: rigKiosk.Key, NDIKey: &rigNDI.Key.PublicKey, Now: r.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +95,12 @@ func newRig(t *testing.T, cfg EngineConfig) *rig {
 	cfg.KioskID = "kiosk1"
 	cfg.Contact = "the front desk"
 	cfg.Alternative = "Please approach the counter."
-	r.engine = NewEngine(cfg, r.provider, r.clock.Now, quietLog(), r.sb.Show)
+	r.dataDir = t.TempDir()
+	if r.store, err = storage.Open(r.dataDir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.store.Close() })
+	r.engine = NewEngine(cfg, r.provider, r.store, r.clock.Now, quietLog(), r.sb.Show)
 	srv := NewServer(NewHandler(r.engine, ServerConfig{CallbackPath: "/callback", Sandbox: r.sb, Version: "test"}))
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
@@ -160,8 +170,14 @@ func TestAgeDecisions(t *testing.T) {
 			if s.Phase != PhaseResult || s.Outcome != c.want || s.MinAge != c.minAge {
 				t.Fatalf("screen %+v, want result %s", s, c.want)
 			}
-			if !strings.HasPrefix(s.MaskedID, "*****") {
-				t.Fatalf("masked id %q", s.MaskedID)
+			vs, err := r.store.Visits(context.Background(), VisitFilter{})
+			if err != nil || len(vs) != 1 {
+				t.Fatalf("visit log: %v %v", vs, err)
+			}
+			v := vs[0]
+			if v.Outcome != c.want || !strings.HasPrefix(v.MaskedID, "*****") || v.Name != "" || v.Mode != ModeAge ||
+				strings.Join(v.Attributes, ",") != "partialuinfin,dob" || !strings.HasPrefix(v.TxnRef, "kiosk1-") || v.PersonKey != nil {
+				t.Fatalf("logged %+v", v)
 			}
 		})
 	}

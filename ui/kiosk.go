@@ -40,6 +40,15 @@ type Kiosk struct {
 	cancel       *widget.Button
 	checking     fyne.CanvasObject
 
+	confirmTitle   *canvas.Text
+	particulars    *widget.Form
+	host           *widget.SelectEntry
+	purpose        *widget.SelectEntry
+	confirmButton  *widget.Button
+	confirmCancel  *widget.Button
+	confirmProblem *widget.Label
+	confirm        fyne.CanvasObject
+
 	resultIcon   *canvas.Image
 	resultTitle  *canvas.Text
 	resultDetail *widget.Label
@@ -57,7 +66,7 @@ func New(app fyne.App, win fyne.Window, e *kiosk.Engine, opts Options) *Kiosk {
 	app.Settings().SetTheme(newTheme())
 	k := &Kiosk{win: win, engine: e, opts: opts, stopTick: make(chan struct{})}
 	k.build()
-	win.SetContent(container.NewStack(k.qrScreen, k.checking, k.result))
+	win.SetContent(container.NewStack(k.qrScreen, k.checking, k.confirm, k.result))
 	win.SetPadded(false)
 	if !opts.Windowed {
 		win.SetFullScreen(true)
@@ -123,6 +132,28 @@ func (k *Kiosk) build() {
 	k.checking = container.NewCenter(container.NewVBox(k.checkingText,
 		bigText("Checking your details with Singpass", 24), layout.NewSpacer(), container.NewCenter(k.cancel)))
 
+	k.confirmTitle = bigText("Please confirm your particulars", 34)
+	k.particulars = widget.NewForm()
+	k.host = widget.NewSelectEntry(nil)
+	k.host.PlaceHolder = "Whom are you visiting?"
+	k.purpose = widget.NewSelectEntry(nil)
+	k.purpose.PlaceHolder = "Purpose of visit"
+	k.confirmProblem = widget.NewLabel("")
+	k.confirmProblem.Importance = widget.DangerImportance
+	k.confirmButton = widget.NewButton("Confirm", func() {
+		if err := k.engine.Confirm(k.host.Text, k.purpose.Text); err != nil {
+			k.confirmProblem.SetText("Please choose whom you are visiting and why.")
+		}
+	})
+	k.confirmButton.Importance = widget.HighImportance
+	k.confirmCancel = widget.NewButton("Cancel", func() { k.engine.Cancel() })
+	k.confirm = container.NewPadded(container.NewBorder(
+		container.NewPadded(k.confirmTitle),
+		container.NewVBox(k.confirmProblem, container.NewGridWithColumns(2, k.confirmCancel, k.confirmButton)),
+		nil, nil,
+		container.NewVScroll(container.NewVBox(k.particulars, widget.NewSeparator(),
+			widget.NewForm(widget.NewFormItem("Host", k.host), widget.NewFormItem("Purpose", k.purpose))))))
+
 	k.resultBand = canvas.NewRectangle(colorGreen)
 	k.resultIcon = canvas.NewImageFromResource(nil)
 	k.resultIcon.FillMode = canvas.ImageFillContain
@@ -141,7 +172,7 @@ func (k *Kiosk) build() {
 
 // show makes one of the three screens visible.
 func (k *Kiosk) show(which fyne.CanvasObject) {
-	for _, o := range []fyne.CanvasObject{k.qrScreen, k.checking, k.result} {
+	for _, o := range []fyne.CanvasObject{k.qrScreen, k.checking, k.confirm, k.result} {
 		if o == which {
 			o.Show()
 		} else {
@@ -164,6 +195,8 @@ func (k *Kiosk) render(s kiosk.Screen) {
 		k.show(k.qrScreen)
 	case kiosk.PhaseChecking:
 		k.show(k.checking)
+	case kiosk.PhaseConfirm:
+		k.showConfirm(s)
 	case kiosk.PhaseResult, kiosk.PhaseUnavailable:
 		icon, title, detail, band := resultText(s)
 		k.resultIcon.Resource = theme.NewColoredResource(icon, theme.ColorNameForegroundOnPrimary)
@@ -205,6 +238,35 @@ func (k *Kiosk) tick() {
 	}
 }
 
+// showConfirm fills the confirm screen with the visitor's particulars,
+// exactly as Singpass sent them, and fresh host and purpose pickers.
+func (k *Kiosk) showConfirm(s kiosk.Screen) {
+	k.particulars.Items = nil
+	for _, p := range s.Particulars {
+		v := widget.NewLabel(p.Value)
+		v.TextStyle = fyne.TextStyle{Bold: true}
+		v.Wrapping = fyne.TextWrapWord
+		k.particulars.Append(p.Label, v)
+	}
+	k.particulars.Refresh()
+	for _, pick := range []struct {
+		e       *widget.SelectEntry
+		options []string
+	}{{k.host, s.Hosts}, {k.purpose, s.Purposes}} {
+		pick.e.SetOptions(pick.options)
+		pick.e.SetText("")
+		if s.FreeText {
+			pick.e.Enable()
+		} else {
+			// Without free text the entry only takes a choice from its list.
+			pick.e.Disable()
+			pick.e.ActionItem.(fyne.Disableable).Enable()
+		}
+	}
+	k.confirmProblem.SetText("")
+	k.show(k.confirm)
+}
+
 // resultText is what a result screen says.
 func resultText(s kiosk.Screen) (icon fyne.Resource, title, detail string, band color.Color) {
 	switch s.Outcome {
@@ -218,6 +280,14 @@ func resultText(s kiosk.Screen) (icon fyne.Resource, title, detail string, band 
 		return theme.CancelIcon(), "Not shared", "You chose not to share your details. Scan again to retry.", colorAmber
 	case kiosk.OutcomeUnavailable:
 		return theme.WarningIcon(), "Verify unavailable", s.Message, colorAmber
+	case kiosk.OutcomeCheckedIn:
+		return theme.ConfirmIcon(), "Welcome, " + s.Name, "You are checked in. Scan the code again when you leave.", colorGreen
+	case kiosk.OutcomeCheckedOut:
+		return theme.ConfirmIcon(), "Goodbye, " + s.Name, "You are checked out. Thank you for visiting.", colorGreen
+	case kiosk.OutcomeRefused:
+		return theme.WarningIcon(), "Please see the reception", "This visit cannot be registered at the kiosk.", colorAmber
+	case kiosk.OutcomeNotRecorded:
+		return theme.WarningIcon(), "Not recorded", s.Message, colorAmber
 	}
 	return theme.WarningIcon(), "Please try again", "We could not read your details from Singpass. Please scan the new code.", colorAmber
 }

@@ -13,6 +13,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"ndikiosk/kiosk"
 	"ndikiosk/ndi/verify"
@@ -46,16 +47,25 @@ func (f *fakeProvider) Exchange(ctx context.Context, cb verify.Callback) (*verif
 		return &verify.Person{DOB: verify.Item{Value: verify.Text(time.Now().AddDate(-16, 0, 0).Format("2006-01-02"))}}, nil
 	case "down":
 		return nil, verify.ErrUnavailable
+	case "visitor":
+		p := &verify.Person{Name: verify.Item{Value: "TAN AH KOW"}, PartialUINFIN: verify.Item{Value: "*****567D"},
+			MobileNo: verify.Phone{AreaCode: verify.Item{Value: "65"}, Number: verify.Item{Value: "91234567"}}}
+		p.SetSubject("S1234567D")
+		return p, nil
 	}
 	return nil, errors.New("unexpected code")
 }
 
 func setup(t *testing.T, p *fakeProvider) (*Kiosk, *kiosk.Engine, fyne.Window) {
+	return setupWith(t, p, kiosk.EngineConfig{KioskID: "k1", MinAge: 21, Contact: "the front desk", Alternative: "Please approach the counter."})
+}
+
+func setupWith(t *testing.T, p *fakeProvider, cfg kiosk.EngineConfig) (*Kiosk, *kiosk.Engine, fyne.Window) {
 	a := test.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	w.Resize(fyne.NewSize(1280, 800))
-	e := kiosk.NewEngine(kiosk.EngineConfig{KioskID: "k1", MinAge: 21, Contact: "the front desk", Alternative: "Please approach the counter."},
-		p, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	e := kiosk.NewEngine(cfg,
+		p, &memStore{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	k := New(a, w, e, Options{Venue: "Test Venue", Windowed: true})
 	t.Cleanup(k.Stop)
 	e.Step()
@@ -146,5 +156,76 @@ func TestCancelWhileChecking(t *testing.T) {
 	test.Tap(k.cancel)
 	if !k.qrScreen.Visible() || e.Screen().QR == first {
 		t.Fatal("cancel did not bring a fresh code")
+	}
+}
+
+// memStore is a visit log in memory: ui tests are about screens; the real
+// store is tested in storage and with the engine in kiosk.
+type memStore struct {
+	mu     sync.Mutex
+	visits []kiosk.Visit
+}
+
+func (m *memStore) PersonKey(uinfin string) []byte { return []byte("key:" + uinfin) }
+func (m *memStore) Save(_ context.Context, v kiosk.Visit) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v.ID = int64(len(m.visits) + 1)
+	m.visits = append(m.visits, v)
+	return v.ID, nil
+}
+func (m *memStore) OpenVisit(_ context.Context, key []byte, _ time.Time) (kiosk.Visit, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, v := range m.visits {
+		if string(v.PersonKey) == string(key) && v.CheckedOutAt.IsZero() && v.Outcome == kiosk.OutcomeCheckedIn {
+			return v, nil
+		}
+	}
+	return kiosk.Visit{}, kiosk.ErrNotFound
+}
+func (m *memStore) CheckOut(_ context.Context, id int64, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.visits[id-1].CheckedOutAt = at
+	return nil
+}
+func (m *memStore) Denied(context.Context, []byte) (bool, error) { return false, nil }
+func (m *memStore) Visits(context.Context, kiosk.VisitFilter) ([]kiosk.Visit, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]kiosk.Visit(nil), m.visits...), nil
+}
+func (m *memStore) Purge(context.Context, time.Time) (int64, error) { return 0, nil }
+
+func TestVisitorScreens(t *testing.T) {
+	k, e, _ := setupWith(t, &fakeProvider{}, kiosk.EngineConfig{KioskID: "k1", Mode: kiosk.ModeVisitor,
+		Attributes: []string{"name", "partialuinfin", "mobileno"}, Hosts: []string{"Reception", "Ms Lee"}, Purposes: []string{"Meeting"}})
+	e.Callback(url.Values{"code": {"visitor"}, "state": {state(t, e)}})
+	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseConfirm })
+	if !k.confirm.Visible() || len(k.particulars.Items) != 3 {
+		t.Fatalf("confirm screen: visible %v, %d particulars", k.confirm.Visible(), len(k.particulars.Items))
+	}
+	if got := k.particulars.Items[2].Widget.(*widget.Label).Text; got != "+65 91234567" || k.particulars.Items[1].Text != "NRIC/FIN" {
+		t.Fatalf("particulars: %q %q", k.particulars.Items[1].Text, got)
+	}
+	if !k.host.Disabled() || k.host.ActionItem.(fyne.Disableable).Disabled() {
+		t.Fatal("without free text the host must come from the list")
+	}
+	test.Tap(k.confirmButton)
+	if k.confirmProblem.Text == "" || e.Screen().Phase != kiosk.PhaseConfirm {
+		t.Fatal("confirming without a host went through")
+	}
+	k.host.SetText("Ms Lee")
+	k.purpose.SetText("Meeting")
+	test.Tap(k.confirmButton)
+	if !k.result.Visible() || k.resultTitle.Text != "Welcome, TAN AH KOW" {
+		t.Fatalf("welcome %q", k.resultTitle.Text)
+	}
+	e.Cancel()
+	e.Callback(url.Values{"code": {"visitor"}, "state": {state(t, e)}})
+	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseResult })
+	if k.resultTitle.Text != "Goodbye, TAN AH KOW" {
+		t.Fatalf("check-out %q", k.resultTitle.Text)
 	}
 }

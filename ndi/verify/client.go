@@ -254,6 +254,7 @@ func (c *Client) Person(ctx context.Context, tok *Token, txnNo string) (*Person,
 	if p.UINFIN.Value != "" && string(p.UINFIN.Value) != tok.subject {
 		return nil, fmt.Errorf("%w: person data is for someone other than the token's subject", ErrBadResponse)
 	}
+	p.SetSubject(tok.subject)
 	return p, nil
 }
 

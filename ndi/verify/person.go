@@ -197,7 +197,17 @@ type Person struct {
 	RegAdd               Address        `json:"regadd,omitzero"`
 	Employment           Item           `json:"employment,omitzero"`
 	DrivingLicence       DrivingLicence `json:"drivinglicence,omitzero"`
+
+	subject string // the access token's sub: the UIN/FIN, whatever was requested
 }
+
+// Subject is the UIN/FIN (or uuid) the access token was issued for. It is
+// set by Client.Exchange, kept in memory only, and never serialised.
+func (p *Person) Subject() string { return p.subject }
+
+// SetSubject records the UIN/FIN the person data was released for; providers
+// other than Verify (and tests) use it.
+func (p *Person) SetSubject(s string) { p.subject = s }
 
 // Attributes lists every attribute Verify can release (data catalogue).
 var Attributes = []string{
@@ -256,6 +266,7 @@ func (p *Person) MaskedID() string {
 // passport number are masked.
 func (p *Person) Redacted() *Person {
 	c := *p
+	c.subject = ""
 	if c.UINFIN.Value != "" {
 		c.UINFIN.Value = Text(MaskID(string(c.UINFIN.Value)))
 	}

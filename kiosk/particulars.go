@@ -1,0 +1,54 @@
+package kiosk
+
+import "ndikiosk/ndi/verify"
+
+var attributeLabels = map[string]string{
+	"name": "Name", "aliasname": "Alias", "hanyupinyinname": "Hanyu Pinyin name", "hanyupinyinaliasname": "Hanyu Pinyin alias",
+	"marriedname": "Married name", "partialuinfin": "NRIC/FIN", "uinfin": "NRIC/FIN", "uuid": "Singpass UUID",
+	"sex": "Sex", "race": "Race", "secondaryrace": "Secondary race", "dob": "Date of birth",
+	"residentialstatus": "Residential status", "nationality": "Nationality", "birthcountry": "Country of birth",
+	"passportnumber": "Passport number", "passtype": "Pass type", "passstatus": "Pass status",
+	"passexpirydate": "Pass expiry date", "mobileno": "Mobile number", "email": "Email", "regadd": "Registered address",
+	"employment": "Employer", "drivinglicence": "Driving licence",
+}
+
+// Particulars lists what Singpass released, in the order it was requested,
+// as received; the full UIN/FIN and passport number are masked.
+func Particulars(p *verify.Person, attributes []string) []Particular {
+	r := p.Redacted()
+	items := map[string]verify.Item{
+		"name": r.Name, "aliasname": r.AliasName, "hanyupinyinname": r.HanyuPinyinName,
+		"hanyupinyinaliasname": r.HanyuPinyinAliasName, "marriedname": r.MarriedName, "partialuinfin": r.PartialUINFIN,
+		"uinfin": r.UINFIN, "uuid": r.UUID, "sex": r.Sex, "race": r.Race, "secondaryrace": r.SecondaryRace, "dob": r.DOB,
+		"residentialstatus": r.ResidentialStatus, "nationality": r.Nationality, "birthcountry": r.BirthCountry,
+		"passportnumber": r.PassportNumber, "passtype": r.PassType, "passstatus": r.PassStatus,
+		"passexpirydate": r.PassExpiryDate, "email": r.Email, "employment": r.Employment,
+	}
+	var out []Particular
+	seenID := false
+	for _, a := range attributes {
+		var value string
+		switch a {
+		case "mobileno":
+			value = r.MobileNo.String()
+		case "regadd":
+			value = r.RegAdd.String()
+		case "drivinglicence":
+			value = r.DrivingLicence.COMStatus.String()
+		case "uinfin", "partialuinfin":
+			if seenID {
+				continue
+			}
+			seenID, value = true, r.MaskedID()
+		default:
+			if it, ok := items[a]; ok && it.Present() {
+				value = it.String()
+			}
+		}
+		if value == "" {
+			value = "—"
+		}
+		out = append(out, Particular{Attribute: a, Label: attributeLabels[a], Value: value})
+	}
+	return out
+}

@@ -1,0 +1,60 @@
+package kiosk
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Visit is one row of the visit log: what the purpose needs and no more.
+// The full UIN/FIN, the date of birth, codes and tokens are never in it.
+type Visit struct {
+	ID           int64
+	KioskID      string
+	Mode         string    // ModeAge or ModeVisitor
+	TxnRef       string    // the QR's state: Singpass's transaction reference, never the code
+	Attributes   []string  // what was requested from Singpass
+	StartedAt    time.Time // the callback arrived
+	DecidedAt    time.Time
+	CheckedOutAt time.Time // zero while checked in (visitor mode)
+	Outcome      Outcome
+	Reason       string // a short reason code for refusals and errors
+	MaskedID     string // *****567A
+	Name         string // visitor mode only
+	Host         string
+	Purpose      string
+	FaceResult   string  // reserved for the Face check
+	FaceScore    float64 // reserved for the Face check
+	PersonKey    []byte  // keyed hash of the UIN/FIN: recognises a returning person, reveals nothing
+}
+
+// VisitFilter selects visits for the admin list and export.
+type VisitFilter struct {
+	From, To time.Time // [From, To); zero means open
+	Name     string    // case-insensitive substring of the visitor's name
+	Host     string    // case-insensitive substring of the host
+	Limit    int       // 0: no limit
+	Offset   int
+}
+
+// VisitStore keeps the visit log. storage.DB implements it with SQLite.
+type VisitStore interface {
+	// PersonKey is the keyed hash that stands for a UIN/FIN.
+	PersonKey(uinfin string) []byte
+	// Save writes a visit in one transaction and returns its id.
+	Save(ctx context.Context, v Visit) (int64, error)
+	// OpenVisit finds the person's latest visit that is not checked out, or
+	// returns ErrNotFound.
+	OpenVisit(ctx context.Context, personKey []byte, since time.Time) (Visit, error)
+	// CheckOut marks a visit as ended.
+	CheckOut(ctx context.Context, id int64, at time.Time) error
+	// Denied reports whether the person is on the deny list.
+	Denied(ctx context.Context, personKey []byte) (bool, error)
+	// Visits lists visits, newest first.
+	Visits(ctx context.Context, f VisitFilter) ([]Visit, error)
+	// Purge deletes visits that started before cutoff and returns how many.
+	Purge(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
+// ErrNotFound is returned when no visit matches.
+var ErrNotFound = errors.New("not found")

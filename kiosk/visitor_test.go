@@ -1,0 +1,183 @@
+package kiosk_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "ndikiosk/kiosk"
+	"ndikiosk/ndi/sandbox"
+	"ndikiosk/storage"
+)
+
+func visitorRig(t *testing.T) *rig {
+	return newRig(t, EngineConfig{Mode: ModeVisitor, Hosts: []string{"Ms Lee (Finance)", "Mr Ong (IT)"},
+		Purposes: []string{"Meeting", "Delivery"}, ConfirmTimeout: time.Minute})
+}
+
+func visits(t *testing.T, r *rig) []Visit {
+	vs, err := r.store.Visits(context.Background(), VisitFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vs
+}
+
+func TestVisitorCheckInAndOut(t *testing.T) {
+	r := visitorRig(t)
+	s := r.visit(t, "Comma and percent in name", "allow", "")
+	if s.Phase != PhaseConfirm || len(s.Hosts) != 2 || len(s.Purposes) != 2 {
+		t.Fatalf("confirm screen %+v", s)
+	}
+	want := []Particular{{"name", "Name", "TAN, AH KOW 100% (JOHN)"}, {"partialuinfin", "NRIC/FIN", "*****468" + personaID(t, "Comma and percent in name")[8:]},
+		{"mobileno", "Mobile number", "—"}}
+	for i, p := range want {
+		if i >= len(s.Particulars) || s.Particulars[i] != p {
+			t.Fatalf("particulars %+v, want %+v", s.Particulars, want)
+		}
+	}
+	if err := r.engine.Confirm("Someone else", "Meeting"); !errors.Is(err, ErrChoice) {
+		t.Fatalf("a host not on the list: %v", err)
+	}
+	if err := r.engine.Confirm("Ms Lee (Finance)", "Meeting"); err != nil {
+		t.Fatal(err)
+	}
+	s = r.engine.Screen()
+	if s.Outcome != OutcomeCheckedIn || s.Name != "TAN, AH KOW 100% (JOHN)" {
+		t.Fatalf("welcome %+v", s)
+	}
+	vs := visits(t, r)
+	if len(vs) != 1 || vs[0].Host != "Ms Lee (Finance)" || vs[0].Purpose != "Meeting" || vs[0].Name != s.Name ||
+		len(vs[0].PersonKey) != 32 || !vs[0].CheckedOutAt.IsZero() {
+		t.Fatalf("logged %+v", vs)
+	}
+	// Scanning again the same day checks the visitor out.
+	r.clock.Add(2 * time.Hour)
+	r.engine.Cancel()
+	s = r.visit(t, "Comma and percent in name", "allow", "")
+	if s.Outcome != OutcomeCheckedOut || s.Name != "TAN, AH KOW 100% (JOHN)" {
+		t.Fatalf("goodbye %+v", s)
+	}
+	vs = visits(t, r)
+	if len(vs) != 1 || !vs[0].CheckedOutAt.Equal(vs[0].StartedAt.Add(2*time.Hour)) {
+		t.Fatalf("after check-out %+v", vs)
+	}
+	// A third scan is a new visit.
+	r.engine.Cancel()
+	if s := r.visit(t, "Comma and percent in name", "allow", ""); s.Phase != PhaseConfirm {
+		t.Fatalf("third scan %+v", s)
+	}
+}
+
+func TestVisitorCancelAndTimeoutKeepNothing(t *testing.T) {
+	r := visitorRig(t)
+	r.visit(t, "Adult citizen", "allow", "")
+	r.engine.Cancel()
+	if s := r.engine.Screen(); s.Phase != PhaseQR || len(s.Particulars) != 0 {
+		t.Fatalf("after cancel %+v", s)
+	}
+	if err := r.engine.Confirm("Ms Lee (Finance)", "Meeting"); err == nil {
+		t.Fatal("a cancelled visit could still be confirmed")
+	}
+	r.visit(t, "Adult citizen", "allow", "")
+	r.clock.Add(61 * time.Second)
+	r.engine.Step()
+	if s := r.engine.Screen(); s.Phase != PhaseQR {
+		t.Fatalf("after the confirm timeout %+v", s)
+	}
+	if vs := visits(t, r); len(vs) != 0 {
+		t.Fatalf("unconfirmed visits were stored: %+v", vs)
+	}
+}
+
+func TestDenyList(t *testing.T) {
+	r := visitorRig(t)
+	id := personaID(t, "Adult permanent resident")
+	if err := r.store.Deny(context.Background(), r.store.PersonKey(id), "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s := r.visit(t, "Adult permanent resident", "allow", "")
+	if s.Outcome != OutcomeRefused || s.Name != "" {
+		t.Fatalf("denied visitor %+v", s)
+	}
+	vs := visits(t, r)
+	if len(vs) != 1 || vs[0].Outcome != OutcomeRefused || vs[0].Reason != "deny-list" || vs[0].Name != "" {
+		t.Fatalf("logged %+v", vs)
+	}
+}
+
+func TestRefusalsAndErrorsAreLogged(t *testing.T) {
+	r := newRig(t, EngineConfig{})
+	r.visit(t, "Adult citizen", "deny", "")
+	r.engine.Cancel()
+	r.visit(t, "Adult citizen", "allow", sandbox.FaultPerson500)
+	r.engine.Cancel()
+	r.visit(t, "Adult citizen", "allow", sandbox.FaultGarbledJWE)
+	got := map[Outcome]string{}
+	for _, v := range visits(t, r) {
+		got[v.Outcome] = v.Reason
+	}
+	if got[OutcomeDenied] != "consent-declined" || got[OutcomeUnavailable] != "person-500" || got[OutcomeError] != "bad-response" {
+		t.Fatalf("logged outcomes %v", got)
+	}
+}
+
+func TestStorageFailureRefusesTheVisit(t *testing.T) {
+	r := newRig(t, EngineConfig{})
+	r.store.Close()
+	s := r.visit(t, "Adult citizen", "allow", "")
+	if s.Outcome != OutcomeNotRecorded || !strings.Contains(s.Message, "could not be recorded") {
+		t.Fatalf("with a broken log: %+v", s)
+	}
+	r.clock.Add(10 * time.Second)
+	r.engine.Step()
+	if r.engine.Screen().Phase != PhaseQR {
+		t.Fatal("the kiosk did not recover to the QR screen")
+	}
+}
+
+// TestNoPersonalDataInTheFile runs visits in both modes, then searches the
+// raw database files for identity numbers and names.
+func TestNoPersonalDataInTheFile(t *testing.T) {
+	labels := []string{"Adult citizen", "Comma and percent in name", "Chinese script name", "Foreigner (FIN)"}
+	var dirs []string
+	age := newRig(t, EngineConfig{})
+	for _, l := range labels {
+		age.engine.Cancel()
+		age.visit(t, l, "allow", "")
+	}
+	vis := visitorRig(t)
+	for _, l := range labels {
+		vis.engine.Cancel()
+		vis.visit(t, l, "allow", "")
+		if err := vis.engine.Confirm("Mr Ong (IT)", "Delivery"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(visits(t, vis)); n != len(labels) {
+		t.Fatalf("%d visitor visits logged", n)
+	}
+	dirs = append(dirs, age.dataDir, vis.dataDir)
+	for _, dir := range dirs {
+		var raw []byte
+		for _, f := range []string{storage.DBFile, storage.DBFile + "-wal", storage.DBFile + "-shm"} {
+			b, _ := os.ReadFile(filepath.Join(dir, f))
+			raw = append(raw, b...)
+		}
+		if len(raw) < 4096 {
+			t.Fatalf("no database in %s", dir)
+		}
+		for _, p := range sandbox.Personas(time.Now()) {
+			for _, secret := range []string{p.ID, p.ID[1:8], p.Name, p.DOB} {
+				if secret != "" && bytes.Contains(raw, []byte(secret)) {
+					t.Errorf("%s: the database holds %q (%s) in clear", dir, secret, p.Label)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,407 @@
+// Package storage keeps the kiosk's visit log in SQLite: one file in the
+// data directory, WAL with synchronous=FULL, numbered migrations, personal
+// columns encrypted with AES-GCM and people recognised by an HMAC of their
+// UIN/FIN. It implements kiosk.VisitStore.
+package storage
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"ndikiosk/kiosk"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// File names in the data directory.
+const (
+	DBFile  = "visits.db"
+	KeyFile = "visits.key" // 64 bytes: AES-256 key, then HMAC key. Back it up with the database.
+)
+
+// DB is the visit log.
+type DB struct {
+	sql  *sql.DB
+	aead cipher.AEAD
+	mac  []byte
+	path string
+}
+
+var _ kiosk.VisitStore = (*DB)(nil)
+
+// Open opens (or creates) the visit log in dir and applies migrations.
+func Open(dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	key, err := loadKey(filepath.Join(dir, KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	block, _ := aes.NewCipher(key[:32])
+	aead, _ := cipher.NewGCM(block)
+	path := filepath.Join(dir, DBFile)
+	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on&_busy_timeout=5000&_txlock=immediate"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, err
+	}
+	d := &DB{sql: db, aead: aead, mac: key[32:], path: path}
+	if err := d.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, explain(err))
+	}
+	return d, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.sql.Close() }
+
+// Path is the database file.
+func (d *DB) Path() string { return d.path }
+
+// loadKey reads the key file, making it on first start.
+func loadKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		b = make([]byte, 64)
+		rand.Read(b)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", path, err)
+		}
+		if _, err := f.Write(b); err != nil {
+			f.Close()
+			os.Remove(path)
+			return nil, fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return b, f.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) != 64 {
+		return nil, fmt.Errorf("%s is damaged (%d bytes, want 64): restore it from the backup made with the database; without it the log cannot be read", path, len(b))
+	}
+	return b, nil
+}
+
+func (d *DB) migrate() error {
+	if _, err := d.sql.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var version int
+		if _, err := fmt.Sscanf(filepath.Base(name), "%d_", &version); err != nil {
+			return fmt.Errorf("migration %s: name must start with its number", name)
+		}
+		body, _ := migrations.ReadFile(name)
+		if err := d.apply(version, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (d *DB) apply(version int, body string) error {
+	tx, err := d.sql.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRow(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	if _, err := tx.Exec(body); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// PersonKey is HMAC-SHA256 of the upper-cased UIN/FIN with this install's
+// secret: the same person gives the same key here and nowhere else.
+func (d *DB) PersonKey(uinfin string) []byte {
+	m := hmac.New(sha256.New, d.mac)
+	m.Write([]byte(strings.ToUpper(strings.TrimSpace(uinfin))))
+	return m.Sum(nil)
+}
+
+// seal encrypts a personal value, bound to its column and row reference so
+// that ciphertexts cannot be swapped between rows.
+func (d *DB) seal(column, ref, value string) []byte {
+	if value == "" {
+		return nil
+	}
+	nonce := make([]byte, d.aead.NonceSize())
+	rand.Read(nonce)
+	return d.aead.Seal(nonce, nonce, []byte(value), []byte(column+"|"+ref))
+}
+
+func (d *DB) open(column, ref string, b []byte) (string, error) {
+	if len(b) == 0 {
+		return "", nil
+	}
+	n := d.aead.NonceSize()
+	if len(b) < n {
+		return "", fmt.Errorf("visit %s: %s is damaged", ref, column)
+	}
+	out, err := d.aead.Open(nil, b[:n], b[n:], []byte(column+"|"+ref))
+	if err != nil {
+		return "", fmt.Errorf("visit %s: %s does not decrypt with %s", ref, column, KeyFile)
+	}
+	return string(out), nil
+}
+
+func ms(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// Save writes one visit in one transaction.
+func (d *DB) Save(ctx context.Context, v kiosk.Visit) (int64, error) {
+	res, err := d.sql.ExecContext(ctx, `INSERT INTO visits (kiosk_id, mode, txn_ref, attributes, started_at, decided_at,
+		checked_out_at, outcome, reason, masked_id, name, host, purpose, face_result, face_score, person_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.KioskID, v.Mode, v.TxnRef, strings.Join(v.Attributes, ","), v.StartedAt.UnixMilli(), v.DecidedAt.UnixMilli(),
+		ms(v.CheckedOutAt), string(v.Outcome), v.Reason, d.seal("masked_id", v.TxnRef, v.MaskedID),
+		d.seal("name", v.TxnRef, v.Name), v.Host, v.Purpose, v.FaceResult, nullScore(v), v.PersonKey)
+	if err != nil {
+		return 0, fmt.Errorf("save visit: %w", explain(err))
+	}
+	return res.LastInsertId()
+}
+
+func nullScore(v kiosk.Visit) any {
+	if v.FaceResult == "" {
+		return nil
+	}
+	return v.FaceScore
+}
+
+const columns = `id, kiosk_id, mode, txn_ref, attributes, started_at, decided_at, checked_out_at, outcome, reason,
+	masked_id, name, host, purpose, face_result, face_score, person_key`
+
+func (d *DB) scan(rows interface{ Scan(...any) error }) (kiosk.Visit, error) {
+	var (
+		v                kiosk.Visit
+		attrs, outcome   string
+		started, decided int64
+		checkedOut       sql.NullInt64
+		score            sql.NullFloat64
+		maskedCT, nameCT []byte
+	)
+	if err := rows.Scan(&v.ID, &v.KioskID, &v.Mode, &v.TxnRef, &attrs, &started, &decided, &checkedOut, &outcome, &v.Reason,
+		&maskedCT, &nameCT, &v.Host, &v.Purpose, &v.FaceResult, &score, &v.PersonKey); err != nil {
+		return v, err
+	}
+	if attrs != "" {
+		v.Attributes = strings.Split(attrs, ",")
+	}
+	v.StartedAt, v.DecidedAt = time.UnixMilli(started), time.UnixMilli(decided)
+	if checkedOut.Valid {
+		v.CheckedOutAt = time.UnixMilli(checkedOut.Int64)
+	}
+	v.Outcome, v.FaceScore = kiosk.Outcome(outcome), score.Float64
+	var err error
+	if v.MaskedID, err = d.open("masked_id", v.TxnRef, maskedCT); err != nil {
+		return v, err
+	}
+	v.Name, err = d.open("name", v.TxnRef, nameCT)
+	return v, err
+}
+
+// OpenVisit returns the person's latest visit since the given time that is
+// not checked out.
+func (d *DB) OpenVisit(ctx context.Context, personKey []byte, since time.Time) (kiosk.Visit, error) {
+	row := d.sql.QueryRowContext(ctx, `SELECT `+columns+` FROM visits WHERE person_key = ? AND checked_out_at IS NULL
+		AND mode = ? AND outcome = ? AND started_at >= ? ORDER BY started_at DESC LIMIT 1`,
+		personKey, kiosk.ModeVisitor, string(kiosk.OutcomeCheckedIn), since.UnixMilli())
+	v, err := d.scan(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, kiosk.ErrNotFound
+	}
+	return v, explain(err)
+}
+
+// CheckOut ends a visit.
+func (d *DB) CheckOut(ctx context.Context, id int64, at time.Time) error {
+	res, err := d.sql.ExecContext(ctx, `UPDATE visits SET checked_out_at = ? WHERE id = ? AND checked_out_at IS NULL`, at.UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("check out: %w", explain(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return kiosk.ErrNotFound
+	}
+	return nil
+}
+
+// Denied reports whether the person is on the deny list.
+func (d *DB) Denied(ctx context.Context, personKey []byte) (bool, error) {
+	var n int
+	err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM deny_list WHERE person_key = ?`, personKey).Scan(&n)
+	return n > 0, explain(err)
+}
+
+// Deny adds a person to the deny list by their keyed hash.
+func (d *DB) Deny(ctx context.Context, personKey []byte, note string, at time.Time) error {
+	_, err := d.sql.ExecContext(ctx, `INSERT INTO deny_list (person_key, added_at, note) VALUES (?, ?, ?)
+		ON CONFLICT (person_key) DO UPDATE SET note = excluded.note`, personKey, at.UnixMilli(), note)
+	return explain(err)
+}
+
+// Allow removes a person from the deny list.
+func (d *DB) Allow(ctx context.Context, personKey []byte) error {
+	_, err := d.sql.ExecContext(ctx, `DELETE FROM deny_list WHERE person_key = ?`, personKey)
+	return explain(err)
+}
+
+// Visits lists visits, newest first. The name filter is applied after
+// decryption, so it never reaches SQL.
+func (d *DB) Visits(ctx context.Context, f kiosk.VisitFilter) ([]kiosk.Visit, error) {
+	var out []kiosk.Visit
+	err := d.each(ctx, f, "DESC", func(v kiosk.Visit) error {
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// each calls fn for every visit that matches f, in started_at order.
+func (d *DB) each(ctx context.Context, f kiosk.VisitFilter, order string, fn func(kiosk.Visit) error) error {
+	q := `SELECT ` + columns + ` FROM visits WHERE 1=1`
+	var args []any
+	if !f.From.IsZero() {
+		q += ` AND started_at >= ?`
+		args = append(args, f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		q += ` AND started_at < ?`
+		args = append(args, f.To.UnixMilli())
+	}
+	if f.Host != "" {
+		q += ` AND host LIKE ? ESCAPE '\'`
+		args = append(args, "%"+likeEscape(f.Host)+"%")
+	}
+	q += ` ORDER BY started_at ` + order + `, id ` + order
+	sqlPaging := f.Name == ""
+	if sqlPaging && f.Limit > 0 {
+		q += ` LIMIT ? OFFSET ?`
+		args = append(args, f.Limit, f.Offset)
+	}
+	rows, err := d.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return explain(err)
+	}
+	defer rows.Close()
+	name := strings.ToLower(f.Name)
+	skipped, taken := 0, 0
+	for rows.Next() {
+		v, err := d.scan(rows)
+		if err != nil {
+			return err
+		}
+		if !sqlPaging {
+			if !strings.Contains(strings.ToLower(v.Name), name) {
+				continue
+			}
+			if skipped < f.Offset {
+				skipped++
+				continue
+			}
+			if f.Limit > 0 && taken >= f.Limit {
+				break
+			}
+			taken++
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return explain(rows.Err())
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Purge deletes visits that started before cutoff.
+func (d *DB) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := d.sql.ExecContext(ctx, `DELETE FROM visits WHERE started_at < ?`, cutoff.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("purge: %w", explain(err))
+	}
+	return res.RowsAffected()
+}
+
+// IntegrityCheck runs SQLite's integrity_check and returns its verdict.
+func (d *DB) IntegrityCheck(ctx context.Context) (string, error) {
+	var s string
+	err := d.sql.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&s)
+	return s, err
+}
+
+// ErrStorage is wrapped by failures the kiosk explains on screen: the disk
+// is full, the database is read-only, locked or damaged.
+var ErrStorage = errors.New("the visit log cannot be written")
+
+// explain turns SQLite's codes into errors that say what to do.
+func explain(err error) error {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code {
+	case sqlite3.ErrFull:
+		return fmt.Errorf("%w: the disk is full; free space in the data directory", ErrStorage)
+	case sqlite3.ErrReadonly, sqlite3.ErrPerm, sqlite3.ErrCantOpen:
+		return fmt.Errorf("%w: the database is read-only or cannot be opened; check the data directory's permissions", ErrStorage)
+	case sqlite3.ErrBusy, sqlite3.ErrLocked:
+		return fmt.Errorf("%w: the database is locked by another program", ErrStorage)
+	case sqlite3.ErrCorrupt, sqlite3.ErrNotADB:
+		return fmt.Errorf("%w: the database file is damaged; restore it from backup", ErrStorage)
+	case sqlite3.ErrIoErr:
+		return fmt.Errorf("%w: disk I/O error (%v)", ErrStorage, se.ExtendedCode)
+	}
+	return err
+}
+
+// Visit returns one visit by id.
+func (d *DB) Visit(ctx context.Context, id int64) (kiosk.Visit, error) {
+	v, err := d.scan(d.sql.QueryRowContext(ctx, `SELECT `+columns+` FROM visits WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, kiosk.ErrNotFound
+	}
+	return v, explain(err)
+}
