@@ -75,7 +75,7 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	v := cfg.EffectiveVerify()
 	k := cfg.Kiosk
 	engine := kiosk.NewEngine(kiosk.EngineConfig{
-		KioskID: k.ID, Mode: k.Mode, Attributes: v.Attributes, MinAge: k.MinAge, QRLifetime: v.QRLifetime.Duration,
+		KioskID: k.ID, Mode: k.Mode, Attributes: v.Attributes, MinAge: k.MinAge, QRLifetime: v.QRLifetime.Duration, QRLead: v.QRLead.Duration,
 		ExchangeTimeout: v.ExchangeTimeout.Duration, ResultTimeout: k.ResultTimeout.Duration,
 		ConfirmTimeout: k.ConfirmTimeout.Duration, Contact: k.Contact, Alternative: k.Alternative,
 		Hosts: cfg.Visitor.Hosts, Purposes: cfg.Visitor.Purposes, FreeText: cfg.Visitor.FreeText,
@@ -83,7 +83,14 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	srv := kiosk.NewServer(kiosk.NewHandler(engine, kiosk.ServerConfig{
 		CallbackPath: cfg.Kiosk.CallbackPath, Sandbox: sandboxHandler, Version: version}))
 	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if k.TLSCert != "" {
+			srv.TLSConfig = kiosk.TLSConfig()
+			err = srv.ServeTLS(ln, k.TLSCert, k.TLSKey)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
 			log.Error("callback server stopped", "error", err)
 		}
 	}()

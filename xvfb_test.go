@@ -117,6 +117,16 @@ func TestRealBinaryUnderXvfb(t *testing.T) {
 	if !(g>>8 > 0x60 && r>>8 < 0x30 && b>>8 < 0x60) {
 		t.Fatalf("the result screen is not green at (40,40): rgb(%d,%d,%d)", r>>8, g>>8, b>>8)
 	}
+
+	// The visit is in the log, as the operator's export shows it.
+	state := ""
+	if u, err := url.Parse(qr); err == nil {
+		state = u.Query().Get("state")
+	}
+	out, err := exec.Command(bin, "export", "--data-dir", data).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), state) || !strings.Contains(string(out), ",eligible,") {
+		t.Fatalf("export does not show visit %s as eligible: %v\n%s", state, err, out)
+	}
 }
 
 func startXvfb(t *testing.T) string {

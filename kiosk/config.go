@@ -4,9 +4,12 @@
 package kiosk
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -67,6 +70,9 @@ type KioskConfig struct {
 	Contact      string `toml:"contact"`       // who to contact when Verify is unavailable
 	Alternative  string `toml:"alternative"`   // the non-Verify way, e.g. "Please approach the counter"
 
+	TLSCert string `toml:"tls_cert"` // serve HTTPS with this certificate (PEM), for sites without a reverse proxy
+	TLSKey  string `toml:"tls_key"`  // and its key
+
 	RetentionDays  int      `toml:"retention_days"`  // visits older than this are deleted; default 30
 	ResultTimeout  Duration `toml:"result_timeout"`  // how long a result stays on screen; default 8s
 	ConfirmTimeout Duration `toml:"confirm_timeout"` // visitor mode: time to confirm; default 60s
@@ -93,6 +99,7 @@ type VerifyConfig struct {
 	QRBaseURL          string   `toml:"qr_base_url"` // default https://app.singpass.gov.sg/sgverify
 	Attributes         []string `toml:"attributes"`  // default by mode
 	QRLifetime         Duration `toml:"qr_lifetime"` // default 120s
+	QRLead             Duration `toml:"qr_lead"`     // show the next code this long before expiry; default 10s
 	ExchangeTimeout    Duration `toml:"exchange_timeout"`
 }
 
@@ -178,6 +185,9 @@ func (c *Config) applyDefaults() {
 	if v.QRLifetime.Duration == 0 {
 		v.QRLifetime.Duration = 120 * time.Second
 	}
+	if v.QRLead.Duration == 0 {
+		v.QRLead.Duration = 10 * time.Second
+	}
 	if v.ExchangeTimeout.Duration == 0 {
 		v.ExchangeTimeout.Duration = 15 * time.Second
 	}
@@ -192,7 +202,7 @@ func (c *Config) EffectiveVerify() VerifyConfig {
 		v.Attributes = DefaultAttributes(c.Kiosk.Mode)
 	}
 	if c.Sandbox {
-		base := "http://" + c.Kiosk.Listen
+		base := c.BaseURL()
 		v.ClientID, v.ClientSecret = SandboxClientID, SandboxClientSecret
 		v.CallbackURL = base + c.Kiosk.CallbackPath
 		v.TokenURL = base + SandboxPrefix + "/token"
@@ -261,6 +271,12 @@ func (c *Config) check() []string {
 	if v.QRLifetime.Duration < 30*time.Second || v.QRLifetime.Duration > 10*time.Minute {
 		p = append(p, "verify.qr_lifetime must be between 30s and 10m")
 	}
+	if v.QRLead.Duration < time.Second || v.QRLead.Duration >= v.QRLifetime.Duration/2 {
+		p = append(p, "verify.qr_lead must be at least 1s and less than half of verify.qr_lifetime")
+	}
+	if (k.TLSCert == "") != (k.TLSKey == "") {
+		p = append(p, "kiosk.tls_cert and kiosk.tls_key go together")
+	}
 	if c.Sandbox {
 		return p
 	}
@@ -280,7 +296,7 @@ func (c *Config) check() []string {
 
 func (c *Config) resolvePaths() {
 	dir := filepath.Dir(c.path)
-	for _, p := range []*string{&c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir} {
+	for _, p := range []*string{&c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir, &c.Kiosk.TLSCert, &c.Kiosk.TLSKey} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -305,8 +321,13 @@ func (c *Config) VerifyClient(now time.Time) (*verify.Client, *sandbox.Sandbox, 
 			return nil, nil, err
 		}
 		cfg.Key, cfg.NDIKey = keys.Kiosk, &keys.NDI.PublicKey
+		httpClient, err := c.selfClient()
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.HTTPClient = httpClient
 		sb, err = sandbox.New(sandbox.Options{
-			Prefix: SandboxPrefix, PublicURL: "http://" + c.Kiosk.Listen + SandboxPrefix,
+			Prefix: SandboxPrefix, PublicURL: c.BaseURL() + SandboxPrefix, HTTPClient: httpClient,
 			Key: keys.NDI, Cert: keys.NDICert,
 			Client: sandbox.Client{ID: v.ClientID, Secret: v.ClientSecret, CallbackURL: v.CallbackURL,
 				PublicKey: &keys.Kiosk.PublicKey, Attributes: verify.Attributes},
@@ -327,6 +348,42 @@ func (c *Config) VerifyClient(now time.Time) (*verify.Client, *sandbox.Sandbox, 
 	}
 	client, err := verify.New(cfg)
 	return client, sb, err
+}
+
+// BaseURL is the kiosk's own server as seen from this machine.
+func (c *Config) BaseURL() string {
+	if c.Kiosk.TLSCert != "" {
+		return "https://" + c.Kiosk.Listen
+	}
+	return "http://" + c.Kiosk.Listen
+}
+
+// selfClient is an HTTP client for calls the sandbox and the kiosk make to
+// the kiosk's own server; with TLS on, it trusts the kiosk's certificate.
+func (c *Config) selfClient() (*http.Client, error) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	if c.Kiosk.TLSCert == "" {
+		return client, nil
+	}
+	pem, err := os.ReadFile(c.Kiosk.TLSCert)
+	if err != nil {
+		return nil, fmt.Errorf("kiosk.tls_cert: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("kiosk.tls_cert %s holds no PEM certificate", c.Kiosk.TLSCert)
+	}
+	client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	return client, nil
+}
+
+// TLSConfig is the server side of kiosk.tls_cert: TLS 1.2 or newer with the
+// ECDHE AES-GCM suites Singpass asks for.
+func TLSConfig() *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: []uint16{
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	}}
 }
 
 // DefaultDataDir is the per-user data folder: $XDG_DATA_HOME/ndikiosk or

@@ -100,6 +100,7 @@ type EngineConfig struct {
 	ExchangeTimeout time.Duration // 15 s
 	ResultTimeout   time.Duration // 8 s
 	MaxOutstanding  int           // 4 codes at once: the shown one and a few just replaced
+	MaxInFlight     int           // 4 exchanges at once, counting cancelled ones still finishing
 	Contact         string
 	Alternative     string
 }
@@ -114,14 +115,15 @@ type Engine struct {
 	log      *slog.Logger
 	onQR     func(string) // told of every new QR (the sandbox's "camera")
 
-	mu      sync.Mutex
-	screen  Screen
-	states  map[string]outstanding
-	subs    []func(Screen)
-	wake    chan struct{}
-	ctx     context.Context
-	visit   uint64 // changes with every new code and every accepted callback
-	pending *pendingVisit
+	mu       sync.Mutex
+	screen   Screen
+	states   map[string]outstanding
+	subs     []func(Screen)
+	wake     chan struct{}
+	ctx      context.Context
+	visit    uint64 // changes with every new code and every accepted callback
+	pending  *pendingVisit
+	inFlight int // exchanges running
 }
 
 // pendingVisit is a visitor's data while they confirm it: in memory only,
@@ -169,6 +171,9 @@ func NewEngine(cfg EngineConfig, p Provider, store VisitStore, now func() time.T
 	}
 	if cfg.MaxOutstanding == 0 {
 		cfg.MaxOutstanding = 4
+	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = 4
 	}
 	if cfg.QRLead >= cfg.QRLifetime {
 		cfg.QRLead = cfg.QRLifetime / 10
@@ -331,6 +336,9 @@ func (e *Engine) Callback(q url.Values) Verdict {
 	case e.screen.Phase == PhaseChecking || e.screen.Phase == PhaseConfirm:
 		delete(e.states, state)
 		return Verdict{409, "The kiosk is busy with another visitor. Please scan the new code in a moment."}
+	case e.inFlight >= e.cfg.MaxInFlight:
+		delete(e.states, state)
+		return Verdict{503, "The kiosk is busy. Please scan the new code in a moment."}
 	}
 	delete(e.states, state) // single use, whatever happens next
 	rec := Visit{KioskID: e.cfg.KioskID, Mode: e.cfg.Mode, TxnRef: state, Attributes: e.cfg.Attributes, StartedAt: now}
@@ -349,6 +357,7 @@ func (e *Engine) Callback(q url.Values) Verdict {
 	e.set(Screen{Phase: PhaseChecking})
 	e.visit++
 	visit := e.visit
+	e.inFlight++
 	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
 	go func() {
 		defer cancel()
@@ -360,22 +369,28 @@ func (e *Engine) Callback(q url.Values) Verdict {
 
 // record saves a visit that ends here (refusals, errors, age checks). It
 // reports whether the log took it; e.mu is held.
-func (e *Engine) record(v Visit, out Outcome, reason string) bool {
+func (e *Engine) record(v Visit, out Outcome, reason string) error {
 	v.Outcome, v.Reason, v.DecidedAt = out, reason, e.now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := e.store.Save(ctx, v); err != nil {
-		e.log.Error("visit not recorded", "error", err.Error())
-		return false
+	_, err := e.store.Save(ctx, v)
+	if err != nil {
+		e.log.Error("visit not recorded", "outcome", string(out), "error", err.Error())
 	}
-	return true
+	return err
 }
 
 // notRecorded is the screen for a visit the log refused: the kiosk cannot
-// admit anyone it cannot record.
-func (e *Engine) notRecorded(now time.Time) {
+// admit anyone it cannot record. The reason is shown when the store gives
+// one; the details go to the operator's log.
+func (e *Engine) notRecorded(now time.Time, err error) {
+	msg := "This visit could not be recorded."
+	var se *StoreError
+	if errors.As(err, &se) {
+		msg = "This visit could not be recorded: " + se.Reason + "."
+	}
 	e.set(Screen{Phase: PhaseResult, Outcome: OutcomeNotRecorded, Until: now.Add(e.cfg.ResultTimeout),
-		Message: "This visit could not be recorded. " + strings.TrimSpace(e.cfg.Alternative)})
+		Message: msg + " " + strings.TrimSpace(e.cfg.Alternative)})
 }
 
 // finish turns the exchange's answer into the decision screen.
@@ -384,6 +399,7 @@ func (e *Engine) finish(visit uint64, rec Visit, p *verify.Person, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	defer e.poke()
+	e.inFlight--
 	if visit != e.visit {
 		return
 	}
@@ -411,8 +427,8 @@ func (e *Engine) finish(visit uint64, rec Visit, p *verify.Person, err error) {
 	case verify.Below:
 		out = OutcomeNotEligible
 	}
-	if !e.record(rec, out, "") {
-		e.notRecorded(now)
+	if err := e.record(rec, out, ""); err != nil {
+		e.notRecorded(now, err)
 		return
 	}
 	e.log.Info("visit decided", "outcome", string(out))
@@ -429,7 +445,7 @@ func (e *Engine) visitor(now time.Time, rec Visit, p *verify.Person) {
 	denied, err := e.store.Denied(ctx, rec.PersonKey)
 	if err != nil {
 		e.log.Error("deny list unreadable", "error", err.Error())
-		e.notRecorded(now)
+		e.notRecorded(now, err)
 		return
 	}
 	if denied {
@@ -443,7 +459,7 @@ func (e *Engine) visitor(now time.Time, rec Visit, p *verify.Person) {
 	case err == nil:
 		if err := e.store.CheckOut(ctx, open.ID, now); err != nil {
 			e.log.Error("check-out not recorded", "error", err.Error())
-			e.notRecorded(now)
+			e.notRecorded(now, err)
 			return
 		}
 		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedOut, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
@@ -453,7 +469,7 @@ func (e *Engine) visitor(now time.Time, rec Visit, p *verify.Person) {
 			Purposes: e.cfg.Purposes, FreeText: e.cfg.FreeText, Until: now.Add(e.cfg.ConfirmTimeout)})
 	default:
 		e.log.Error("visit log unreadable", "error", err.Error())
-		e.notRecorded(now)
+		e.notRecorded(now, err)
 	}
 }
 
@@ -477,8 +493,8 @@ func (e *Engine) Confirm(host, purpose string) error {
 	rec := e.pending.visit
 	e.pending = nil
 	rec.Host, rec.Purpose = host, purpose
-	if !e.record(rec, OutcomeCheckedIn, "") {
-		e.notRecorded(now)
+	if err := e.record(rec, OutcomeCheckedIn, ""); err != nil {
+		e.notRecorded(now, err)
 		return nil
 	}
 	e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedIn, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})

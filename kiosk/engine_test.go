@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,8 +65,9 @@ var (
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // newRig runs an engine behind the real callback server with the sandbox
-// mounted on it, as `ndikiosk` does in sandbox mode.
-func newRig(t *testing.T, cfg EngineConfig) *rig {
+// mounted on it, as ndikiosk does in sandbox mode. wrap, if given, wraps
+// the SQLite store (to make it fail).
+func newRig(t testing.TB, cfg EngineConfig, wrap ...func(VisitStore) VisitStore) *rig {
 	rigKeysOnce.Do(func() {
 		k1, _ := pki.NewKey()
 		k2, _ := pki.NewKey()
@@ -100,7 +102,11 @@ func newRig(t *testing.T, cfg EngineConfig) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.store.Close() })
-	r.engine = NewEngine(cfg, r.provider, r.store, r.clock.Now, quietLog(), r.sb.Show)
+	var store VisitStore = r.store
+	for _, w := range wrap {
+		store = w(store)
+	}
+	r.engine = NewEngine(cfg, r.provider, store, r.clock.Now, quietLog(), r.sb.Show)
 	srv := NewServer(NewHandler(r.engine, ServerConfig{CallbackPath: "/callback", Sandbox: r.sb, Version: "test"}))
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
@@ -332,4 +338,47 @@ func TestHealthz(t *testing.T) {
 	if status != 200 || json.Unmarshal([]byte(body), &h) != nil || h["phase"] != "qr" || h["outstanding_codes"].(float64) != 1 {
 		t.Fatalf("healthz %d %s", status, body)
 	}
+}
+
+// BenchmarkCallbackToDecision measures, against the sandbox on loopback,
+// the time from the callback being accepted to the decision screen: token,
+// person, decryption, verification, the decision and the visit log write.
+func BenchmarkCallbackToDecision(b *testing.B) {
+	r := newRig(b, EngineConfig{})
+	accepted := make(chan time.Time, 1)
+	decided := make(chan time.Time, 1)
+	r.engine.Subscribe(func(s Screen) {
+		switch s.Phase {
+		case PhaseChecking:
+			accepted <- time.Now()
+		case PhaseResult:
+			decided <- time.Now()
+		}
+	})
+	id := ""
+	for _, p := range sandbox.Personas(time.Now()) {
+		if p.Label == "Adult citizen" {
+			id = p.ID
+		}
+	}
+	var lat []time.Duration
+	for b.Loop() {
+		r.engine.Cancel()
+		if _, err := r.sb.Scan(context.Background(), id, "allow", ""); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, (<-decided).Sub(<-accepted))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+func openStore(t *testing.T, dir string) *storage.DB {
+	db, err := storage.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -58,3 +58,14 @@ type VisitStore interface {
 
 // ErrNotFound is returned when no visit matches.
 var ErrNotFound = errors.New("not found")
+
+// StoreError is a visit log failure the kiosk explains: Reason for the
+// screen ("the disk is full"), Action for the operator's log.
+type StoreError struct {
+	Reason string
+	Action string
+}
+
+func (e *StoreError) Error() string {
+	return "the visit log cannot be written: " + e.Reason + "; " + e.Action
+}

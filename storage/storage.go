@@ -372,27 +372,25 @@ func (d *DB) IntegrityCheck(ctx context.Context) (string, error) {
 	return s, err
 }
 
-// ErrStorage is wrapped by failures the kiosk explains on screen: the disk
-// is full, the database is read-only, locked or damaged.
-var ErrStorage = errors.New("the visit log cannot be written")
-
-// explain turns SQLite's codes into errors that say what to do.
+// explain turns SQLite's codes into a *kiosk.StoreError that says what
+// happened and what to do.
 func explain(err error) error {
 	var se sqlite3.Error
 	if !errors.As(err, &se) {
 		return err
 	}
+	e := func(reason, action string) error { return &kiosk.StoreError{Reason: reason, Action: action} }
 	switch se.Code {
 	case sqlite3.ErrFull:
-		return fmt.Errorf("%w: the disk is full; free space in the data directory", ErrStorage)
+		return e("the disk is full", "free space in the data directory")
 	case sqlite3.ErrReadonly, sqlite3.ErrPerm, sqlite3.ErrCantOpen:
-		return fmt.Errorf("%w: the database is read-only or cannot be opened; check the data directory's permissions", ErrStorage)
+		return e("the database is read-only", "check the data directory's permissions and free space")
 	case sqlite3.ErrBusy, sqlite3.ErrLocked:
-		return fmt.Errorf("%w: the database is locked by another program", ErrStorage)
+		return e("the database is locked", "close the other program that holds "+DBFile)
 	case sqlite3.ErrCorrupt, sqlite3.ErrNotADB:
-		return fmt.Errorf("%w: the database file is damaged; restore it from backup", ErrStorage)
+		return e("the database file is damaged", "restore "+DBFile+" from backup")
 	case sqlite3.ErrIoErr:
-		return fmt.Errorf("%w: disk I/O error (%v)", ErrStorage, se.ExtendedCode)
+		return e("the disk reported an error", fmt.Sprintf("check the disk (%v)", se.ExtendedCode))
 	}
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -216,7 +217,8 @@ func TestDiskFullRefusesCleanly(t *testing.T) {
 		v := visit(d, i, strings.Repeat("LONG NAME ", 50), "H")
 		_, err = d.Save(ctx, v)
 	}
-	if !errors.Is(err, ErrStorage) || !strings.Contains(err.Error(), "disk is full") {
+	var se *kiosk.StoreError
+	if !errors.As(err, &se) || se.Reason != "the disk is full" {
 		t.Fatalf("want a disk-full ErrStorage, got %v", err)
 	}
 	if s, _ := d.IntegrityCheck(ctx); s != "ok" {
@@ -309,6 +311,53 @@ func BenchmarkSave(b *testing.B) {
 	for b.Loop() {
 		i++
 		if _, err := d.Save(ctx, visit(d, i, "BENCH VISITOR", "H")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// seedBulk inserts n visits in one transaction, the way a busy year of
+// visits would sit in the log.
+func seedBulk(tb testing.TB, d *DB, n int) {
+	tx, err := d.sql.Begin()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stmt, err := tx.Prepare(`INSERT INTO visits (kiosk_id, mode, txn_ref, attributes, started_at, decided_at, outcome,
+		masked_id, name, host, purpose, person_key) VALUES ('k1', 'visitor', ?, 'name,partialuinfin,mobileno', ?, ?, 'checked-in', ?, ?, 'Ms Lee', 'Meeting', ?)`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		ref := fmt.Sprintf("k1-%032d", i)
+		at := t0.Add(time.Duration(i) * time.Second).UnixMilli()
+		if _, err := stmt.Exec(ref, at, at+1500, d.seal("masked_id", ref, "*****567D"), d.seal("name", ref, fmt.Sprintf("VISITOR %d", i)),
+			d.PersonKey(fmt.Sprintf("S%07dD", i))); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func TestExportStreamsEverything(t *testing.T) {
+	d, _ := openTemp(t)
+	seedBulk(t, d, 1000)
+	var buf bytes.Buffer
+	if err := d.Export(context.Background(), &buf, kiosk.VisitFilter{}, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), "\n"); n != 1001 || !strings.Contains(buf.String(), "VISITOR 999") {
+		t.Fatalf("%d lines", n)
+	}
+}
+
+func BenchmarkExport100k(b *testing.B) {
+	d, _ := openTemp(b)
+	seedBulk(b, d, 100_000)
+	for b.Loop() {
+		if err := d.Export(context.Background(), io.Discard, kiosk.VisitFilter{}, "csv"); err != nil {
 			b.Fatal(err)
 		}
 	}

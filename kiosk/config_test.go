@@ -1,0 +1,58 @@
+package kiosk_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	. "ndikiosk/kiosk"
+)
+
+func loadText(t *testing.T, text string) (*Config, error) {
+	p := filepath.Join(t.TempDir(), "kiosk.toml")
+	os.WriteFile(p, []byte(text), 0o600)
+	return Load(p)
+}
+
+func TestConfigChecks(t *testing.T) {
+	cases := map[string]string{
+		"sandbox = true\n[kiosk]\nmode = \"visitor\"\n[visitor]\nhosts = [\"A\"]\n": "visitor mode needs visitor.hosts and visitor.purposes",
+		"sandbox = true\n[kiosk]\nmode = \"bar\"\n":                                 `kiosk.mode is "bar"`,
+		"sandbox = true\n[verify]\nqr_lifetime = \"60s\"\nqr_lead = \"40s\"\n":      "verify.qr_lead must be",
+		"sandbox = true\n[verify]\nqr_lifetime = \"soon\"\n":                        "not a duration",
+		"sandbox = true\n[kiosk]\ntls_cert = \"a.pem\"\n":                           "kiosk.tls_cert and kiosk.tls_key go together",
+		"sandbox = true\n[verify]\nattributes = [\"name\"]\n":                       `must include "dob" in age mode`,
+		"sandbox = true\n[verify]\nattributes = [\"dob\", \"shoe_size\"]\n":         `"shoe_size" is not a Verify attribute`,
+		"sandbox = true\n[kiosk]\nretention_days = -1\n":                            "retention_days -1 is out of range",
+		"sandbox = true\n[kiosk]\nlisten = \"8080\"\n":                              `kiosk.listen "8080" is not host:port`,
+		"[verify]\nenvironment = \"staging\"\nclient_id = \"x\"\n":                  `verify.environment is "staging"`,
+	}
+	for text, want := range cases {
+		if _, err := loadText(t, text); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: want %q, got %v", text, want, err)
+		}
+	}
+}
+
+func TestModeDecidesDefaultAttributes(t *testing.T) {
+	c := SandboxDefaults()
+	if got := strings.Join(c.EffectiveVerify().Attributes, ","); got != "partialuinfin,dob" {
+		t.Fatalf("age mode asks for %s", got)
+	}
+	c.Kiosk.Mode = ModeVisitor // as --mode visitor does
+	if err := c.Validate(); err != nil {
+		t.Fatalf("sandbox visitor mode: %v", err)
+	}
+	if got := strings.Join(c.EffectiveVerify().Attributes, ","); got != "name,partialuinfin,mobileno" || len(c.Visitor.Hosts) == 0 {
+		t.Fatalf("visitor mode asks for %s, hosts %v", got, c.Visitor.Hosts)
+	}
+	c, err := loadText(t, "[kiosk]\nmode = \"visitor\"\n[visitor]\nfree_text = true\n[verify]\nenvironment = \"production\"\nclient_id = \"X\"\nclient_secret = \"s\"\nprivate_key = \"k.pem\"\nndi_cert = \"n.crt\"\ncallback_url = \"https://k.example/cb\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.EffectiveVerify()
+	if v.TokenURL != "https://api.myinfo.gov.sg/sgverify/v2/token" || !filepath.IsAbs(v.PrivateKey) || c.Kiosk.RetentionDays != 30 {
+		t.Fatalf("production preset: %+v", v)
+	}
+}

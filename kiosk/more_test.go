@@ -1,0 +1,173 @@
+package kiosk_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "ndikiosk/kiosk"
+	"ndikiosk/ndi/pki"
+	"ndikiosk/ndi/sandbox"
+)
+
+// fullStore fails every write the way a full disk does.
+type fullStore struct{ VisitStore }
+
+func (fullStore) Save(context.Context, Visit) (int64, error) {
+	return 0, &StoreError{Reason: "the disk is full", Action: "free space"}
+}
+
+func TestDiskFullShownOnScreen(t *testing.T) {
+	r := newRig(t, EngineConfig{}, func(s VisitStore) VisitStore { return fullStore{s} })
+	s := r.visit(t, "Adult citizen", "allow", "")
+	if s.Outcome != OutcomeNotRecorded || s.Message != "This visit could not be recorded: the disk is full. Please approach the counter." {
+		t.Fatalf("screen %+v", s)
+	}
+	r.clock.Add(10 * time.Second)
+	r.engine.Step()
+	if r.engine.Screen().Phase != PhaseQR {
+		t.Fatal("no recovery to the QR screen")
+	}
+}
+
+func TestInFlightBound(t *testing.T) {
+	r := newRig(t, EngineConfig{MaxInFlight: 2, ExchangeTimeout: 10 * time.Second})
+	id := personaID(t, "Adult citizen")
+	for i := 0; i < 2; i++ {
+		res, err := r.sb.Scan(context.Background(), id, "allow", sandbox.FaultSlow)
+		if err != nil || res.CallbackStatus != 200 {
+			t.Fatalf("scan %d: %+v %v", i, res, err)
+		}
+		r.engine.Cancel() // the slow exchange keeps running
+	}
+	res, err := r.sb.Scan(context.Background(), id, "allow", "")
+	if err != nil || res.CallbackStatus != 503 {
+		t.Fatalf("third exchange while two run: %+v %v", res, err)
+	}
+	time.Sleep(3200 * time.Millisecond) // the slow ones finish (token and person 1.5 s each)
+	r.engine.Cancel()
+	if s := r.visit(t, "Adult citizen", "allow", ""); s.Outcome != OutcomeEligible {
+		t.Fatalf("after the slow ones: %+v", s)
+	}
+}
+
+func TestForgeryFloodIsThrottled(t *testing.T) {
+	r := newRig(t, EngineConfig{})
+	codes := map[int]int{}
+	for i := 0; i < 30; i++ {
+		status, _ := get(t, r.base+"/callback?code=x&state=kiosk1-forged")
+		codes[status]++
+	}
+	if codes[404] != 20 || codes[429] != 10 {
+		t.Fatalf("statuses %v", codes)
+	}
+}
+
+type purgeCounter struct {
+	VisitStore
+	cutoffs chan time.Time
+}
+
+func (p purgeCounter) Purge(_ context.Context, cutoff time.Time) (int64, error) {
+	p.cutoffs <- cutoff
+	return 0, nil
+}
+
+func TestRetentionPurgesAtStart(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	pc := purgeCounter{cutoffs: make(chan time.Time, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go KeepFor(ctx, pc, 30, func() time.Time { return now }, quietLog())
+	select {
+	case c := <-pc.cutoffs:
+		if !c.Equal(now.AddDate(0, 0, -30)) {
+			t.Fatalf("cutoff %v", c)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no purge at start-up")
+	}
+}
+
+func TestRetentionDeletesOldVisits(t *testing.T) {
+	r := newRig(t, EngineConfig{})
+	r.visit(t, "Adult citizen", "allow", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	go KeepFor(ctx, r.store, 30, func() time.Time { return time.Now().AddDate(0, 0, 31) }, quietLog())
+	defer cancel()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if vs, _ := r.store.Visits(context.Background(), VisitFilter{}); len(vs) == 0 {
+			return
+		}
+	}
+	t.Fatal("a 31-day-old visit survived a 30-day retention")
+}
+
+// TestTLSSandboxMode runs a whole visit over HTTPS: the kiosk serves its
+// callback and the sandbox with kiosk.tls_cert, and everything that calls
+// it trusts that certificate.
+func TestTLSSandboxMode(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := pki.NewKey()
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, _ := x509.ParseCertificate(der)
+	os.WriteFile(filepath.Join(dir, "tls.crt"), pki.CertPEM(cert), 0o600)
+	os.WriteFile(filepath.Join(dir, "tls.key"), pki.KeyPEM(key), 0o600)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(dir, "kiosk.toml")
+	os.WriteFile(cfgFile, []byte(`sandbox = true
+[kiosk]
+listen = "`+ln.Addr().String()+`"
+data_dir = "data"
+tls_cert = "tls.crt"
+tls_key = "tls.key"
+`), 0o600)
+	cfg, err := Load(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, sb, err := cfg.VerifyClient(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(cfg.EffectiveVerify().CallbackURL, "https://") {
+		t.Fatalf("callback %s", cfg.EffectiveVerify().CallbackURL)
+	}
+	store := openStore(t, cfg.Kiosk.DataDir)
+	engine := NewEngine(EngineConfig{KioskID: "kiosk1", Attributes: cfg.EffectiveVerify().Attributes}, client, store, nil, quietLog(), sb.Show)
+	srv := NewServer(NewHandler(engine, ServerConfig{CallbackPath: "/callback", Sandbox: sb}))
+	srv.TLSConfig = TLSConfig()
+	go srv.ServeTLS(ln, cfg.Kiosk.TLSCert, cfg.Kiosk.TLSKey)
+	defer srv.Close()
+	engine.Step()
+	res, err := sb.Scan(context.Background(), personaID(t, "Adult citizen"), "allow", "")
+	if err != nil || res.CallbackStatus != 200 || !strings.HasPrefix(res.CallbackURL, "https://") {
+		t.Fatalf("scan over TLS: %+v %v", res, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); engine.Screen().Phase == PhaseChecking && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := engine.Screen(); s.Outcome != OutcomeEligible {
+		t.Fatalf("visit over TLS: %+v", s)
+	}
+	// Plain HTTP is not served.
+	if resp, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil && resp.StatusCode == 200 {
+		t.Fatal("plain HTTP answered on a TLS listener")
+	}
+}
