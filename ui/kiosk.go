@@ -151,8 +151,7 @@ func (k *Kiosk) build() {
 		container.NewPadded(k.confirmTitle),
 		container.NewVBox(k.confirmProblem, container.NewGridWithColumns(2, k.confirmCancel, k.confirmButton)),
 		nil, nil,
-		container.NewVScroll(container.NewVBox(k.particulars, widget.NewSeparator(),
-			widget.NewForm(widget.NewFormItem("Host", k.host), widget.NewFormItem("Purpose", k.purpose))))))
+		container.NewVScroll(k.particulars)))
 
 	k.resultBand = canvas.NewRectangle(colorGreen)
 	k.resultIcon = canvas.NewImageFromResource(nil)
@@ -248,6 +247,8 @@ func (k *Kiosk) showConfirm(s kiosk.Screen) {
 		v.Wrapping = fyne.TextWrapWord
 		k.particulars.Append(p.Label, v)
 	}
+	k.particulars.Append("Host", k.host)
+	k.particulars.Append("Purpose", k.purpose)
 	k.particulars.Refresh()
 	for _, pick := range []struct {
 		e       *widget.SelectEntry

@@ -203,7 +203,7 @@ func TestVisitorScreens(t *testing.T) {
 		Attributes: []string{"name", "partialuinfin", "mobileno"}, Hosts: []string{"Reception", "Ms Lee"}, Purposes: []string{"Meeting"}})
 	e.Callback(url.Values{"code": {"visitor"}, "state": {state(t, e)}})
 	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseConfirm })
-	if !k.confirm.Visible() || len(k.particulars.Items) != 3 {
+	if !k.confirm.Visible() || len(k.particulars.Items) != 5 || k.particulars.Items[3].Widget != k.host {
 		t.Fatalf("confirm screen: visible %v, %d particulars", k.confirm.Visible(), len(k.particulars.Items))
 	}
 	if got := k.particulars.Items[2].Widget.(*widget.Label).Text; got != "+65 91234567" || k.particulars.Items[1].Text != "NRIC/FIN" {
