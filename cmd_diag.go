@@ -9,6 +9,7 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
+	"ndikiosk/kiosk"
 	"ndikiosk/ndi/verify"
 )
 
@@ -22,11 +23,7 @@ func runQR(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgPath, false)
-	if err != nil {
-		return err
-	}
-	client, _, err := cfg.VerifyClient(now())
+	cfg, client, err := verifyClient(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -60,11 +57,7 @@ func runExchange(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "--code is required")
 		return errUsage
 	}
-	cfg, err := loadConfig(*cfgPath, false)
-	if err != nil {
-		return err
-	}
-	client, _, err := cfg.VerifyClient(now())
+	cfg, client, err := verifyClient(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -78,6 +71,17 @@ func runExchange(args []string, stdout, stderr io.Writer) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(p.Redacted())
+}
+
+// verifyClient loads a config file (required) and the Verify client it
+// describes.
+func verifyClient(path string) (*kiosk.Config, *verify.Client, error) {
+	cfg, err := loadConfig(path, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, _, err := cfg.VerifyClient(now())
+	return cfg, client, err
 }
 
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {

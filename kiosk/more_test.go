@@ -17,6 +17,7 @@ import (
 	. "ndikiosk/kiosk"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
+	"ndikiosk/storage"
 )
 
 // fullStore fails every write the way a full disk does.
@@ -26,16 +27,31 @@ func (fullStore) Save(context.Context, Visit) (int64, error) {
 	return 0, &StoreError{Reason: "the disk is full", Action: "free space"}
 }
 
-func TestDiskFullShownOnScreen(t *testing.T) {
-	r := newRig(t, EngineConfig{}, func(s VisitStore) VisitStore { return fullStore{s} })
-	s := r.visit(t, "Adult citizen", "allow", "")
-	if s.Outcome != OutcomeNotRecorded || s.Message != "This visit could not be recorded: the disk is full. Please approach the counter." {
-		t.Fatalf("screen %+v", s)
+// TestStorageFailureRefusesTheVisit: a log that cannot be written refuses
+// the visit, says why when it knows, and the kiosk recovers by itself.
+func TestStorageFailureRefusesTheVisit(t *testing.T) {
+	cases := map[string]struct {
+		wrap func(VisitStore) VisitStore
+		want string
+	}{
+		"disk full": {func(s VisitStore) VisitStore { return fullStore{s} },
+			"This visit could not be recorded: the disk is full. Please approach the counter."},
+		"database closed": {func(s VisitStore) VisitStore { s.(*storage.DB).Close(); return s },
+			"This visit could not be recorded. Please approach the counter."},
 	}
-	r.clock.Add(10 * time.Second)
-	r.engine.Step()
-	if r.engine.Screen().Phase != PhaseQR {
-		t.Fatal("no recovery to the QR screen")
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, EngineConfig{}, c.wrap)
+			s := r.visit(t, "Adult citizen", "allow", "")
+			if s.Outcome != OutcomeNotRecorded || s.Message != c.want {
+				t.Fatalf("screen %+v", s)
+			}
+			r.clock.Add(10 * time.Second)
+			r.engine.Step()
+			if r.engine.Screen().Phase != PhaseQR {
+				t.Fatal("no recovery to the QR screen")
+			}
+		})
 	}
 }
 
