@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ Usage:
                                   write the visit log to stdout (decrypted, masked ids only)
   ndikiosk deny --visit ID [--note TEXT]   put the person of a logged visit on the deny list
   ndikiosk allow --visit ID                take them off it again
+  ndikiosk hash-pin [--pin PIN]   print the [admin] pin_hash line for a new admin PIN
   ndikiosk version
 
 Run "ndikiosk COMMAND -h" for a command's flags.
@@ -34,6 +36,10 @@ Run "ndikiosk COMMAND -h" for a command's flags.
 
 // cli runs one command and returns the process exit code.
 func cli(args []string, stdout, stderr io.Writer) int {
+	return cliWithInput(args, os.Stdin, stdout, stderr)
+}
+
+func cliWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -50,6 +56,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		err = runSandbox(args, stdout, stderr)
 	case "export":
 		err = runExport(args, stdout, stderr)
+	case "hash-pin":
+		err = runHashPIN(args, stdin, stdout, stderr)
 	case "deny":
 		err = runDenyList(true)(args, stdout, stderr)
 	case "allow":

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2/app"
 
+	"ndikiosk/assets"
 	"ndikiosk/kiosk"
 	"ndikiosk/storage"
 	"ndikiosk/ui"
@@ -48,11 +50,29 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	pinHash := cfg.Admin.PINHash
+	if pinHash == "" {
+		if !cfg.Sandbox {
+			return errors.New("admin.pin_hash is missing: make one with `ndikiosk hash-pin` and add it to the config's [admin] table")
+		}
+		if pinHash, err = kiosk.HashPIN(kiosk.SandboxPIN); err != nil {
+			return err
+		}
+	}
+	lock, err := kiosk.NewPINLock(pinHash, cfg.Admin.MaxTries, time.Duration(cfg.Admin.LockMinutes)*time.Minute, nil)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	client, sb, err := cfg.VerifyClient(now())
 	if err != nil {
 		return err
 	}
+	store, err := storage.Open(cfg.Kiosk.DataDir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	ln, err := net.Listen("tcp", cfg.Kiosk.Listen)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -65,13 +85,10 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	if sb != nil {
 		onQR, sandboxHandler = sb.Show, sb
 		fmt.Fprintf(stdout, "Sandbox mode: no real Singpass is involved.\nOpen the phone page to scan and consent: %s\n", sb.PhoneURL())
+		if cfg.Admin.PINHash == "" {
+			fmt.Fprintf(stdout, "Admin PIN (sandbox mode): %s — hold the top-left corner for 2 s, or press Ctrl+Alt+A\n", kiosk.SandboxPIN)
+		}
 	}
-	store, err := storage.Open(cfg.Kiosk.DataDir)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer store.Close()
 	v := cfg.EffectiveVerify()
 	k := cfg.Kiosk
 	engine := kiosk.NewEngine(kiosk.EngineConfig{
@@ -81,7 +98,7 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 		Hosts: cfg.Visitor.Hosts, Purposes: cfg.Visitor.Purposes, FreeText: cfg.Visitor.FreeText,
 	}, client, store, nil, log, onQR)
 	srv := kiosk.NewServer(kiosk.NewHandler(engine, kiosk.ServerConfig{
-		CallbackPath: cfg.Kiosk.CallbackPath, Sandbox: sandboxHandler, Version: version}))
+		CallbackPath: k.CallbackPath, Sandbox: sandboxHandler, Version: version}))
 	go func() {
 		var err error
 		if k.TLSCert != "" {
@@ -100,17 +117,62 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	go kiosk.KeepFor(ctx, store, k.RetentionDays, time.Now, log)
 	log.Info("kiosk started", "listen", ln.Addr().String(), "mode", k.Mode, "sandbox", sb != nil, "data_dir", k.DataDir)
 
+	if dir, err := assets.FontDir(); err == nil {
+		if err := assets.InstallFonts(dir); err != nil {
+			log.Warn("fonts for Chinese and Tamil not installed; those scripts may not render", "error", err.Error())
+		}
+	}
 	a := app.NewWithID("sg.ndikiosk.kiosk")
 	w := a.NewWindow("ndikiosk")
-	venue := cfg.Kiosk.Venue
+	venue := k.Venue
 	if venue == "" && sb != nil {
 		venue = "ndikiosk · sandbox"
 	}
-	ui.New(a, w, engine, ui.Options{Venue: venue, Windowed: *windowed})
+	admin := &kiosk.Admin{Store: store, Engine: engine, Lock: lock, Quit: a.Quit,
+		Export: func(ctx context.Context, out io.Writer, f kiosk.VisitFilter) error {
+			return store.Export(ctx, out, f, "csv")
+		},
+		Status: func(ctx context.Context) kiosk.Status {
+			s := kiosk.Status{Version: version, Mode: k.Mode, Sandbox: sb != nil, Listen: ln.Addr().String(),
+				CallbackURL: v.CallbackURL, DataDir: k.DataDir}
+			for _, f := range []string{store.Path(), store.Path() + "-wal"} {
+				if st, err := os.Stat(f); err == nil {
+					s.DatabaseBytes += st.Size()
+				}
+			}
+			s.Endpoints = kiosk.Probe(ctx, client.Config().HTTPClient, []kiosk.Endpoint{
+				{Name: "Token API", URL: v.TokenURL}, {Name: "Person API", URL: v.PersonURL},
+				{Name: "This kiosk's server", URL: cfg.BaseURL() + "/healthz"}})
+			return s
+		}}
+	ui.New(a, w, engine, ui.Options{Venue: venue, Language: k.Language, Windowed: *windowed, HideCursor: k.HideCursor, Admin: admin})
 	w.ShowAndRun()
 
 	cancel()
 	shut, done := context.WithTimeout(context.Background(), 3*time.Second)
 	defer done()
 	return srv.Shutdown(shut)
+}
+
+// runHashPIN prints the admin.pin_hash line for a PIN read from stdin (or
+// --pin, which leaves the PIN in the shell history).
+func runHashPIN(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("hash-pin", stderr)
+	pin := fs.String("pin", "", "the PIN (default: read one line from standard input)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	p := *pin
+	if p == "" {
+		fmt.Fprint(stderr, "New admin PIN (4-12 digits): ")
+		var line string
+		fmt.Fscanln(stdin, &line)
+		p = line
+	}
+	h, err := kiosk.HashPIN(p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "[admin]\npin_hash = %q\n", h)
+	return nil
 }

@@ -53,6 +53,7 @@ type Config struct {
 	Sandbox bool          `toml:"sandbox"`
 	Kiosk   KioskConfig   `toml:"kiosk"`
 	Visitor VisitorConfig `toml:"visitor"`
+	Admin   AdminConfig   `toml:"admin"`
 	Verify  VerifyConfig  `toml:"verify"`
 
 	path string // the file it came from; empty for built-in sandbox defaults
@@ -76,7 +77,19 @@ type KioskConfig struct {
 	RetentionDays  int      `toml:"retention_days"`  // visits older than this are deleted; default 30
 	ResultTimeout  Duration `toml:"result_timeout"`  // how long a result stays on screen; default 8s
 	ConfirmTimeout Duration `toml:"confirm_timeout"` // visitor mode: time to confirm; default 60s
+	Language       string   `toml:"language"`        // screen language: en, zh, ms or ta; default: the system's
+	HideCursor     bool     `toml:"hide_cursor"`     // hide the mouse pointer (touchscreens)
 }
+
+// AdminConfig is the [admin] table.
+type AdminConfig struct {
+	PINHash     string `toml:"pin_hash"`     // from `ndikiosk hash-pin`; required to run outside sandbox mode
+	MaxTries    int    `toml:"max_tries"`    // wrong PINs before the pad locks; default 5
+	LockMinutes int    `toml:"lock_minutes"` // how long it stays locked; default 5
+}
+
+// SandboxPIN is the admin PIN in sandbox mode when the config sets none.
+const SandboxPIN = "1234"
 
 // VisitorConfig is the [visitor] table.
 type VisitorConfig struct {
@@ -244,6 +257,16 @@ func (c *Config) check() []string {
 		}
 	default:
 		p = append(p, fmt.Sprintf("kiosk.mode is %q; want \"age\" or \"visitor\"", k.Mode))
+	}
+	switch k.Language {
+	case "", "en", "zh", "ms", "ta":
+	default:
+		p = append(p, fmt.Sprintf("kiosk.language is %q; want en, zh, ms or ta", k.Language))
+	}
+	if c.Admin.PINHash != "" {
+		if _, err := ParsePINHash(c.Admin.PINHash); err != nil {
+			p = append(p, err.Error())
+		}
 	}
 	if k.RetentionDays < 1 || k.RetentionDays > 3650 {
 		p = append(p, fmt.Sprintf("kiosk.retention_days %d is out of range 1-3650", k.RetentionDays))

@@ -58,17 +58,20 @@ const (
 // Screen is an immutable snapshot of what the kiosk shows. Observers get a
 // fresh value on every change.
 type Screen struct {
-	Phase    Phase
-	QR       string    // the signed QR URL, PhaseQR only
-	QRStart  time.Time // when the shown code became valid
-	NextQR   time.Time // when the next code replaces it
-	Outcome  Outcome   // PhaseResult and PhaseUnavailable
-	MinAge   int       // age mode threshold
-	MaskedID string    // shown with the result only when released
-	Name     string    // visitor mode: "Welcome, NAME" / "Goodbye, NAME"
-	Message  string    // PhaseUnavailable: Verify's prescribed text; not-recorded: the reason
-	Until    time.Time // when a result, message or confirmation clears itself
-	Seq      uint64    // increases with every change
+	Phase       Phase
+	QR          string    // the signed QR URL, PhaseQR only
+	QRStart     time.Time // when the shown code became valid
+	NextQR      time.Time // when the next code replaces it
+	Outcome     Outcome   // PhaseResult and PhaseUnavailable
+	MinAge      int       // age mode threshold
+	MaskedID    string    // shown with the result only when released
+	Name        string    // visitor mode: "Welcome, NAME" / "Goodbye, NAME"
+	Message     string    // PhaseUnavailable: Verify's prescribed text; not-recorded: the reason (English)
+	Contact     string    // the operator's contact, for the unavailable message in any language
+	Alternative string    // the operator's non-Verify alternative, as configured
+	Reason      string    // not-recorded: why, when the store said ("the disk is full")
+	Until       time.Time // when a result, message or confirmation clears itself
+	Seq         uint64    // increases with every change
 
 	// PhaseConfirm (visitor mode): the particulars exactly as Singpass sent
 	// them, and the choices the visitor makes before submitting.
@@ -271,7 +274,7 @@ func (e *Engine) rotate(now time.Time) {
 	u, q, err := e.provider.NewQR(state, e.cfg.QRLifetime)
 	if err != nil {
 		e.log.Error("cannot sign a QR code", "error", err)
-		e.set(Screen{Phase: PhaseUnavailable, Outcome: OutcomeUnavailable, Message: e.unavailableMessage(), Until: now.Add(5 * time.Second)})
+		e.showUnavailable(now)
 		return
 	}
 	for len(e.states) >= e.cfg.MaxOutstanding {
@@ -386,11 +389,13 @@ func (e *Engine) record(v Visit, out Outcome, reason string) error {
 func (e *Engine) notRecorded(now time.Time, err error) {
 	msg := "This visit could not be recorded."
 	var se *StoreError
+	reason := ""
 	if errors.As(err, &se) {
+		reason = se.Reason
 		msg = "This visit could not be recorded: " + se.Reason + "."
 	}
 	e.set(Screen{Phase: PhaseResult, Outcome: OutcomeNotRecorded, Until: now.Add(e.cfg.ResultTimeout),
-		Message: msg + " " + strings.TrimSpace(e.cfg.Alternative)})
+		Message: msg + " " + strings.TrimSpace(e.cfg.Alternative), Reason: reason, Alternative: e.cfg.Alternative})
 }
 
 // finish turns the exchange's answer into the decision screen.
@@ -537,17 +542,21 @@ func reasonFor(err error) string {
 }
 
 func (e *Engine) showUnavailable(now time.Time) {
-	e.set(Screen{Phase: PhaseUnavailable, Outcome: OutcomeUnavailable, Message: e.unavailableMessage(), Until: now.Add(e.cfg.ResultTimeout)})
+	e.set(Screen{Phase: PhaseUnavailable, Outcome: OutcomeUnavailable, Message: e.unavailableMessage(), Until: now.Add(e.cfg.ResultTimeout),
+		Contact: e.contact(), Alternative: e.cfg.Alternative})
+}
+
+func (e *Engine) contact() string {
+	if e.cfg.Contact == "" {
+		return "the venue staff"
+	}
+	return e.cfg.Contact
 }
 
 // unavailableMessage is the wording the Verify documentation prescribes,
 // followed by the operator's alternative.
 func (e *Engine) unavailableMessage() string {
-	contact := e.cfg.Contact
-	if contact == "" {
-		contact = "the venue staff"
-	}
-	msg := "We are unable to validate your identity through Verify. Please contact " + contact + " if you require additional assistance."
+	msg := "We are unable to validate your identity through Verify. Please contact " + e.contact() + " if you require additional assistance."
 	if alt := strings.TrimSpace(e.cfg.Alternative); alt != "" {
 		msg += "\n" + alt
 	}

@@ -1,14 +1,15 @@
 package ui
 
 import (
-	"fmt"
 	"image"
 	"image/color"
+	"strconv"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -19,31 +20,41 @@ import (
 
 // Options are the UI's settings from the config.
 type Options struct {
-	Venue    string
-	Windowed bool // development: a normal window instead of full screen
+	Venue      string
+	Language   string       // default screen language; a visitor's choice lasts one visit
+	Windowed   bool         // development: a normal window instead of full screen
+	HideCursor bool         // hide the mouse pointer over the kiosk (touchscreens)
+	Admin      *kiosk.Admin // nil: no admin screens
 }
 
 // Kiosk is the kiosk window's content. Widgets live in fields so that tests
 // can read and tap them.
 type Kiosk struct {
+	app    fyne.App
 	win    fyne.Window
 	engine *kiosk.Engine
 	opts   Options
+	tr     *translator
+	now    func() time.Time
 
 	venue     *canvas.Text
 	qrImage   *canvas.Image
 	qrCaption *canvas.Text
-	countdown *widget.ProgressBar
+	countdown *countdownBar
+	langs     []*widget.Button
+	corner    *holdArea
 	qrScreen  fyne.CanvasObject
 
-	checkingText *canvas.Text
-	cancel       *widget.Button
-	checking     fyne.CanvasObject
+	checkingText   *canvas.Text
+	checkingDetail *canvas.Text
+	cancel         *widget.Button
+	checking       fyne.CanvasObject
 
 	confirmTitle   *canvas.Text
 	particulars    *widget.Form
-	host           *widget.SelectEntry
-	purpose        *widget.SelectEntry
+	host           *pickEntry
+	purpose        *pickEntry
+	keyboard       *Keyboard
 	confirmButton  *widget.Button
 	confirmCancel  *widget.Button
 	confirmProblem *widget.Label
@@ -55,6 +66,9 @@ type Kiosk struct {
 	resultBand   *canvas.Rectangle
 	result       fyne.CanvasObject
 
+	admin *adminUI
+	fits  []*fyne.Container // headlines that shrink to fit; re-laid out when their text changes
+
 	screen   kiosk.Screen
 	qrShown  string
 	ticker   *time.Ticker
@@ -64,9 +78,22 @@ type Kiosk struct {
 // New builds the kiosk UI in win and subscribes it to the engine.
 func New(app fyne.App, win fyne.Window, e *kiosk.Engine, opts Options) *Kiosk {
 	app.Settings().SetTheme(newTheme())
-	k := &Kiosk{win: win, engine: e, opts: opts, stopTick: make(chan struct{})}
+	k := &Kiosk{app: app, win: win, engine: e, opts: opts, tr: newTranslator(), now: time.Now, stopTick: make(chan struct{})}
+	k.tr.set(defaultLanguage(opts.Language))
 	k.build()
-	win.SetContent(container.NewStack(k.qrScreen, k.checking, k.confirm, k.result))
+	var content fyne.CanvasObject = container.NewStack(k.qrScreen, k.checking, k.confirm, k.result)
+	if opts.HideCursor {
+		content = container.NewStack(content, &noCursor{})
+	}
+	if opts.Admin != nil {
+		k.admin = newAdminUI(k, opts.Admin)
+		content = container.NewStack(content, k.admin.root)
+		// Ctrl+Alt+A opens the PIN pad too, for a kiosk with a keyboard.
+		win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyA, Modifier: fyne.KeyModifierControl | fyne.KeyModifierAlt},
+			func(fyne.Shortcut) { k.admin.askPIN(pinAdmin) })
+		win.SetCloseIntercept(func() { k.admin.askPIN(pinQuit) })
+	}
+	win.SetContent(content)
 	win.SetPadded(false)
 	if !opts.Windowed {
 		win.SetFullScreen(true)
@@ -110,53 +137,63 @@ func (k *Kiosk) build() {
 	k.qrImage = canvas.NewImageFromImage(image.NewGray(image.Rect(0, 0, 1, 1)))
 	k.qrImage.FillMode = canvas.ImageFillContain
 	k.qrImage.ScaleMode = canvas.ImageScalePixels
-	k.qrImage.SetMinSize(fyne.NewSize(240, 240))
+	k.qrImage.SetMinSize(fyne.NewSize(150, 150))
 	frame := canvas.NewRectangle(colorPaper)
 	frame.StrokeColor = colorRed
 	frame.StrokeWidth = 8
 	frame.CornerRadius = 18
-	k.qrCaption = bigText("Scan with Singpass app", 30)
+	k.qrCaption = bigText("", 30)
 	k.qrCaption.Color = colorRed
-	k.countdown = widget.NewProgressBar()
-	k.countdown.TextFormatter = func() string { return "" }
+	k.countdown = newCountdownBar()
+	langRow := container.NewGridWithColumns(len(Languages))
+	for _, l := range Languages {
+		b := widget.NewButton(l.Name, func() { k.setLanguage(l.Code) })
+		k.langs = append(k.langs, b)
+		langRow.Add(b)
+	}
 	qrBox := container.NewStack(frame, container.NewPadded(container.NewPadded(k.qrImage)))
-	k.qrScreen = container.NewBorder(
-		container.NewPadded(k.venue),
-		container.NewPadded(container.NewVBox(k.qrCaption, k.countdown)),
+	k.corner = newHoldArea(2*time.Second, func() {
+		if k.admin != nil {
+			k.admin.askPIN(pinAdmin)
+		}
+	})
+	top := container.NewStack(container.NewPadded(k.fit(k.venue)), container.NewHBox(k.corner, layout.NewSpacer()))
+	k.qrScreen = container.NewBorder(top,
+		container.NewPadded(container.NewVBox(k.fit(k.qrCaption), k.countdown, langRow)),
 		nil, nil,
-		container.New(squareLayout{margin: 24}, qrBox))
+		container.New(squareLayout{margin: 8}, qrBox))
 
-	k.checkingText = bigText("Continue on your phone…", 40)
-	k.cancel = widget.NewButton("Cancel", func() { k.engine.Cancel() })
+	k.checkingText = bigText("", 40)
+	k.checkingDetail = bigText("", 24)
+	k.cancel = widget.NewButton("", func() { k.engine.Cancel() })
 	k.cancel.Importance = widget.HighImportance
-	k.checking = container.NewCenter(container.NewVBox(k.checkingText,
-		bigText("Checking your details with Singpass", 24), layout.NewSpacer(), container.NewCenter(k.cancel)))
+	k.checking = container.NewVBox(layout.NewSpacer(), k.fit(k.checkingText), k.fit(k.checkingDetail), layout.NewSpacer(),
+		container.NewCenter(k.cancel), layout.NewSpacer())
 
-	k.confirmTitle = bigText("Please confirm your particulars", 34)
+	k.confirmTitle = bigText("", 34)
 	k.particulars = widget.NewForm()
-	k.host = widget.NewSelectEntry(nil)
-	k.host.PlaceHolder = "Whom are you visiting?"
-	k.purpose = widget.NewSelectEntry(nil)
-	k.purpose.PlaceHolder = "Purpose of visit"
+	k.keyboard = NewKeyboard(k.tr)
+	k.host = newPickEntry(func() { k.keyboard.Attach(&k.host.Entry) })
+	k.purpose = newPickEntry(func() { k.keyboard.Attach(&k.purpose.Entry) })
 	k.confirmProblem = widget.NewLabel("")
 	k.confirmProblem.Importance = widget.DangerImportance
-	k.confirmButton = widget.NewButton("Confirm", func() {
+	k.confirmButton = widget.NewButton("", func() {
 		if err := k.engine.Confirm(k.host.Text, k.purpose.Text); err != nil {
-			k.confirmProblem.SetText("Please choose whom you are visiting and why.")
+			k.confirmProblem.SetText(k.tr.T("confirm.problem"))
 		}
 	})
 	k.confirmButton.Importance = widget.HighImportance
-	k.confirmCancel = widget.NewButton("Cancel", func() { k.engine.Cancel() })
+	k.confirmCancel = widget.NewButton("", func() { k.engine.Cancel() })
 	k.confirm = container.NewPadded(container.NewBorder(
-		container.NewPadded(k.confirmTitle),
-		container.NewVBox(k.confirmProblem, container.NewGridWithColumns(2, k.confirmCancel, k.confirmButton)),
+		container.NewPadded(k.fit(k.confirmTitle)),
+		container.NewVBox(k.keyboard, k.confirmProblem, container.NewGridWithColumns(2, k.confirmCancel, k.confirmButton)),
 		nil, nil,
 		container.NewVScroll(k.particulars)))
 
 	k.resultBand = canvas.NewRectangle(colorGreen)
 	k.resultIcon = canvas.NewImageFromResource(nil)
 	k.resultIcon.FillMode = canvas.ImageFillContain
-	k.resultIcon.SetMinSize(fyne.NewSize(180, 180))
+	k.resultIcon.SetMinSize(fyne.NewSize(120, 120))
 	k.resultTitle = bigText("", 64)
 	k.resultTitle.Color = colorPaper
 	k.resultDetail = widget.NewLabel("")
@@ -165,11 +202,61 @@ func (k *Kiosk) build() {
 	k.resultDetail.SizeName = theme.SizeNameSubHeadingText
 	detailBox := container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(k.resultDetail))
 	k.result = container.NewStack(k.resultBand, container.NewBorder(nil, container.NewPadded(detailBox), nil, nil,
-		container.NewCenter(container.NewVBox(k.resultIcon, k.resultTitle))))
+		container.NewVBox(layout.NewSpacer(), container.NewCenter(k.resultIcon), container.NewPadded(k.fit(k.resultTitle)), layout.NewSpacer())))
+	k.translate()
 	k.show(nil)
 }
 
-// show makes one of the three screens visible.
+// fit wraps a headline so that it shrinks to fit its width.
+func (k *Kiosk) fit(t *canvas.Text) *fyne.Container {
+	c := fitted(t)
+	k.fits = append(k.fits, c)
+	return c
+}
+
+// refit lays the headlines out again after their texts changed.
+func (k *Kiosk) refit() {
+	for _, c := range k.fits {
+		c.Refresh()
+	}
+}
+
+// setLanguage switches the screens' language; it lasts until the visit ends.
+func (k *Kiosk) setLanguage(code string) {
+	k.tr.set(code)
+	k.translate()
+	k.render(k.screen)
+}
+
+// translate sets every fixed text in the current language.
+func (k *Kiosk) translate() {
+	k.qrCaption.Text = k.tr.T("qr.caption")
+	k.checkingText.Text = k.tr.T("checking.title")
+	k.checkingDetail.Text = k.tr.T("checking.detail")
+	k.confirmTitle.Text = k.tr.T("confirm.title")
+	k.host.PlaceHolder = k.tr.T("confirm.host.placeholder")
+	k.purpose.PlaceHolder = k.tr.T("confirm.purpose.placeholder")
+	k.cancel.SetText(k.tr.T("button.cancel"))
+	k.confirmCancel.SetText(k.tr.T("button.cancel"))
+	k.confirmButton.SetText(k.tr.T("button.confirm"))
+	k.keyboard.translate()
+	for i, b := range k.langs {
+		if Languages[i].Code == k.tr.lang {
+			b.Importance = widget.HighImportance
+		} else {
+			b.Importance = widget.MediumImportance
+		}
+		b.Refresh()
+	}
+	for _, t := range []*canvas.Text{k.qrCaption, k.checkingText, k.checkingDetail, k.confirmTitle} {
+		t.Refresh()
+	}
+	k.host.Refresh()
+	k.purpose.Refresh()
+	k.refit()
+}
+
+// show makes one of the screens visible.
 func (k *Kiosk) show(which fyne.CanvasObject) {
 	for _, o := range []fyne.CanvasObject{k.qrScreen, k.checking, k.confirm, k.result} {
 		if o == which {
@@ -182,11 +269,17 @@ func (k *Kiosk) show(which fyne.CanvasObject) {
 
 // render draws a Screen; it runs on the UI goroutine.
 func (k *Kiosk) render(s kiosk.Screen) {
+	prev := k.screen.Phase
 	k.screen = s
 	switch s.Phase {
 	case kiosk.PhaseStarting:
 		k.show(nil)
 	case kiosk.PhaseQR:
+		if prev != kiosk.PhaseQR && prev != kiosk.PhaseStarting && k.tr.lang != defaultLanguage(k.opts.Language) {
+			// A visit ended: the next visitor starts in the venue's language.
+			k.tr.set(defaultLanguage(k.opts.Language))
+			k.translate()
+		}
 		if s.QR != k.qrShown {
 			k.setQR(s.QR)
 		}
@@ -195,15 +288,20 @@ func (k *Kiosk) render(s kiosk.Screen) {
 	case kiosk.PhaseChecking:
 		k.show(k.checking)
 	case kiosk.PhaseConfirm:
-		k.showConfirm(s)
+		if prev != kiosk.PhaseConfirm {
+			k.showConfirm(s)
+		} else {
+			k.fillParticulars(s)
+		}
 	case kiosk.PhaseResult, kiosk.PhaseUnavailable:
-		icon, title, detail, band := resultText(s)
+		k.keyboard.Attach(nil)
+		icon, title, detail, band := k.resultText(s)
 		k.resultIcon.Resource = theme.NewColoredResource(icon, theme.ColorNameForegroundOnPrimary)
 		k.resultTitle.Text, k.resultBand.FillColor = title, band
 		k.resultDetail.SetText(detail)
 		k.resultIcon.Refresh()
-		k.resultTitle.Refresh()
 		k.resultBand.Refresh()
+		k.refit()
 		k.show(k.result)
 	}
 }
@@ -227,7 +325,7 @@ func (k *Kiosk) tick() {
 		return
 	}
 	total := s.NextQR.Sub(s.QRStart).Seconds()
-	left := time.Until(s.NextQR).Seconds()
+	left := s.NextQR.Sub(k.now()).Seconds()
 	if total <= 0 {
 		return
 	}
@@ -237,21 +335,10 @@ func (k *Kiosk) tick() {
 	}
 }
 
-// showConfirm fills the confirm screen with the visitor's particulars,
-// exactly as Singpass sent them, and fresh host and purpose pickers.
+// showConfirm fills the confirm screen with fresh host and purpose pickers.
 func (k *Kiosk) showConfirm(s kiosk.Screen) {
-	k.particulars.Items = nil
-	for _, p := range s.Particulars {
-		v := widget.NewLabel(p.Value)
-		v.TextStyle = fyne.TextStyle{Bold: true}
-		v.Wrapping = fyne.TextWrapWord
-		k.particulars.Append(p.Label, v)
-	}
-	k.particulars.Append("Host", k.host)
-	k.particulars.Append("Purpose", k.purpose)
-	k.particulars.Refresh()
 	for _, pick := range []struct {
-		e       *widget.SelectEntry
+		e       *pickEntry
 		options []string
 	}{{k.host, s.Hosts}, {k.purpose, s.Purposes}} {
 		pick.e.SetOptions(pick.options)
@@ -264,52 +351,65 @@ func (k *Kiosk) showConfirm(s kiosk.Screen) {
 			pick.e.ActionItem.(fyne.Disableable).Enable()
 		}
 	}
+	k.keyboard.Attach(nil)
+	k.keyboard.Hide()
 	k.confirmProblem.SetText("")
+	k.fillParticulars(s)
 	k.show(k.confirm)
 }
 
-// resultText is what a result screen says.
-func resultText(s kiosk.Screen) (icon fyne.Resource, title, detail string, band color.Color) {
+// fillParticulars lists the visitor's particulars exactly as Singpass sent
+// them, with labels in the current language.
+func (k *Kiosk) fillParticulars(s kiosk.Screen) {
+	k.particulars.Items = nil
+	for _, p := range s.Particulars {
+		v := widget.NewLabel(p.Value)
+		v.TextStyle = fyne.TextStyle{Bold: true}
+		v.Wrapping = fyne.TextWrapWord
+		label := p.Label
+		if key := "attr." + p.Attribute; k.tr.Has(key) {
+			label = k.tr.T(key)
+		}
+		k.particulars.Append(label, v)
+	}
+	k.particulars.Append(k.tr.T("confirm.host"), k.host)
+	k.particulars.Append(k.tr.T("confirm.purpose"), k.purpose)
+	k.particulars.Refresh()
+}
+
+// resultText is what a result screen says, in the current language.
+func (k *Kiosk) resultText(s kiosk.Screen) (icon fyne.Resource, title, detail string, band color.Color) {
+	t := k.tr.T
+	age := strconv.Itoa(s.MinAge)
+	withAlt := func(d string) string {
+		if s.Alternative != "" {
+			return d + "\n" + s.Alternative
+		}
+		return d
+	}
 	switch s.Outcome {
 	case kiosk.OutcomeEligible:
-		return theme.ConfirmIcon(), fmt.Sprintf("%d+ verified", s.MinAge), "Thank you.", colorGreen
+		return theme.ConfirmIcon(), t("result.eligible", "Age", age), t("result.eligible.detail"), colorGreen
 	case kiosk.OutcomeNotEligible:
-		return theme.CancelIcon(), "Not eligible", fmt.Sprintf("You must be %d or older.", s.MinAge), colorRed
+		return theme.CancelIcon(), t("result.noteligible"), t("result.noteligible.detail", "Age", age), colorRed
 	case kiosk.OutcomeCannotDecide:
-		return theme.QuestionIcon(), "Age not confirmed", "Singpass did not share a date of birth. Please approach the counter.", colorAmber
+		return theme.QuestionIcon(), t("result.cannotdecide"), t("result.cannotdecide.detail"), colorAmber
 	case kiosk.OutcomeDenied:
-		return theme.CancelIcon(), "Not shared", "You chose not to share your details. Scan again to retry.", colorAmber
+		return theme.CancelIcon(), t("result.denied"), t("result.denied.detail"), colorAmber
 	case kiosk.OutcomeUnavailable:
-		return theme.WarningIcon(), "Verify unavailable", s.Message, colorAmber
+		return theme.WarningIcon(), t("result.unavailable"), withAlt(t("result.unavailable.detail", "Contact", s.Contact)), colorAmber
 	case kiosk.OutcomeCheckedIn:
-		return theme.ConfirmIcon(), "Welcome, " + s.Name, "You are checked in. Scan the code again when you leave.", colorGreen
+		return theme.ConfirmIcon(), t("result.checkedin", "Name", s.Name), t("result.checkedin.detail"), colorGreen
 	case kiosk.OutcomeCheckedOut:
-		return theme.ConfirmIcon(), "Goodbye, " + s.Name, "You are checked out. Thank you for visiting.", colorGreen
+		return theme.ConfirmIcon(), t("result.checkedout", "Name", s.Name), t("result.checkedout.detail"), colorGreen
 	case kiosk.OutcomeRefused:
-		return theme.WarningIcon(), "Please see the reception", "This visit cannot be registered at the kiosk.", colorAmber
+		return theme.WarningIcon(), t("result.refused"), t("result.refused.detail"), colorAmber
 	case kiosk.OutcomeNotRecorded:
-		return theme.WarningIcon(), "Not recorded", s.Message, colorAmber
+		d := t("result.notrecorded.detail")
+		if s.Reason != "" {
+			d += " (" + s.Reason + ")"
+		}
+		return theme.WarningIcon(), t("result.notrecorded"), withAlt(d), colorAmber
 	}
-	return theme.WarningIcon(), "Please try again", "We could not read your details from Singpass. Please scan the new code.", colorAmber
-}
-
-// squareLayout gives its objects the largest centred square that fits,
-// less a margin: the QR code grows with the screen.
-type squareLayout struct{ margin float32 }
-
-func (l squareLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
-	side := min(size.Width, size.Height) - 2*l.margin
-	for _, o := range objs {
-		side = max(side, o.MinSize().Width)
-		o.Resize(fyne.NewSize(side, side))
-		o.Move(fyne.NewPos((size.Width-side)/2, (size.Height-side)/2))
-	}
-}
-
-func (l squareLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
-	var m fyne.Size
-	for _, o := range objs {
-		m = m.Max(o.MinSize())
-	}
-	return m.AddWidthHeight(2*l.margin, 2*l.margin)
+	return theme.WarningIcon(), t("result.error"), t("result.error.detail"), colorAmber
 }

@@ -65,7 +65,7 @@ func setupWith(t *testing.T, p *fakeProvider, cfg kiosk.EngineConfig) (*Kiosk, *
 	w := test.NewTempWindow(t, nil)
 	w.Resize(fyne.NewSize(1280, 800))
 	e := kiosk.NewEngine(cfg,
-		p, &memStore{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		p, &memStore{}, nil, quiet(), nil)
 	k := New(a, w, e, Options{Venue: "Test Venue", Windowed: true})
 	t.Cleanup(k.Stop)
 	e.Step()
@@ -229,3 +229,5 @@ func TestVisitorScreens(t *testing.T) {
 		t.Fatalf("check-out %q", k.resultTitle.Text)
 	}
 }
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -11,12 +11,13 @@ import (
 
 // Singpass red, and the result colours: high contrast on white.
 var (
-	colorRed   = color.NRGBA{R: 0xC8, G: 0x10, B: 0x2E, A: 0xFF}
-	colorGreen = color.NRGBA{R: 0x0B, G: 0x7A, B: 0x33, A: 0xFF}
-	colorAmber = color.NRGBA{R: 0x8A, G: 0x4B, B: 0x00, A: 0xFF}
-	colorInk   = color.NRGBA{R: 0x14, G: 0x14, B: 0x18, A: 0xFF}
-	colorPaper = color.NRGBA{R: 0xFF, G: 0xFF, B: 0xFF, A: 0xFF}
-	colorMuted = color.NRGBA{R: 0x4A, G: 0x4A, B: 0x55, A: 0xFF}
+	colorRed      = color.NRGBA{R: 0xC8, G: 0x10, B: 0x2E, A: 0xFF}
+	colorRedLight = color.NRGBA{R: 0xF3, G: 0xC4, B: 0xCC, A: 0xFF}
+	colorGreen    = color.NRGBA{R: 0x0B, G: 0x7A, B: 0x33, A: 0xFF}
+	colorAmber    = color.NRGBA{R: 0x8A, G: 0x4B, B: 0x00, A: 0xFF}
+	colorInk      = color.NRGBA{R: 0x14, G: 0x14, B: 0x18, A: 0xFF}
+	colorPaper    = color.NRGBA{R: 0xFF, G: 0xFF, B: 0xFF, A: 0xFF}
+	colorMuted    = color.NRGBA{R: 0x4A, G: 0x4A, B: 0x55, A: 0xFF}
 )
 
 // kioskTheme is light, high-contrast and sized for a touchscreen at arm's
@@ -48,3 +49,7 @@ func (t kioskTheme) Size(n fyne.ThemeSizeName) float32 {
 	}
 	return t.Theme.Size(n)
 }
+
+var color0 = color.NRGBA{}
+
+var colorShade = color.NRGBA{R: 0x14, G: 0x14, B: 0x18, A: 0xCC}

@@ -1,0 +1,188 @@
+package kiosk
+
+import (
+	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const pinIterations = 210_000
+
+// HashPIN makes the salted hash that goes into admin.pin_hash:
+// pbkdf2-sha256$ITERATIONS$SALT$HASH (base64).
+func HashPIN(pin string) (string, error) {
+	if len(pin) < 4 || len(pin) > 12 || strings.Trim(pin, "0123456789") != "" {
+		return "", errors.New("a PIN is 4 to 12 digits")
+	}
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key, err := pbkdf2.Key(sha256.New, pin, salt, pinIterations, 32)
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", pinIterations, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+}
+
+// pinHash is a parsed admin.pin_hash.
+type pinHash struct {
+	iterations int
+	salt, key  []byte
+}
+
+// ParsePINHash checks the form of a pin_hash value.
+func ParsePINHash(s string) (pinHash, error) {
+	parts := strings.Split(s, "$")
+	bad := errors.New("admin.pin_hash is not a hash made by `ndikiosk hash-pin`")
+	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
+		return pinHash{}, bad
+	}
+	n, err := strconv.Atoi(parts[1])
+	if err != nil || n < 10_000 {
+		return pinHash{}, bad
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[2])
+	key, err2 := enc.DecodeString(parts[3])
+	if err1 != nil || err2 != nil || len(salt) < 8 || len(key) != 32 {
+		return pinHash{}, bad
+	}
+	return pinHash{iterations: n, salt: salt, key: key}, nil
+}
+
+// ErrLocked is returned while the PIN pad is locked after wrong tries.
+var ErrLocked = errors.New("locked after too many wrong PINs")
+
+// ErrWrongPIN is returned for a wrong PIN.
+var ErrWrongPIN = errors.New("wrong PIN")
+
+// PINLock checks admin PINs and locks after MaxTries wrong ones in a row.
+type PINLock struct {
+	hash     pinHash
+	maxTries int
+	lockFor  time.Duration
+	now      func() time.Time
+
+	mu          sync.Mutex
+	wrong       int
+	lockedUntil time.Time
+}
+
+// NewPINLock returns a lock for a pin_hash; 5 tries, 5 minutes by default.
+func NewPINLock(hash string, maxTries int, lockFor time.Duration, now func() time.Time) (*PINLock, error) {
+	h, err := ParsePINHash(hash)
+	if err != nil {
+		return nil, err
+	}
+	if maxTries <= 0 {
+		maxTries = 5
+	}
+	if lockFor <= 0 {
+		lockFor = 5 * time.Minute
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &PINLock{hash: h, maxTries: maxTries, lockFor: lockFor, now: now}, nil
+}
+
+// Check tries a PIN. It returns nil, ErrWrongPIN (with tries left) or
+// ErrLocked (with when it opens again).
+func (l *PINLock) Check(pin string) (triesLeft int, lockedUntil time.Time, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if now.Before(l.lockedUntil) {
+		return 0, l.lockedUntil, ErrLocked
+	}
+	key, err := pbkdf2.Key(sha256.New, pin, l.hash.salt, l.hash.iterations, len(l.hash.key))
+	if err == nil && subtle.ConstantTimeCompare(key, l.hash.key) == 1 {
+		l.wrong = 0
+		return l.maxTries, time.Time{}, nil
+	}
+	l.wrong++
+	if l.wrong >= l.maxTries {
+		l.wrong = 0
+		l.lockedUntil = now.Add(l.lockFor)
+		return 0, l.lockedUntil, ErrLocked
+	}
+	return l.maxTries - l.wrong, time.Time{}, ErrWrongPIN
+}
+
+// Status is what the admin status page shows.
+type Status struct {
+	Version       string
+	Mode          string
+	Sandbox       bool
+	Listen        string
+	CallbackURL   string
+	DataDir       string
+	DatabaseBytes int64
+	Endpoints     []Endpoint
+}
+
+// Endpoint is one NDI endpoint's health.
+type Endpoint struct {
+	Name, URL string
+	Reachable bool
+	Detail    string // HTTP status or the network error
+}
+
+// Probe asks each endpoint for anything at all: an HTTP answer of any
+// status means the server is there (token and person refuse a bare GET).
+func Probe(ctx context.Context, client *http.Client, eps []Endpoint) []Endpoint {
+	out := make([]Endpoint, len(eps))
+	var wg sync.WaitGroup
+	for i, ep := range eps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ep.Reachable, ep.Detail = false, ""
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.URL, nil)
+			if err == nil {
+				var resp *http.Response
+				if resp, err = client.Do(req); err == nil {
+					io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+					resp.Body.Close()
+					ep.Reachable, ep.Detail = true, "HTTP "+strconv.Itoa(resp.StatusCode)
+				}
+			}
+			if err != nil {
+				ep.Detail = err.Error()
+			}
+			out[i] = ep
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// Admin is what the admin screens may do: read and export the log, check
+// visitors out, delete visits, see the status, and quit.
+type Admin struct {
+	Store  VisitStore
+	Engine *Engine
+	Lock   *PINLock
+	Status func(ctx context.Context) Status
+	Export func(ctx context.Context, w io.Writer, f VisitFilter) error
+	Quit   func()
+}
+
+// Today is midnight in Singapore today.
+func (a *Admin) Today() time.Time { return startOfDay(a.Engine.now()) }
+
+// DeleteAll removes every visit logged so far.
+func (a *Admin) DeleteAll(ctx context.Context) (int64, error) {
+	return a.Store.Purge(ctx, a.Engine.now().Add(time.Millisecond))
+}

@@ -1,0 +1,400 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/widget"
+
+	"ndikiosk/kiosk"
+	"ndikiosk/ndi/verify"
+)
+
+type pinPurpose int
+
+const (
+	pinAdmin pinPurpose = iota // open the admin screens
+	pinQuit                    // leave the kiosk
+)
+
+const adminPageSize = 8
+
+// adminUI is the operator's side: a PIN pad, then today's visits, export,
+// deletion, status and quit. It is English only: operators, not visitors.
+type adminUI struct {
+	k     *Kiosk
+	admin *kiosk.Admin
+	root  *fyne.Container
+
+	pinPurpose pinPurpose
+	pinDots    *canvas.Text
+	pinMessage *widget.Label
+	pinDigits  []*widget.Button
+	pinOK      *widget.Button
+	pinCancel  *widget.Button
+	pinPad     fyne.CanvasObject
+	pin        string
+
+	nameSearch *widget.Entry
+	hostSearch *widget.Entry
+	list       *widget.List
+	page       int
+	pageLabel  *widget.Label
+	prev, next *widget.Button
+	rows       []kiosk.Visit
+	selected   int64
+	checkOut   *widget.Button
+	message    *widget.Label
+	statusText *widget.Label
+	exportBtn  *widget.Button
+	deleteBtn  *widget.Button
+	closeBtn   *widget.Button
+	quitBtn    *widget.Button
+	panel      fyne.CanvasObject
+	closeTimer *time.Timer
+}
+
+func newAdminUI(k *Kiosk, a *kiosk.Admin) *adminUI {
+	u := &adminUI{k: k, admin: a}
+	u.buildPIN()
+	u.buildPanel()
+	shade := canvas.NewRectangle(colorShade)
+	u.root = container.NewStack(shade, u.pinPad, u.panel)
+	u.root.Hide()
+	return u
+}
+
+func (u *adminUI) buildPIN() {
+	u.pinDots = bigText("", 48)
+	u.pinMessage = widget.NewLabel("")
+	u.pinMessage.Alignment = fyne.TextAlignCenter
+	grid := container.NewGridWithColumns(3)
+	for _, d := range "123456789" {
+		u.addDigit(grid, d)
+	}
+	back := widget.NewButton("⌫", func() {
+		if len(u.pin) > 0 {
+			u.pin = u.pin[:len(u.pin)-1]
+			u.showDots()
+		}
+	})
+	grid.Add(back)
+	u.addDigit(grid, '0')
+	u.pinOK = widget.NewButton("OK", u.submitPIN)
+	u.pinOK.Importance = widget.HighImportance
+	grid.Add(u.pinOK)
+	u.pinCancel = widget.NewButton("Cancel", u.hide)
+	box := container.NewVBox(bigText("Staff PIN", 32), u.pinDots, u.pinMessage, grid, u.pinCancel)
+	u.pinPad = container.NewCenter(container.NewStack(canvas.NewRectangle(colorPaper),
+		container.NewPadded(container.New(minWidth{420}, box))))
+}
+
+func (u *adminUI) addDigit(grid *fyne.Container, d rune) {
+	b := widget.NewButton(string(d), func() {
+		if len(u.pin) < 12 {
+			u.pin += string(d)
+			u.showDots()
+		}
+	})
+	u.pinDigits = append(u.pinDigits, b)
+	grid.Add(b)
+}
+
+func (u *adminUI) showDots() {
+	u.pinDots.Text = strings.Repeat("●", len(u.pin))
+	u.pinDots.Refresh()
+}
+
+// askPIN opens the PIN pad for purpose.
+func (u *adminUI) askPIN(p pinPurpose) {
+	u.pinPurpose, u.pin = p, ""
+	u.showDots()
+	u.pinMessage.SetText(map[pinPurpose]string{pinAdmin: "Enter the staff PIN to open the admin screens.",
+		pinQuit: "Enter the staff PIN to close the kiosk."}[p])
+	u.panel.Hide()
+	u.pinPad.Show()
+	u.root.Show()
+	u.armAutoClose()
+	// A physical keyboard works too: digits, Backspace, Enter, Escape.
+	c := u.k.win.Canvas()
+	c.SetOnTypedRune(func(r rune) {
+		if r >= '0' && r <= '9' && u.pinPad.Visible() && len(u.pin) < 12 {
+			u.pin += string(r)
+			u.showDots()
+		}
+	})
+	c.SetOnTypedKey(func(e *fyne.KeyEvent) {
+		if !u.pinPad.Visible() {
+			return
+		}
+		switch e.Name {
+		case fyne.KeyReturn, fyne.KeyEnter:
+			u.submitPIN()
+		case fyne.KeyBackspace:
+			if len(u.pin) > 0 {
+				u.pin = u.pin[:len(u.pin)-1]
+				u.showDots()
+			}
+		case fyne.KeyEscape:
+			u.hide()
+		}
+	})
+}
+
+func (u *adminUI) submitPIN() {
+	pin := u.pin
+	u.pin = ""
+	u.showDots()
+	left, until, err := u.admin.Lock.Check(pin)
+	switch {
+	case errors.Is(err, kiosk.ErrLocked):
+		u.pinMessage.SetText("Too many wrong PINs. Try again after " + until.In(verify.SGT).Format("15:04") + ".")
+		return
+	case err != nil:
+		u.pinMessage.SetText(fmt.Sprintf("Wrong PIN. %d tries left.", left))
+		return
+	}
+	if u.pinPurpose == pinQuit {
+		u.hide()
+		if u.admin.Quit != nil {
+			u.admin.Quit()
+		}
+		return
+	}
+	u.openPanel()
+}
+
+func (u *adminUI) buildPanel() {
+	u.nameSearch = widget.NewEntry()
+	u.nameSearch.SetPlaceHolder("Visitor name")
+	u.hostSearch = widget.NewEntry()
+	u.hostSearch.SetPlaceHolder("Host")
+	search := widget.NewButton("Search", func() { u.page = 0; u.reload() })
+	u.list = widget.NewList(func() int { return len(u.rows) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(visitLine(u.rows[i])) })
+	u.list.OnSelected = func(i widget.ListItemID) {
+		u.selected = u.rows[i].ID
+		if u.rows[i].Outcome == kiosk.OutcomeCheckedIn && u.rows[i].CheckedOutAt.IsZero() {
+			u.checkOut.Enable()
+		} else {
+			u.checkOut.Disable()
+		}
+	}
+	u.prev = widget.NewButton("‹ Newer", func() { u.page--; u.reload() })
+	u.next = widget.NewButton("Older ›", func() { u.page++; u.reload() })
+	u.pageLabel = widget.NewLabel("")
+	u.checkOut = widget.NewButton("Check out selected visitor", u.checkOutSelected)
+	u.checkOut.Disable()
+	u.message = widget.NewLabel("")
+	visits := container.NewBorder(
+		container.NewVBox(container.NewGridWithColumns(3, u.nameSearch, u.hostSearch, search)),
+		container.NewVBox(container.NewHBox(u.prev, u.pageLabel, u.next), u.checkOut), nil, nil, u.list)
+
+	u.exportBtn = widget.NewButton("Export all visits as CSV…", u.export)
+	u.deleteBtn = widget.NewButton("Delete all visits…", u.deleteAll)
+	u.deleteBtn.Importance = widget.DangerImportance
+	data := container.NewVBox(widget.NewLabel("Export the visit log to a folder, for example a USB stick."), u.exportBtn,
+		widget.NewSeparator(), widget.NewLabel("Delete every visit now (the log keeps visits for the configured days otherwise)."), u.deleteBtn)
+
+	u.statusText = widget.NewLabel("")
+	u.statusText.Wrapping = fyne.TextWrapWord
+	status := container.NewBorder(nil, widget.NewButton("Refresh", u.refreshStatus), nil, nil, container.NewVScroll(u.statusText))
+
+	tabs := container.NewAppTabs(container.NewTabItem("Today's visits", visits), container.NewTabItem("Export and delete", data),
+		container.NewTabItem("Status", status))
+	tabs.OnSelected = func(t *container.TabItem) {
+		u.armAutoClose()
+		if t.Text == "Status" {
+			u.refreshStatus()
+		}
+	}
+	u.closeBtn = widget.NewButton("Close", u.hide)
+	u.closeBtn.Importance = widget.HighImportance
+	u.quitBtn = widget.NewButton("Quit the kiosk", func() {
+		if u.admin.Quit != nil {
+			u.admin.Quit()
+		}
+	})
+	u.panel = container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(container.NewBorder(
+		bigText("Admin", 30), container.NewVBox(u.message, container.NewGridWithColumns(2, u.quitBtn, u.closeBtn)), nil, nil, tabs)))
+}
+
+func visitLine(v kiosk.Visit) string {
+	status := string(v.Outcome)
+	if v.Outcome == kiosk.OutcomeCheckedIn {
+		status = "in"
+		if !v.CheckedOutAt.IsZero() {
+			status = "out " + v.CheckedOutAt.In(verify.SGT).Format("15:04")
+		}
+	}
+	parts := []string{v.StartedAt.In(verify.SGT).Format("15:04"), status}
+	for _, s := range []string{v.Name, v.MaskedID, v.Host, v.Purpose} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+func (u *adminUI) openPanel() {
+	u.pinPad.Hide()
+	u.panel.Show()
+	u.page, u.selected = 0, 0
+	u.message.SetText("")
+	u.reload()
+}
+
+// reload reads a page of today's visits.
+func (u *adminUI) reload() {
+	u.armAutoClose()
+	if u.page < 0 {
+		u.page = 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rows, err := u.admin.Store.Visits(ctx, kiosk.VisitFilter{From: u.admin.Today(), Name: u.nameSearch.Text,
+		Host: u.hostSearch.Text, Limit: adminPageSize + 1, Offset: u.page * adminPageSize})
+	if err != nil {
+		u.message.SetText("Cannot read the visit log: " + err.Error())
+		return
+	}
+	more := len(rows) > adminPageSize
+	if more {
+		rows = rows[:adminPageSize]
+	}
+	u.rows = rows
+	u.list.UnselectAll()
+	u.list.Refresh()
+	u.checkOut.Disable()
+	u.pageLabel.SetText(fmt.Sprintf("Page %d", u.page+1))
+	if u.page == 0 {
+		u.prev.Disable()
+	} else {
+		u.prev.Enable()
+	}
+	if more {
+		u.next.Enable()
+	} else {
+		u.next.Disable()
+	}
+}
+
+func (u *adminUI) checkOutSelected() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := u.admin.Engine.StaffCheckOut(ctx, u.selected); err != nil {
+		u.message.SetText("Check-out failed: " + err.Error())
+		return
+	}
+	u.message.SetText("Checked out.")
+	u.reload()
+}
+
+func (u *adminUI) export() {
+	u.armAutoClose()
+	d := dialog.NewFolderOpen(func(dir fyne.ListableURI, err error) {
+		if err != nil || dir == nil {
+			return
+		}
+		u.exportTo(dir.Path())
+	}, u.k.win)
+	if home, err := os.UserHomeDir(); err == nil {
+		if l, err := storage.ListerForURI(storage.NewFileURI(home)); err == nil {
+			d.SetLocation(l)
+		}
+	}
+	d.Show()
+}
+
+// exportTo writes the whole log as CSV into dir.
+func (u *adminUI) exportTo(dir string) {
+	name := filepath.Join(dir, "ndikiosk-visits-"+u.k.now().In(verify.SGT).Format("20060102-1504")+".csv")
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		err = u.admin.Export(context.Background(), f, kiosk.VisitFilter{})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(name)
+		}
+	}
+	if err != nil {
+		u.message.SetText("Export failed: " + err.Error())
+		return
+	}
+	u.message.SetText("Exported to " + name)
+}
+
+func (u *adminUI) deleteAll() {
+	dialog.ShowConfirm("Delete all visits", "Every visit in the log will be deleted. This cannot be undone.", func(yes bool) {
+		if !yes {
+			return
+		}
+		n, err := u.admin.DeleteAll(context.Background())
+		if err != nil {
+			u.message.SetText("Delete failed: " + err.Error())
+			return
+		}
+		u.message.SetText(fmt.Sprintf("Deleted %d visits.", n))
+		u.reload()
+	}, u.k.win)
+}
+
+func (u *adminUI) refreshStatus() {
+	u.statusText.SetText("Checking…")
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s := u.admin.Status(ctx)
+		fyne.Do(func() { u.statusText.SetText(statusLines(s)) })
+	}()
+}
+
+func statusLines(s kiosk.Status) string {
+	mode := s.Mode
+	if s.Sandbox {
+		mode += " (sandbox: no real Singpass)"
+	}
+	lines := []string{"Version: " + s.Version, "Mode: " + mode, "Server: " + s.Listen, "Callback URL: " + s.CallbackURL,
+		"Data folder: " + s.DataDir, fmt.Sprintf("Visit log: %.1f MB", float64(s.DatabaseBytes)/1e6)}
+	for _, e := range s.Endpoints {
+		state := "unreachable"
+		if e.Reachable {
+			state = "reachable"
+		}
+		lines = append(lines, fmt.Sprintf("%s: %s (%s) %s", e.Name, state, e.Detail, e.URL))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// armAutoClose closes the admin screens after two idle minutes, so that no
+// visitor finds them open (they show names).
+func (u *adminUI) armAutoClose() {
+	if u.closeTimer != nil {
+		u.closeTimer.Stop()
+	}
+	u.closeTimer = time.AfterFunc(2*time.Minute, func() { fyne.Do(u.hide) })
+}
+
+func (u *adminUI) hide() {
+	if u.closeTimer != nil {
+		u.closeTimer.Stop()
+	}
+	u.pin = ""
+	u.rows = nil
+	u.root.Hide()
+	u.k.win.Canvas().SetOnTypedRune(nil)
+	u.k.win.Canvas().SetOnTypedKey(nil)
+}

@@ -1,0 +1,123 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+)
+
+// squareLayout gives its objects the largest centred square that fits,
+// less a margin: the QR code grows with the screen.
+type squareLayout struct{ margin float32 }
+
+func (l squareLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	side := min(size.Width, size.Height) - 2*l.margin
+	for _, o := range objs {
+		side = max(side, o.MinSize().Width)
+		o.Resize(fyne.NewSize(side, side))
+		o.Move(fyne.NewPos((size.Width-side)/2, (size.Height-side)/2))
+	}
+}
+
+func (l squareLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var m fyne.Size
+	for _, o := range objs {
+		m = m.Max(o.MinSize())
+	}
+	return m.AddWidthHeight(2*l.margin, 2*l.margin)
+}
+
+// fitted shows a headline at its full size when it fits the width it gets,
+// and smaller when it does not (a Tamil title on an 800 px panel), down to
+// a third of it.
+func fitted(t *canvas.Text) *fyne.Container {
+	return container.New(&fitLayout{text: t, full: t.TextSize}, t)
+}
+
+type fitLayout struct {
+	text *canvas.Text
+	full float32
+}
+
+func (f *fitLayout) size(width float32) float32 {
+	w := fyne.MeasureText(f.text.Text, f.full, f.text.TextStyle).Width
+	if w <= width || w == 0 {
+		return f.full
+	}
+	return max(f.full/3, f.full*width/w*0.98)
+}
+
+func (f *fitLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	if s := f.size(size.Width); s != f.text.TextSize {
+		f.text.TextSize = s
+		f.text.Refresh()
+	}
+	for _, o := range objs {
+		o.Resize(size)
+		o.Move(fyne.NewPos(0, 0))
+	}
+}
+
+func (f *fitLayout) MinSize([]fyne.CanvasObject) fyne.Size {
+	m := fyne.MeasureText(f.text.Text, f.full/3, f.text.TextStyle)
+	h := fyne.MeasureText(f.text.Text, f.full, f.text.TextStyle).Height
+	return fyne.NewSize(m.Width, h)
+}
+
+// minWidth keeps its objects at least w wide.
+type minWidth struct{ w float32 }
+
+func (m minWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Resize(size)
+		o.Move(fyne.NewPos(0, 0))
+	}
+}
+
+func (m minWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	s := fyne.NewSize(m.w, 0)
+	for _, o := range objs {
+		s = s.Max(o.MinSize())
+	}
+	return s
+}
+
+// countdownBar is a thin bar showing the share of the code's time left. It
+// redraws only when its value changes (once a second at most).
+type countdownBar struct {
+	widget.BaseWidget
+	Value float64
+	track *canvas.Rectangle
+	fill  *canvas.Rectangle
+}
+
+func newCountdownBar() *countdownBar {
+	b := &countdownBar{Value: 1, track: canvas.NewRectangle(colorRedLight), fill: canvas.NewRectangle(colorRed)}
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+// SetValue sets the share left, 0 to 1.
+func (b *countdownBar) SetValue(v float64) {
+	b.Value = v
+	b.Refresh()
+}
+
+func (b *countdownBar) CreateRenderer() fyne.WidgetRenderer { return &countdownRenderer{b} }
+
+type countdownRenderer struct{ b *countdownBar }
+
+func (r *countdownRenderer) Layout(size fyne.Size) {
+	r.b.track.Resize(size)
+	r.b.fill.Resize(fyne.NewSize(size.Width*float32(r.b.Value), size.Height))
+}
+func (r *countdownRenderer) MinSize() fyne.Size { return fyne.NewSize(40, 10) }
+func (r *countdownRenderer) Refresh() {
+	r.Layout(r.b.Size())
+	canvas.Refresh(r.b.fill)
+}
+func (r *countdownRenderer) Objects() []fyne.CanvasObject {
+	return []fyne.CanvasObject{r.b.track, r.b.fill}
+}
+func (r *countdownRenderer) Destroy() {}
