@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"ndikiosk/kiosk"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
 	"ndikiosk/ndi/verify"
@@ -197,4 +198,41 @@ func httpPostForm(u string, v url.Values) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	return io.ReadAll(resp.Body)
+}
+
+func TestHashPIN(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := cliWithInput([]string{"hash-pin"}, strings.NewReader("482916\n"), &out, &errb); code != 0 {
+		t.Fatalf("hash-pin: %d %s", code, errb.String())
+	}
+	m := regexp.MustCompile(`pin_hash = "([^"]+)"`).FindStringSubmatch(out.String())
+	if m == nil || !strings.HasPrefix(out.String(), "[admin]\n") || strings.Contains(out.String(), "482916") {
+		t.Fatalf("hash-pin printed %q", out.String())
+	}
+	lock, err := kiosk.NewPINLock(m[1], 5, time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := lock.Check("482916"); err != nil {
+		t.Fatalf("the printed hash does not accept its PIN: %v", err)
+	}
+	if code, _, errs := runCLI("hash-pin", "--pin", "12a4"); code != 1 || !strings.Contains(errs, "4 to 12 digits") {
+		t.Fatalf("a PIN with a letter: %d %s", code, errs)
+	}
+}
+
+func TestRunNeedsAnAdminPINOutsideSandbox(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kiosk.toml")
+	os.WriteFile(path, []byte(`[verify]
+environment = "production"
+client_id = "X"
+client_secret = "s"
+private_key = "k.pem"
+ndi_cert = "n.crt"
+callback_url = "https://kiosk.example.sg/callback"
+`), 0o600)
+	code, _, errs := runCLI("run", "--config", path)
+	if code != 1 || !strings.Contains(errs, "admin.pin_hash is missing") || !strings.Contains(errs, "ndikiosk hash-pin") {
+		t.Fatalf("run without a PIN: %d %s", code, errs)
+	}
 }

@@ -40,7 +40,7 @@ func NewKeyboard(tr *translator) *Keyboard {
 		box.Add(grid)
 	}
 	k.space = widget.NewButton("", func() { k.typeRune(' ') })
-	k.back = widget.NewButtonWithIcon("", theme.ContentUndoIcon(), func() {
+	k.back = widget.NewButton("⌫", func() {
 		if k.target != nil {
 			k.target.TypedKey(&fyne.KeyEvent{Name: fyne.KeyBackspace})
 		}

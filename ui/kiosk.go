@@ -52,8 +52,11 @@ type Kiosk struct {
 
 	confirmTitle   *canvas.Text
 	particulars    *widget.Form
-	host           *pickEntry
+	host           *pickEntry // free text allowed: type or pick
 	purpose        *pickEntry
+	hostList       *widget.Select // otherwise: pick from the list only
+	purposeList    *widget.Select
+	freeText       bool
 	keyboard       *Keyboard
 	confirmButton  *widget.Button
 	confirmCancel  *widget.Button
@@ -175,10 +178,16 @@ func (k *Kiosk) build() {
 	k.keyboard = NewKeyboard(k.tr)
 	k.host = newPickEntry(func() { k.keyboard.Attach(&k.host.Entry) })
 	k.purpose = newPickEntry(func() { k.keyboard.Attach(&k.purpose.Entry) })
+	k.hostList = widget.NewSelect(nil, nil)
+	k.purposeList = widget.NewSelect(nil, nil)
 	k.confirmProblem = widget.NewLabel("")
 	k.confirmProblem.Importance = widget.DangerImportance
 	k.confirmButton = widget.NewButton("", func() {
-		if err := k.engine.Confirm(k.host.Text, k.purpose.Text); err != nil {
+		host, purpose := k.hostList.Selected, k.purposeList.Selected
+		if k.freeText {
+			host, purpose = k.host.Text, k.purpose.Text
+		}
+		if err := k.engine.Confirm(host, purpose); err != nil {
 			k.confirmProblem.SetText(k.tr.T("confirm.problem"))
 		}
 	})
@@ -236,6 +245,10 @@ func (k *Kiosk) translate() {
 	k.confirmTitle.Text = k.tr.T("confirm.title")
 	k.host.PlaceHolder = k.tr.T("confirm.host.placeholder")
 	k.purpose.PlaceHolder = k.tr.T("confirm.purpose.placeholder")
+	k.hostList.PlaceHolder = k.host.PlaceHolder
+	k.purposeList.PlaceHolder = k.purpose.PlaceHolder
+	k.hostList.Refresh()
+	k.purposeList.Refresh()
 	k.cancel.SetText(k.tr.T("button.cancel"))
 	k.confirmCancel.SetText(k.tr.T("button.cancel"))
 	k.confirmButton.SetText(k.tr.T("button.confirm"))
@@ -337,20 +350,15 @@ func (k *Kiosk) tick() {
 
 // showConfirm fills the confirm screen with fresh host and purpose pickers.
 func (k *Kiosk) showConfirm(s kiosk.Screen) {
-	for _, pick := range []struct {
-		e       *pickEntry
-		options []string
-	}{{k.host, s.Hosts}, {k.purpose, s.Purposes}} {
-		pick.e.SetOptions(pick.options)
-		pick.e.SetText("")
-		if s.FreeText {
-			pick.e.Enable()
-		} else {
-			// Without free text the entry only takes a choice from its list.
-			pick.e.Disable()
-			pick.e.ActionItem.(fyne.Disableable).Enable()
-		}
-	}
+	k.freeText = s.FreeText
+	k.host.SetOptions(s.Hosts)
+	k.purpose.SetOptions(s.Purposes)
+	k.hostList.SetOptions(s.Hosts)
+	k.purposeList.SetOptions(s.Purposes)
+	k.host.SetText("")
+	k.purpose.SetText("")
+	k.hostList.ClearSelected()
+	k.purposeList.ClearSelected()
 	k.keyboard.Attach(nil)
 	k.keyboard.Hide()
 	k.confirmProblem.SetText("")
@@ -372,8 +380,12 @@ func (k *Kiosk) fillParticulars(s kiosk.Screen) {
 		}
 		k.particulars.Append(label, v)
 	}
-	k.particulars.Append(k.tr.T("confirm.host"), k.host)
-	k.particulars.Append(k.tr.T("confirm.purpose"), k.purpose)
+	var host, purpose fyne.CanvasObject = k.hostList, k.purposeList
+	if k.freeText {
+		host, purpose = k.host, k.purpose
+	}
+	k.particulars.Append(k.tr.T("confirm.host"), host)
+	k.particulars.Append(k.tr.T("confirm.purpose"), purpose)
 	k.particulars.Refresh()
 }
 

@@ -203,21 +203,21 @@ func TestVisitorScreens(t *testing.T) {
 		Attributes: []string{"name", "partialuinfin", "mobileno"}, Hosts: []string{"Reception", "Ms Lee"}, Purposes: []string{"Meeting"}})
 	e.Callback(url.Values{"code": {"visitor"}, "state": {state(t, e)}})
 	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseConfirm })
-	if !k.confirm.Visible() || len(k.particulars.Items) != 5 || k.particulars.Items[3].Widget != k.host {
+	if !k.confirm.Visible() || len(k.particulars.Items) != 5 || k.particulars.Items[3].Widget != k.hostList {
 		t.Fatalf("confirm screen: visible %v, %d particulars", k.confirm.Visible(), len(k.particulars.Items))
 	}
 	if got := k.particulars.Items[2].Widget.(*widget.Label).Text; got != "+65 91234567" || k.particulars.Items[1].Text != "NRIC/FIN" {
 		t.Fatalf("particulars: %q %q", k.particulars.Items[1].Text, got)
 	}
-	if !k.host.Disabled() || k.host.ActionItem.(fyne.Disableable).Disabled() {
-		t.Fatal("without free text the host must come from the list")
+	if len(k.hostList.Options) != 2 || k.hostList.Disabled() {
+		t.Fatal("without free text the host is picked from the list")
 	}
 	test.Tap(k.confirmButton)
 	if k.confirmProblem.Text == "" || e.Screen().Phase != kiosk.PhaseConfirm {
 		t.Fatal("confirming without a host went through")
 	}
-	k.host.SetText("Ms Lee")
-	k.purpose.SetText("Meeting")
+	k.hostList.SetSelected("Ms Lee")
+	k.purposeList.SetSelected("Meeting")
 	test.Tap(k.confirmButton)
 	if !k.result.Visible() || k.resultTitle.Text != "Welcome, TAN AH KOW" {
 		t.Fatalf("welcome %q", k.resultTitle.Text)
