@@ -231,3 +231,21 @@ func TestVisitorScreens(t *testing.T) {
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestResultAndConfirmTimeOut(t *testing.T) {
+	k, e, _ := setupWith(t, &fakeProvider{}, kiosk.EngineConfig{KioskID: "k1", Mode: kiosk.ModeVisitor,
+		Attributes: []string{"name"}, Hosts: []string{"Reception"}, Purposes: []string{"Meeting"},
+		ConfirmTimeout: 50 * time.Millisecond, ResultTimeout: 50 * time.Millisecond})
+	first := e.Screen().QR
+	e.Callback(url.Values{"code": {"visitor"}, "state": {state(t, e)}})
+	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseConfirm })
+	time.Sleep(80 * time.Millisecond)
+	e.Step()
+	if !k.qrScreen.Visible() || k.confirm.Visible() || e.Screen().QR == first {
+		t.Fatal("an unconfirmed visitor's particulars stayed on screen")
+	}
+	k.keyboard.Attach(nil)
+	if e.Screen().Particulars != nil {
+		t.Fatal("the engine still holds the particulars")
+	}
+}
