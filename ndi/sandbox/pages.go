@@ -39,7 +39,7 @@ var pages = template.Must(template.New("phone").Parse(`<!doctype html>
 <input type="hidden" name="ticket" value="{{.Ticket}}">
 <div class="card">{{range $i, $p := .Personas}}
 <label class="p"><input type="radio" name="persona" value="{{$p.ID}}"{{if eq $i 0}} checked{{end}}>
-<span>{{$p.Name}}<small>{{$p.Label}} · {{$p.Masked}}{{if $p.DOB}} · born {{$p.DOB}}{{end}}</small></span></label>{{end}}
+<span>{{$p.Name}}<small>{{$p.Label}} · {{$p.Masked}}{{if $p.DOB}} · born {{$p.DOB}}{{end}}{{if $p.Face}} · Face: {{$p.Face}}{{end}}</small></span></label>{{end}}
 </div>
 <div class="card"><label>Simulate a fault:
 <select name="fault"><option value="">none</option>{{range .Faults}}<option>{{.}}</option>{{end}}</select></label></div>
@@ -49,7 +49,7 @@ var pages = template.Must(template.New("phone").Parse(`<!doctype html>
 </main></body></html>`))
 
 type personaRow struct {
-	ID, Name, Label, Masked, DOB string
+	ID, Name, Label, Masked, DOB, Face string
 }
 
 type pageData struct {
@@ -77,7 +77,7 @@ func (s *Sandbox) render(w http.ResponseWriter, status int, d pageData) {
 func (s *Sandbox) consentPage(w http.ResponseWriter, ticket string) {
 	var rows []personaRow
 	for _, p := range Personas(s.opt.Now()) {
-		rows = append(rows, personaRow{ID: p.ID, Name: p.Name, Label: p.Label, Masked: verify.MaskID(p.ID), DOB: p.DOB})
+		rows = append(rows, personaRow{ID: p.ID, Name: p.Name, Label: p.Label, Masked: verify.MaskID(p.ID), DOB: p.DOB, Face: p.Face})
 	}
 	s.render(w, http.StatusOK, pageData{Personas: rows, Ticket: ticket, Faults: Faults})
 }

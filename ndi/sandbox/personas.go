@@ -31,6 +31,7 @@ type Persona struct {
 	Block             string
 	NoProfile         bool   // Singpass account without Myinfo data: person API 404
 	Fault             string // a fault every scan of this persona gets
+	Face              string // the Face service's answer for this persona: FaceMatch (default), FaceNoMatch, …
 }
 
 // Personas returns the sandbox's people, with ages that hold on the
@@ -43,17 +44,17 @@ func Personas(now time.Time) []Persona {
 	return []Persona{
 		{ID: nric('S', "8503142"), Label: "Adult citizen", Name: "TAN WEI MING", HanyuPinyinName: "CHEN WEI MING", DOB: "1985-03-14", Sex: "M", Race: "CN", Nationality: "SG", ResidentialStatus: "C", Mobile: "91234567", Email: "weiming.tan@example.com", Block: "102", Street: "BEDOK NORTH AVENUE 4", Postal: "460102"},
 		{ID: nric('S', "9207015"), Label: "Adult citizen", Name: "SITI NURHALIZA BINTE AHMAD", DOB: "1992-07-01", Sex: "F", Race: "MY", Nationality: "SG", ResidentialStatus: "C", Mobile: "82345678", Email: "siti.ahmad@example.com", Block: "35", Street: "MARSILING DRIVE", Postal: "730035"},
-		{ID: nric('S', "7811230"), Label: "Adult permanent resident", Name: "RAJESH KUMAR S/O SUBRAMANIAM", DOB: "1978-11-23", Sex: "M", Race: "IN", Nationality: "IN", ResidentialStatus: "P", Mobile: "93456789", Email: "rajesh.kumar@example.com", Block: "7", Street: "SERANGOON NORTH AVENUE 1", Postal: "550007"},
+		{ID: nric('S', "7811230"), Label: "Adult permanent resident", Face: FaceNoMatch, Name: "RAJESH KUMAR S/O SUBRAMANIAM", DOB: "1978-11-23", Sex: "M", Race: "IN", Nationality: "IN", ResidentialStatus: "P", Mobile: "93456789", Email: "rajesh.kumar@example.com", Block: "7", Street: "SERANGOON NORTH AVENUE 1", Postal: "550007"},
 		{ID: nric('T', "0812345"), Label: "Turns 18 today", Name: "LIM JIA HUI", DOB: yearsAgo(18, 0), Sex: "F", Race: "CN", Nationality: "SG", ResidentialStatus: "C", Mobile: "84567890"},
 		{ID: nric('T', "0554321"), Label: "Turns 21 today", Name: "ONG KAI XUAN", DOB: yearsAgo(21, 0), Sex: "M", Race: "CN", Nationality: "SG", ResidentialStatus: "C", Mobile: "85678901"},
 		{ID: nric('T', "0998877"), Label: "17, turns 18 tomorrow", Name: "NUR AISYAH BINTE RAHMAN", DOB: yearsAgo(18, -1), Sex: "F", Race: "MY", Nationality: "SG", ResidentialStatus: "C"},
 		{ID: nric('T', "0911223"), Label: "17 years old", Name: "CHEN JUN JIE", DOB: yearsAgo(17, 100), Sex: "M", Race: "CN", Nationality: "SG", ResidentialStatus: "C"},
 		{ID: nric('T', "0233445"), Label: "20, turns 21 tomorrow", Name: "PRIYA D/O RAMASAMY", DOB: yearsAgo(21, -1), Sex: "F", Race: "IN", Nationality: "SG", ResidentialStatus: "C"},
-		{ID: nric('G', "5512347"), Label: "Foreigner (FIN)", Name: "MARIA CLARA SANTOS", DOB: "1990-05-17", Sex: "F", Race: "XX", Nationality: "PH", PassType: "RPass", Mobile: "86789012", Email: "maria.santos@example.com"},
+		{ID: nric('G', "5512347"), Label: "Foreigner (FIN)", Face: FaceNotRegistered, Name: "MARIA CLARA SANTOS", DOB: "1990-05-17", Sex: "F", Race: "XX", Nationality: "PH", PassType: "RPass", Mobile: "86789012", Email: "maria.santos@example.com"},
 		{ID: nric('S', "0800229"), Label: "Born 29 February", Name: "AHMAD BIN YUSOF", DOB: "2008-02-29", Sex: "M", Race: "MY", Nationality: "SG", ResidentialStatus: "C"},
 		{ID: nric('S', "8844551"), Label: "No date of birth on record", Name: "KUMAR RAJAN", Sex: "M", Race: "IN", Nationality: "SG", ResidentialStatus: "C"},
 		{ID: nric('S', "8844552"), Label: "Date of birth unavailable", Name: "GOH BOON KIAT", DOBUnavailable: true, Sex: "M", Race: "CN", Nationality: "SG", ResidentialStatus: "C"},
-		{ID: nric('S', "6012345"), Label: "Very long name", Name: "VENKATA NARASIMHA RAJUVARIPET SRINIVASAN S/O ABHAYANANDA KRISHNAMURTHY", DOB: "1960-05-17", Sex: "M", Race: "IN", Nationality: "SG", ResidentialStatus: "C"},
+		{ID: nric('S', "6012345"), Label: "Very long name", Face: FaceDown, Name: "VENKATA NARASIMHA RAJUVARIPET SRINIVASAN S/O ABHAYANANDA KRISHNAMURTHY", DOB: "1960-05-17", Sex: "M", Race: "IN", Nationality: "SG", ResidentialStatus: "C"},
 		{ID: nric('S', "7002468"), Label: "Comma and percent in name", Name: "TAN, AH KOW 100% (JOHN)", DOB: "1970-01-31", Sex: "M", Race: "CN", Nationality: "SG", ResidentialStatus: "C"},
 		{ID: nric('S', "8801357"), Label: "Chinese script name", Name: "陈美玲", HanyuPinyinName: "CHEN MEI LING", DOB: "1988-08-08", Sex: "F", Race: "CN", Nationality: "SG", ResidentialStatus: "C", Mobile: "87890123"},
 		{ID: nric('S', "8905432"), Label: "Tamil script name", Name: "கார்த்திகேயன் முருகன்", AliasName: "KARTHIKEYAN MURUGAN", DOB: "1989-04-14", Sex: "M", Race: "IN", Nationality: "SG", ResidentialStatus: "C"},

@@ -67,6 +67,7 @@ type Options struct {
 	CodeLifetime  time.Duration     // 2 min
 	TokenLifetime time.Duration     // 30 min
 	ClockSkew     time.Duration     // accepted PKI_SIGN timestamp drift; 2 min
+	Face          FaceClient        // the Face service's registered client; DefaultFaceClient
 }
 
 // Sandbox is the Singpass side. Mount it with mux.Handle(prefix+"/", sb).
@@ -82,6 +83,7 @@ type Sandbox struct {
 	tickets map[string]ticket    // scanned QRs awaiting consent
 	codes   map[string]*grant    // authorisation codes
 	tokens  map[string]*grant    // access token jti → grant
+	face    faceState
 }
 
 type ticket struct {
@@ -136,6 +138,9 @@ func New(opt Options) (*Sandbox, error) {
 			*x.d = x.v
 		}
 	}
+	if opt.Face == (FaceClient{}) {
+		opt.Face = DefaultFaceClient
+	}
 	if opt.JWEAlg == "" {
 		opt.JWEAlg = jose.RSAOAEP
 	}
@@ -159,7 +164,8 @@ func New(opt Options) (*Sandbox, error) {
 	}
 	s := &Sandbox{opt: opt, mux: http.NewServeMux(), wrongKey: wrong,
 		nonces: map[string]time.Time{}, pkiSeen: map[string]time.Time{}, tickets: map[string]ticket{},
-		codes: map[string]*grant{}, tokens: map[string]*grant{}}
+		codes: map[string]*grant{}, tokens: map[string]*grant{},
+		face: faceState{tokens: map[string]time.Time{}, sessions: map[string]*faceSession{}}}
 	p := opt.Prefix
 	s.mux.HandleFunc("GET "+p+"/{$}", s.phonePage)
 	s.mux.HandleFunc("GET "+p+"/sgverify", s.landing)
@@ -167,6 +173,7 @@ func New(opt Options) (*Sandbox, error) {
 	s.mux.HandleFunc("POST "+p+"/scan", s.scanAPI)
 	s.mux.HandleFunc("POST "+p+"/token", s.token)
 	s.mux.HandleFunc("GET "+p+"/person/{sub}", s.person)
+	s.mountFace()
 	s.mux.HandleFunc("GET "+p+"/cert.pem", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		w.Write(pki.CertPEM(s.opt.Cert))
