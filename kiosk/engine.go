@@ -32,10 +32,11 @@ const (
 	PhaseResult                   // the decision
 	PhaseUnavailable              // Verify could not serve: message and the alternative
 	PhaseConfirm                  // visitor mode: confirm particulars, pick host and purpose
+	PhaseFace                     // Face step: camera preview and countdown, or a retry offer
 )
 
 func (p Phase) String() string {
-	return [...]string{"starting", "qr", "checking", "result", "unavailable", "confirm"}[p]
+	return [...]string{"starting", "qr", "checking", "result", "unavailable", "confirm", "face"}[p]
 }
 
 // Outcome is the decision of a visit.
@@ -43,16 +44,18 @@ type Outcome string
 
 // Outcomes.
 const (
-	OutcomeEligible     Outcome = "eligible"      // age check passed
-	OutcomeNotEligible  Outcome = "not-eligible"  // below the minimum age
-	OutcomeCannotDecide Outcome = "cannot-decide" // no usable date of birth
-	OutcomeDenied       Outcome = "denied"        // the person declined on the phone
-	OutcomeError        Outcome = "error"         // data rejected (tampered, wrong key…); scan again
-	OutcomeUnavailable  Outcome = "unavailable"   // Verify down or unreachable
-	OutcomeCheckedIn    Outcome = "checked-in"    // visitor registered
-	OutcomeCheckedOut   Outcome = "checked-out"   // visitor left (scanned again, or by staff)
-	OutcomeRefused      Outcome = "refused"       // on the deny list
-	OutcomeNotRecorded  Outcome = "not-recorded"  // the visit log could not be written
+	OutcomeEligible        Outcome = "eligible"         // age check passed
+	OutcomeNotEligible     Outcome = "not-eligible"     // below the minimum age
+	OutcomeCannotDecide    Outcome = "cannot-decide"    // no usable date of birth
+	OutcomeDenied          Outcome = "denied"           // the person declined on the phone
+	OutcomeError           Outcome = "error"            // data rejected (tampered, wrong key…); scan again
+	OutcomeUnavailable     Outcome = "unavailable"      // Verify down or unreachable
+	OutcomeCheckedIn       Outcome = "checked-in"       // visitor registered
+	OutcomeCheckedOut      Outcome = "checked-out"      // visitor left (scanned again, or by staff)
+	OutcomeRefused         Outcome = "refused"          // on the deny list
+	OutcomeNotRecorded     Outcome = "not-recorded"     // the visit log could not be written
+	OutcomeFaceFailed      Outcome = "face-failed"      // no match after the retries, or not registered for Face
+	OutcomeFaceUnavailable Outcome = "face-unavailable" // Face service or camera not working
 )
 
 // Screen is an immutable snapshot of what the kiosk shows. Observers get a
@@ -79,6 +82,12 @@ type Screen struct {
 	Hosts       []string
 	Purposes    []string
 	FreeText    bool // hosts and purposes may be typed in
+
+	// The Face step: which attempt, and whether a failed attempt offers a
+	// retry (PhaseFace); during PhaseChecking a non-zero attempt means the
+	// photo is being compared.
+	FaceAttempt int
+	FaceRetry   bool
 }
 
 // Particular is one line of a visitor's particulars.
@@ -97,6 +106,7 @@ type EngineConfig struct {
 	Purposes        []string      // visitor mode: why
 	FreeText        bool          // visitor mode: hosts and purposes may be typed in
 	ConfirmTimeout  time.Duration // 60 s to confirm particulars, then everything is purged
+	Face            *FaceConfig   // nil: no Face step
 	MinAge          int           // 18
 	QRLifetime      time.Duration // 120 s
 	QRLead          time.Duration // 10 s: the next code is shown this long before the current expires
@@ -168,6 +178,11 @@ func NewEngine(cfg EngineConfig, p Provider, store VisitStore, now func() time.T
 	def(&cfg.ConfirmTimeout, 60*time.Second)
 	if cfg.Mode == "" {
 		cfg.Mode = ModeAge
+	}
+	if cfg.Face != nil {
+		f := *cfg.Face
+		f.defaults()
+		cfg.Face = &f
 	}
 	if cfg.MinAge == 0 {
 		cfg.MinAge = 18
@@ -247,6 +262,15 @@ func (e *Engine) Step() time.Time {
 		if !now.Before(e.screen.NextQR) {
 			e.rotate(now)
 		}
+	case PhaseFace:
+		if !now.Before(e.screen.Until) {
+			if e.screen.FaceRetry {
+				e.log.Info("visitor did not retry the face check; their data was dropped")
+				e.rotate(now)
+			} else {
+				e.capture(now)
+			}
+		}
 	case PhaseResult, PhaseUnavailable, PhaseConfirm:
 		if !now.Before(e.screen.Until) {
 			if e.pending != nil {
@@ -260,7 +284,7 @@ func (e *Engine) Step() time.Time {
 	switch e.screen.Phase {
 	case PhaseQR:
 		return e.screen.NextQR
-	case PhaseResult, PhaseUnavailable, PhaseConfirm:
+	case PhaseResult, PhaseUnavailable, PhaseConfirm, PhaseFace:
 		return e.screen.Until
 	}
 	return now.Add(time.Second) // a failed rotation is retried
@@ -336,7 +360,7 @@ func (e *Engine) Callback(q url.Values) Verdict {
 	case !now.Before(o.expires):
 		delete(e.states, state)
 		return Verdict{410, "This code has expired. Please scan the code on the kiosk screen again."}
-	case e.screen.Phase == PhaseChecking || e.screen.Phase == PhaseConfirm:
+	case e.screen.Phase == PhaseChecking || e.screen.Phase == PhaseConfirm || e.screen.Phase == PhaseFace:
 		delete(e.states, state)
 		return Verdict{409, "The kiosk is busy with another visitor. Please scan the new code in a moment."}
 	case e.inFlight >= e.cfg.MaxInFlight:
@@ -421,6 +445,16 @@ func (e *Engine) finish(visit uint64, rec Visit, p *verify.Person, err error) {
 		return
 	}
 	rec.MaskedID = p.MaskedID()
+	if e.cfg.Face != nil {
+		e.startFace(visit, rec, p)
+		return
+	}
+	e.decide(now, rec, p)
+}
+
+// decide applies the mode's policy to a verified (and, with Face, matched)
+// person. e.mu is held.
+func (e *Engine) decide(now time.Time, rec Visit, p *verify.Person) {
 	if e.cfg.Mode == ModeVisitor {
 		e.visitor(now, rec, p)
 		return

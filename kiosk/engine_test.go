@@ -16,6 +16,7 @@ import (
 	"time"
 
 	. "ndikiosk/kiosk"
+	"ndikiosk/ndi/face"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
 	"ndikiosk/ndi/verify"
@@ -94,6 +95,18 @@ func newRig(t testing.TB, cfg EngineConfig, wrap ...func(VisitStore) VisitStore)
 		t.Fatal(err)
 	}
 	r.provider = &countingProvider{Provider: client}
+	if cfg.Face != nil && cfg.Face.Checker == nil {
+		// The Face step talks to the sandbox's Face service.
+		fc, err := face.New(face.Config{BaseURL: r.sb.FaceURL(), ClientID: sandbox.DefaultFaceClient.ID,
+			ClientSecret: sandbox.DefaultFaceClient.Secret, ServiceID: sandbox.DefaultFaceClient.ServiceID,
+			ServiceKey: &rigNDI.Key.PublicKey, Now: r.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := *cfg.Face
+		f.Checker = fc
+		cfg.Face = &f
+	}
 	cfg.KioskID = "kiosk1"
 	cfg.Contact = "the front desk"
 	cfg.Alternative = "Please approach the counter."

@@ -1,0 +1,171 @@
+package kiosk
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"ndikiosk/ndi/verify"
+)
+
+// FaceChecker is the SingPass Face service as the engine needs it
+// (face.Client implements it).
+type FaceChecker interface {
+	Registered(ctx context.Context, userID string) (bool, error)
+	Compare(ctx context.Context, userID string, image []byte) (float64, error)
+}
+
+// FaceConfig turns the Face step on.
+type FaceConfig struct {
+	Checker       FaceChecker
+	Camera        Camera
+	Threshold     float64       // pass at a score ≥ this; default 0.70
+	Retries       int           // further attempts after a failed one; default 2 (0 allowed with NoRetries)
+	NoRetries     bool          // one attempt only
+	Countdown     time.Duration // from "look at the camera" to the capture; default 3 s
+	MaxImageBytes int           // default 2,000,000
+}
+
+// Face results as logged with the visit.
+const (
+	FacePass          = "pass"
+	FaceFail          = "fail"
+	FaceNotRegistered = "not-registered"
+	FaceUnavailable   = "unavailable"
+	FaceNoCamera      = "no-camera"
+)
+
+func (f *FaceConfig) defaults() {
+	if f.Threshold == 0 {
+		f.Threshold = 0.70
+	}
+	if f.Retries == 0 && !f.NoRetries {
+		f.Retries = 2
+	}
+	if f.Countdown == 0 {
+		f.Countdown = 3 * time.Second
+	}
+	if f.MaxImageBytes == 0 {
+		f.MaxImageBytes = 2_000_000
+	}
+}
+
+// Camera is the Face step's camera, for the preview; nil without Face.
+func (e *Engine) Camera() Camera {
+	if e.cfg.Face == nil {
+		return nil
+	}
+	return e.cfg.Face.Camera
+}
+
+// startFace begins the Face step for a verified person: eligibility first,
+// off the engine's lock. e.mu is held.
+func (e *Engine) startFace(visit uint64, rec Visit, p *verify.Person) {
+	e.pending = &pendingVisit{visit: rec, person: p}
+	go func() {
+		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
+		defer cancel()
+		ok, err := e.cfg.Face.Checker.Registered(ctx, p.Subject())
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		defer e.poke()
+		if visit != e.visit || e.pending == nil {
+			return
+		}
+		now := e.now()
+		switch {
+		case err != nil:
+			e.log.Warn("face eligibility failed", "error", err.Error())
+			e.faceEnds(now, FaceUnavailable, 0, OutcomeFaceUnavailable)
+		case !ok:
+			e.faceEnds(now, FaceNotRegistered, 0, OutcomeFaceFailed)
+		default:
+			e.set(Screen{Phase: PhaseFace, FaceAttempt: 1, Until: now.Add(e.cfg.Face.Countdown)})
+		}
+	}()
+}
+
+// faceEnds logs a visit that the Face step refused and shows why. e.mu is held.
+func (e *Engine) faceEnds(now time.Time, result string, score float64, out Outcome) {
+	rec := e.pending.visit
+	e.pending = nil
+	rec.FaceResult, rec.FaceScore = result, score
+	reason := "face-" + result
+	if err := e.record(rec, out, reason); err != nil {
+		e.notRecorded(now, err)
+		return
+	}
+	s := Screen{Phase: PhaseResult, Outcome: out, Reason: result, Alternative: e.cfg.Alternative, Until: now.Add(e.cfg.ResultTimeout)}
+	e.set(s)
+}
+
+// capture takes the still at the end of the countdown and compares it, off
+// the engine's lock. The photo lives only in this goroutine. e.mu is held.
+func (e *Engine) capture(now time.Time) {
+	attempt := e.screen.FaceAttempt
+	p := e.pending.person
+	visit := e.visit
+	e.set(Screen{Phase: PhaseChecking, FaceAttempt: attempt})
+	go func() {
+		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
+		defer cancel()
+		score, err := e.compare(ctx, p.Subject())
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		defer e.poke()
+		if visit != e.visit || e.pending == nil {
+			return
+		}
+		now := e.now()
+		switch {
+		case errors.Is(err, ErrNoCamera):
+			e.log.Error("camera failed", "error", err.Error())
+			e.faceEnds(now, FaceNoCamera, 0, OutcomeFaceUnavailable)
+		case err != nil:
+			e.log.Warn("face compare failed", "error", err.Error())
+			e.faceEnds(now, FaceUnavailable, 0, OutcomeFaceUnavailable)
+		case score >= e.cfg.Face.Threshold:
+			e.log.Info("face check passed", "attempt", attempt, "score", strconv.FormatFloat(score, 'f', 2, 64))
+			rec := e.pending.visit
+			rec.FaceResult, rec.FaceScore = FacePass, score
+			e.pending = nil
+			e.decide(now, rec, p)
+		case attempt <= e.cfg.Face.Retries:
+			e.set(Screen{Phase: PhaseFace, FaceAttempt: attempt, FaceRetry: true, Until: now.Add(e.cfg.ConfirmTimeout)})
+		default:
+			e.faceEnds(now, FaceFail, score, OutcomeFaceFailed)
+		}
+	}()
+}
+
+func (e *Engine) compare(ctx context.Context, userID string) (float64, error) {
+	frameCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	img, err := e.cfg.Face.Camera.Frame(frameCtx)
+	cancel()
+	if err != nil {
+		if !errors.Is(err, ErrNoCamera) {
+			err = errors.Join(ErrNoCamera, err)
+		}
+		return 0, err
+	}
+	if s, ok := e.cfg.Face.Camera.(interface{ Advance() }); ok {
+		defer s.Advance()
+	}
+	jpg, err := EncodeStill(img, e.cfg.Face.MaxImageBytes)
+	if err != nil {
+		return 0, errors.Join(ErrNoCamera, err)
+	}
+	return e.cfg.Face.Checker.Compare(ctx, userID, jpg)
+}
+
+// FaceRetry starts another attempt after a failed one.
+func (e *Engine) FaceRetry() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	defer e.poke()
+	if e.screen.Phase != PhaseFace || !e.screen.FaceRetry || e.pending == nil {
+		return
+	}
+	e.set(Screen{Phase: PhaseFace, FaceAttempt: e.screen.FaceAttempt + 1, Until: e.now().Add(e.cfg.Face.Countdown)})
+}
