@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"ndikiosk/assets"
+	"ndikiosk/camera"
 	"ndikiosk/kiosk"
 	"ndikiosk/storage"
 	"ndikiosk/ui"
@@ -89,9 +91,27 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "Admin PIN (sandbox mode): %s — hold the top-left corner for 2 s, or press Ctrl+Alt+A\n", kiosk.SandboxPIN)
 		}
 	}
+	faceStep, err := cfg.FaceStep(now(), sb, client.Config().HTTPClient)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if faceStep != nil {
+		// A camera that cannot be opened does not stop the kiosk: each visit
+		// then ends on the "face check unavailable" screen with the
+		// operator's alternative, and the log says why.
+		cam, err := camera.Open(cfg.CameraSetting(), cfg.Face.Width, cfg.Face.Height)
+		if err != nil {
+			log.Error("camera", "error", err.Error())
+			cam = failedCamera{err}
+		}
+		defer cam.Close()
+		faceStep.Camera = cam
+	}
 	v := cfg.EffectiveVerify()
 	k := cfg.Kiosk
 	engine := kiosk.NewEngine(kiosk.EngineConfig{
+		Face:    faceStep,
 		KioskID: k.ID, Mode: k.Mode, Attributes: v.Attributes, MinAge: k.MinAge, QRLifetime: v.QRLifetime.Duration, QRLead: v.QRLead.Duration,
 		ExchangeTimeout: v.ExchangeTimeout.Duration, ResultTimeout: k.ResultTimeout.Duration,
 		ConfirmTimeout: k.ConfirmTimeout.Duration, Contact: k.Contact, Alternative: k.Alternative,
@@ -153,6 +173,12 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	defer done()
 	return srv.Shutdown(shut)
 }
+
+// failedCamera stands in for a camera that could not be opened.
+type failedCamera struct{ err error }
+
+func (f failedCamera) Frame(context.Context) (image.Image, error) { return nil, f.err }
+func (f failedCamera) Close() error                               { return nil }
 
 // runHashPIN prints the admin.pin_hash line for a PIN read from stdin (or
 // --pin, which leaves the PIN in the shell history).

@@ -4,6 +4,7 @@
 package kiosk
 
 import (
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"ndikiosk/ndi/face"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
 	"ndikiosk/ndi/verify"
@@ -54,6 +56,7 @@ type Config struct {
 	Kiosk   KioskConfig   `toml:"kiosk"`
 	Visitor VisitorConfig `toml:"visitor"`
 	Admin   AdminConfig   `toml:"admin"`
+	Face    FaceSettings  `toml:"face"`
 	Verify  VerifyConfig  `toml:"verify"`
 
 	path string // the file it came from; empty for built-in sandbox defaults
@@ -86,6 +89,25 @@ type AdminConfig struct {
 	PINHash     string `toml:"pin_hash"`     // from `ndikiosk hash-pin`; required to run outside sandbox mode
 	MaxTries    int    `toml:"max_tries"`    // wrong PINs before the pad locks; default 5
 	LockMinutes int    `toml:"lock_minutes"` // how long it stays locked; default 5
+}
+
+// FaceSettings is the [face] table: the SingPass Face check.
+type FaceSettings struct {
+	Enabled         bool     `toml:"enabled"`
+	Threshold       float64  `toml:"threshold"` // pass at a compare score ≥ this; default 0.70
+	Retries         *int     `toml:"retries"`   // further attempts after a failed one; default 2
+	Countdown       Duration `toml:"countdown"` // default 3s
+	Camera          string   `toml:"camera"`    // v4l2:/dev/video0 (default), still:PATH or synthetic (sandbox default)
+	Width           int      `toml:"width"`     // camera resolution; default 640×480
+	Height          int      `toml:"height"`
+	Environment     string   `toml:"environment"` // "staging" or "production" fills base_url
+	BaseURL         string   `toml:"base_url"`
+	ClientID        string   `toml:"client_id"`
+	ClientSecret    string   `toml:"client_secret"`
+	ServiceID       string   `toml:"service_id"`
+	Cert            string   `toml:"cert"` // the Face service's certificate (from the onboarding welcome package)
+	TransactionType string   `toml:"transaction_type"`
+	UserPath        string   `toml:"user_path"` // the eligibility call's path; default /user
 }
 
 // SandboxPIN is the admin PIN in sandbox mode when the config sets none.
@@ -263,6 +285,25 @@ func (c *Config) check() []string {
 	default:
 		p = append(p, fmt.Sprintf("kiosk.language is %q; want en, zh, ms or ta", k.Language))
 	}
+	if f := c.Face; f.Enabled {
+		if f.Threshold < 0 || f.Threshold > 1 {
+			p = append(p, "face.threshold must be between 0 and 1")
+		}
+		if f.Retries != nil && (*f.Retries < 0 || *f.Retries > 5) {
+			p = append(p, "face.retries must be between 0 and 5")
+		}
+		if !c.Sandbox {
+			for _, r := range []struct{ name, v string }{{"face.client_id", f.ClientID}, {"face.client_secret", f.ClientSecret},
+				{"face.service_id", f.ServiceID}, {"face.cert", f.Cert}} {
+				if r.v == "" {
+					p = append(p, "missing "+r.name+" (face.enabled is true)")
+				}
+			}
+			if f.BaseURL == "" && f.Environment == "" {
+				p = append(p, "missing face.base_url (or face.environment)")
+			}
+		}
+	}
 	if c.Admin.PINHash != "" {
 		if _, err := ParsePINHash(c.Admin.PINHash); err != nil {
 			p = append(p, err.Error())
@@ -319,7 +360,7 @@ func (c *Config) check() []string {
 
 func (c *Config) resolvePaths() {
 	dir := filepath.Dir(c.path)
-	for _, p := range []*string{&c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir, &c.Kiosk.TLSCert, &c.Kiosk.TLSKey} {
+	for _, p := range []*string{&c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir, &c.Kiosk.TLSCert, &c.Kiosk.TLSKey, &c.Face.Cert} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -371,6 +412,61 @@ func (c *Config) VerifyClient(now time.Time) (*verify.Client, *sandbox.Sandbox, 
 	}
 	client, err := verify.New(cfg)
 	return client, sb, err
+}
+
+// FaceStep builds the engine's Face step from [face]: the service client
+// (the embedded sandbox's in sandbox mode) and the camera opener's setting.
+// It returns nil when Face is off.
+func (c *Config) FaceStep(now time.Time, sb *sandbox.Sandbox, httpClient *http.Client) (*FaceConfig, error) {
+	f := c.Face
+	if !f.Enabled {
+		return nil, nil
+	}
+	cfg := face.Config{BaseURL: f.BaseURL, ClientID: f.ClientID, ClientSecret: f.ClientSecret, ServiceID: f.ServiceID,
+		TransactionType: f.TransactionType, HTTPClient: httpClient}
+	switch f.Environment {
+	case "staging":
+		cfg.BaseURL = face.StagingBaseURL
+	case "production":
+		cfg.BaseURL = face.ProductionBaseURL
+	}
+	if sb != nil {
+		fc := sandbox.DefaultFaceClient
+		cfg.BaseURL, cfg.ClientID, cfg.ClientSecret, cfg.ServiceID = sb.FaceURL(), fc.ID, fc.Secret, fc.ServiceID
+		pub, _ := sb.Certificate().PublicKey.(*rsa.PublicKey)
+		cfg.ServiceKey = pub
+	} else {
+		pub, _, err := pki.LoadPublicKey(f.Cert, now)
+		if err != nil {
+			return nil, fmt.Errorf("face.cert: %w", err)
+		}
+		cfg.ServiceKey = pub
+	}
+	if f.UserPath != "" {
+		cfg.Paths = face.DefaultPaths
+		cfg.Paths.User = f.UserPath
+	}
+	client, err := face.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	step := &FaceConfig{Checker: client, Threshold: f.Threshold, Countdown: f.Countdown.Duration}
+	if f.Retries != nil {
+		step.Retries, step.NoRetries = *f.Retries, *f.Retries == 0
+	}
+	return step, nil
+}
+
+// CameraSetting is face.camera with its default: the synthetic camera in
+// sandbox mode, the first V4L2 device otherwise.
+func (c *Config) CameraSetting() string {
+	switch {
+	case c.Face.Camera != "":
+		return c.Face.Camera
+	case c.Sandbox:
+		return "synthetic"
+	}
+	return "v4l2:/dev/video0"
 }
 
 // BaseURL is the kiosk's own server as seen from this machine.

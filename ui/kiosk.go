@@ -69,6 +69,7 @@ type Kiosk struct {
 	resultBand   *canvas.Rectangle
 	result       fyne.CanvasObject
 
+	face  *faceScreen
 	admin *adminUI
 	fits  []*fyne.Container // headlines that shrink to fit; re-laid out when their text changes
 
@@ -84,7 +85,7 @@ func New(app fyne.App, win fyne.Window, e *kiosk.Engine, opts Options) *Kiosk {
 	k := &Kiosk{app: app, win: win, engine: e, opts: opts, tr: newTranslator(), now: time.Now, stopTick: make(chan struct{})}
 	k.tr.set(defaultLanguage(opts.Language))
 	k.build()
-	var content fyne.CanvasObject = container.NewStack(k.qrScreen, k.checking, k.confirm, k.result)
+	var content fyne.CanvasObject = container.NewStack(k.qrScreen, k.checking, k.confirm, k.face.root, k.result)
 	if opts.HideCursor {
 		content = container.NewStack(content, &noCursor{})
 	}
@@ -212,6 +213,7 @@ func (k *Kiosk) build() {
 	detailBox := container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(k.resultDetail))
 	k.result = container.NewStack(k.resultBand, container.NewBorder(nil, container.NewPadded(detailBox), nil, nil,
 		container.NewVBox(layout.NewSpacer(), container.NewCenter(k.resultIcon), container.NewPadded(k.fit(k.resultTitle)), layout.NewSpacer())))
+	k.face = newFaceScreen(k)
 	k.translate()
 	k.show(nil)
 }
@@ -253,6 +255,7 @@ func (k *Kiosk) translate() {
 	k.confirmCancel.SetText(k.tr.T("button.cancel"))
 	k.confirmButton.SetText(k.tr.T("button.confirm"))
 	k.keyboard.translate()
+	k.face.translate()
 	for i, b := range k.langs {
 		if Languages[i].Code == k.tr.lang {
 			b.Importance = widget.HighImportance
@@ -271,7 +274,10 @@ func (k *Kiosk) translate() {
 
 // show makes one of the screens visible.
 func (k *Kiosk) show(which fyne.CanvasObject) {
-	for _, o := range []fyne.CanvasObject{k.qrScreen, k.checking, k.confirm, k.result} {
+	if which != k.face.root {
+		k.face.stop()
+	}
+	for _, o := range []fyne.CanvasObject{k.qrScreen, k.checking, k.confirm, k.face.root, k.result} {
 		if o == which {
 			o.Show()
 		} else {
@@ -299,7 +305,15 @@ func (k *Kiosk) render(s kiosk.Screen) {
 		k.tick()
 		k.show(k.qrScreen)
 	case kiosk.PhaseChecking:
+		k.checkingText.Text, k.checkingDetail.Text = k.tr.T("checking.title"), k.tr.T("checking.detail")
+		if s.FaceAttempt > 0 {
+			k.checkingText.Text, k.checkingDetail.Text = k.tr.T("checking.face"), ""
+		}
+		k.refit()
 		k.show(k.checking)
+	case kiosk.PhaseFace:
+		k.show(k.face.root)
+		k.face.render(s)
 	case kiosk.PhaseConfirm:
 		if prev != kiosk.PhaseConfirm {
 			k.showConfirm(s)
@@ -334,6 +348,7 @@ func (k *Kiosk) setQR(u string) {
 // tick moves the countdown bar: the share of the code's display time left.
 func (k *Kiosk) tick() {
 	s := k.screen
+	k.face.tick(s)
 	if s.Phase != kiosk.PhaseQR {
 		return
 	}
@@ -416,6 +431,14 @@ func (k *Kiosk) resultText(s kiosk.Screen) (icon fyne.Resource, title, detail st
 		return theme.ConfirmIcon(), t("result.checkedout", "Name", s.Name), t("result.checkedout.detail"), colorGreen
 	case kiosk.OutcomeRefused:
 		return theme.WarningIcon(), t("result.refused"), t("result.refused.detail"), colorAmber
+	case kiosk.OutcomeFaceFailed:
+		d := t("result.facefailed.detail")
+		if s.Reason == kiosk.FaceNotRegistered {
+			d = t("result.facenotregistered.detail")
+		}
+		return theme.CancelIcon(), t("result.facefailed"), d, colorRed
+	case kiosk.OutcomeFaceUnavailable:
+		return theme.WarningIcon(), t("result.faceunavailable"), withAlt(t("result.faceunavailable.detail")), colorAmber
 	case kiosk.OutcomeNotRecorded:
 		d := t("result.notrecorded.detail")
 		if s.Reason != "" {
