@@ -236,6 +236,10 @@ func (c *Config) EffectiveVerify() VerifyConfig {
 	if len(v.Attributes) == 0 {
 		v.Attributes = DefaultAttributes(c.Kiosk.Mode)
 	}
+	if c.Face.Enabled && !slices.Contains(v.Attributes, "uinfin") {
+		// SingPass Face identifies people by UIN/FIN; asked for only then.
+		v.Attributes = append(slices.Clone(v.Attributes), "uinfin")
+	}
 	if c.Sandbox {
 		base := c.BaseURL()
 		v.ClientID, v.ClientSecret = SandboxClientID, SandboxClientSecret

@@ -56,3 +56,22 @@ func TestModeDecidesDefaultAttributes(t *testing.T) {
 		t.Fatalf("production preset: %+v", v)
 	}
 }
+
+func TestFaceAsksForUINFIN(t *testing.T) {
+	c := SandboxDefaults()
+	c.Face.Enabled = true
+	if got := strings.Join(c.EffectiveVerify().Attributes, ","); got != "partialuinfin,dob,uinfin" {
+		t.Fatalf("with Face on: %s", got)
+	}
+	if c.CameraSetting() != "synthetic" {
+		t.Fatalf("sandbox camera %q", c.CameraSetting())
+	}
+	c.Face.Enabled = false
+	if got := strings.Join(c.EffectiveVerify().Attributes, ","); got != "partialuinfin,dob" {
+		t.Fatalf("with Face off: %s", got)
+	}
+	if _, err := loadText(t, "[face]\nenabled = true\nthreshold = 1.5\n[verify]\nenvironment = \"test\"\n"); err == nil ||
+		!strings.Contains(err.Error(), "face.threshold") || !strings.Contains(err.Error(), "missing face.client_id") {
+		t.Fatalf("bad face config: %v", err)
+	}
+}

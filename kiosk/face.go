@@ -66,7 +66,7 @@ func (e *Engine) startFace(visit uint64, rec Visit, p *verify.Person) {
 	go func() {
 		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
 		defer cancel()
-		ok, err := e.cfg.Face.Checker.Registered(ctx, p.Subject())
+		ok, err := e.cfg.Face.Checker.Registered(ctx, faceUserID(p))
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		defer e.poke()
@@ -110,7 +110,7 @@ func (e *Engine) capture(now time.Time) {
 	go func() {
 		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
 		defer cancel()
-		score, err := e.compare(ctx, p.Subject())
+		score, err := e.compare(ctx, faceUserID(p))
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		defer e.poke()
@@ -157,6 +157,15 @@ func (e *Engine) compare(ctx context.Context, userID string) (float64, error) {
 		return 0, errors.Join(ErrNoCamera, err)
 	}
 	return e.cfg.Face.Checker.Compare(ctx, userID, jpg)
+}
+
+// faceUserID is the UIN/FIN the Face service knows the person by: the
+// released uinfin, or the access token's subject.
+func faceUserID(p *verify.Person) string {
+	if p.UINFIN.Present() {
+		return string(p.UINFIN.Value)
+	}
+	return p.Subject()
 }
 
 // FaceRetry starts another attempt after a failed one.
