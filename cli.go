@@ -28,6 +28,8 @@ Usage:
                                   write the visit log to stdout (decrypted, masked ids only)
   ndikiosk deny --visit ID [--note TEXT]   put the person of a logged visit on the deny list
   ndikiosk allow --visit ID                take them off it again
+  ndikiosk doctor [--config FILE]  check keys, certificates, clock, callback URL, data folder, log,
+                                  endpoints and camera; list every problem
   ndikiosk hash-pin [--pin PIN]   print the [admin] pin_hash line for a new admin PIN
   ndikiosk version
 
@@ -56,6 +58,8 @@ func cliWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		err = runSandbox(args, stdout, stderr)
 	case "export":
 		err = runExport(args, stdout, stderr)
+	case "doctor":
+		err = runDoctor(args, stdout, stderr)
 	case "hash-pin":
 		err = runHashPIN(args, stdin, stdout, stderr)
 	case "deny":

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -69,6 +71,17 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	client, sb, err := cfg.VerifyClient(now())
 	if err != nil {
 		return err
+	}
+	release, err := storage.Lock(cfg.Kiosk.DataDir)
+	if err != nil {
+		return err
+	}
+	defer release()
+	// A crash (an unrecovered panic in any goroutine) leaves its report
+	// here; the service manager then restarts the kiosk.
+	if crash, err := os.OpenFile(filepath.Join(cfg.Kiosk.DataDir, "crash.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
+		debug.SetCrashOutput(crash, debug.CrashOptions{})
+		crash.Close()
 	}
 	store, err := storage.Open(cfg.Kiosk.DataDir)
 	if err != nil {

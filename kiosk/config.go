@@ -157,6 +157,7 @@ func Load(path string) (*Config, error) {
 	for _, k := range md.Undecoded() {
 		problems = append(problems, "unknown key "+k.String())
 	}
+	problems = append(problems, c.applyEnv()...)
 	c.applyDefaults()
 	problems = append(problems, c.check()...)
 	if len(problems) > 0 {
@@ -169,6 +170,7 @@ func Load(path string) (*Config, error) {
 // SandboxDefaults is the configuration `ndikiosk` uses with no config file.
 func SandboxDefaults() *Config {
 	c := &Config{Sandbox: true}
+	c.applyEnv() // a bad variable is reported by Validate's checks or ignored
 	c.applyDefaults()
 	return c
 }

@@ -75,3 +75,23 @@ func TestFaceAsksForUINFIN(t *testing.T) {
 		t.Fatalf("bad face config: %v", err)
 	}
 }
+
+func TestEnvironmentOverridesTheFile(t *testing.T) {
+	t.Setenv("NDIKIOSK_VERIFY_CLIENT_SECRET", "from-env")
+	t.Setenv("NDIKIOSK_KIOSK_MIN_AGE", "21")
+	t.Setenv("NDIKIOSK_VISITOR_HOSTS", "Reception, Ms Lee")
+	t.Setenv("NDIKIOSK_VERIFY_QR_LIFETIME", "90s")
+	t.Setenv("NDIKIOSK_FACE_RETRIES", "0")
+	c, err := loadText(t, "sandbox = true\n[verify]\nclient_secret = \"in-file\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Verify.ClientSecret != "from-env" || c.Kiosk.MinAge != 21 || strings.Join(c.Visitor.Hosts, "|") != "Reception|Ms Lee" ||
+		c.Verify.QRLifetime.Duration.Seconds() != 90 || c.Face.Retries == nil || *c.Face.Retries != 0 {
+		t.Fatalf("env not applied: %+v", c)
+	}
+	t.Setenv("NDIKIOSK_KIOSK_MIN_AGE", "eighteen")
+	if _, err := loadText(t, "sandbox = true\n"); err == nil || !strings.Contains(err.Error(), "NDIKIOSK_KIOSK_MIN_AGE") {
+		t.Fatalf("bad variable: %v", err)
+	}
+}

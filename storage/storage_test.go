@@ -362,3 +362,22 @@ func BenchmarkExport100k(b *testing.B) {
 		}
 	}
 }
+
+func TestSingleInstanceLock(t *testing.T) {
+	dir := t.TempDir()
+	release, err := Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second process cannot take it (flock locks are per open file, so
+	// a second open in this process stands in for another process).
+	if _, err := Lock(dir); !errors.Is(err, ErrRunning) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("second lock: %v", err)
+	}
+	release()
+	release2, err := Lock(dir)
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	release2()
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"ndikiosk/camera"
+	"ndikiosk/kiosk"
+	"ndikiosk/ndi/pki"
+	"ndikiosk/storage"
+)
+
+// runDoctor checks a kiosk's configuration and surroundings and lists every
+// problem at once; it exits non-zero when any check fails.
+func runDoctor(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("doctor", stderr)
+	cfgPath := fs.String("config", "", "config file (default: the sandbox defaults)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath, true)
+	if err != nil {
+		fmt.Fprintf(stdout, "FAIL config: %v\n", err)
+		return fmt.Errorf("1 problem")
+	}
+	d := &doctor{out: stdout, now: time.Now()}
+	d.ok("config", "loaded "+map[bool]string{true: "(sandbox mode)", false: cfg.Path()}[cfg.Sandbox])
+	d.check(cfg)
+	if d.failed > 0 {
+		return fmt.Errorf("%d problem(s) found", d.failed)
+	}
+	fmt.Fprintln(stdout, "All checks passed.")
+	return nil
+}
+
+type doctor struct {
+	out    io.Writer
+	now    time.Time
+	failed int
+}
+
+func (d *doctor) ok(what, detail string) { fmt.Fprintf(d.out, "ok   %s: %s\n", what, detail) }
+func (d *doctor) warn(what, detail string) {
+	fmt.Fprintf(d.out, "WARN %s: %s\n", what, detail)
+}
+func (d *doctor) fail(what string, err any) {
+	d.failed++
+	fmt.Fprintf(d.out, "FAIL %s: %v\n", what, err)
+}
+
+func (d *doctor) check(cfg *kiosk.Config) {
+	v := cfg.EffectiveVerify()
+	if !cfg.Sandbox {
+		d.keys(v)
+		d.callbackURL(v.CallbackURL)
+		if cfg.Admin.PINHash == "" {
+			d.fail("admin.pin_hash", "missing: make one with `ndikiosk hash-pin`")
+		} else {
+			d.ok("admin.pin_hash", "set")
+		}
+	} else {
+		d.ok("keys", "sandbox test keys (made on first start)")
+	}
+	d.dataDir(cfg.Kiosk.DataDir)
+	client := &http.Client{Timeout: 10 * time.Second}
+	if !cfg.Sandbox {
+		d.endpoint("token_url", v.TokenURL, client, true)
+		d.endpoint("person_url", v.PersonURL, client, false)
+	} else {
+		d.ok("endpoints", "served by this kiosk's own sandbox at "+cfg.BaseURL()+"/sandbox/")
+	}
+	if cfg.Face.Enabled {
+		d.face(cfg, client)
+	}
+}
+
+func (d *doctor) keys(v kiosk.VerifyConfig) {
+	key, err := pki.LoadPrivateKey(v.PrivateKey, v.PrivateKeyPassword)
+	if err != nil {
+		d.fail("verify.private_key", err)
+	} else {
+		detail := fmt.Sprintf("RSA-%d", key.Key.N.BitLen())
+		if key.Cert != nil {
+			detail += fmt.Sprintf(", certificate %q matches, valid until %s", key.Cert.Subject.CommonName, key.Cert.NotAfter.Format("2006-01-02"))
+			if d.now.After(key.Cert.NotAfter) {
+				d.fail("verify.private_key", "its certificate expired on "+key.Cert.NotAfter.Format("2006-01-02"))
+			}
+		}
+		d.ok("verify.private_key", detail)
+	}
+	_, cert, err := pki.LoadPublicKey(v.NDICert, d.now)
+	switch {
+	case err != nil:
+		d.fail("verify.ndi_cert", err)
+	case cert != nil && cert.NotAfter.Before(d.now.AddDate(0, 0, 30)):
+		d.warn("verify.ndi_cert", "expires on "+cert.NotAfter.Format("2006-01-02")+": ask Singpass for the next one")
+	case cert != nil:
+		d.ok("verify.ndi_cert", fmt.Sprintf("%q valid %s to %s", cert.Subject.CommonName, cert.NotBefore.Format("2006-01-02"), cert.NotAfter.Format("2006-01-02")))
+	default:
+		d.ok("verify.ndi_cert", "public key (no validity dates to check)")
+	}
+}
+
+// callbackURL must be reachable by Singpass: https, a public host name.
+func (d *doctor) callbackURL(raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		d.fail("verify.callback_url", "not an absolute URL")
+		return
+	}
+	if u.Scheme != "https" {
+		d.fail("verify.callback_url", "must be https (Singpass requires TLS 1.2 or newer)")
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
+			d.fail("verify.callback_url", host+" is a private address: Singpass cannot reach it; use the public name of your relay or proxy")
+		} else {
+			d.warn("verify.callback_url", "an IP address; Singpass expects a registered host name")
+		}
+		return
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".local") || strings.HasSuffix(host, ".internal") {
+		d.fail("verify.callback_url", host+" is not a public name: Singpass cannot reach it")
+		return
+	}
+	if u.Scheme == "https" {
+		d.ok("verify.callback_url", raw)
+	}
+}
+
+func (d *doctor) dataDir(dir string) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		d.fail("kiosk.data_dir", err)
+		return
+	}
+	probe := filepath.Join(dir, ".doctor-probe")
+	if err := os.WriteFile(probe, []byte("ok"), 0o600); err != nil {
+		d.fail("kiosk.data_dir", fmt.Errorf("not writable: %w", err))
+		return
+	}
+	os.Remove(probe)
+	d.ok("kiosk.data_dir", dir+" is writable")
+	db, err := storage.Open(dir)
+	if err != nil {
+		d.fail("visit log", err)
+		return
+	}
+	defer db.Close()
+	res, err := db.IntegrityCheck(context.Background())
+	if err != nil || res != "ok" {
+		d.fail("visit log", fmt.Sprintf("integrity_check says %q %v", res, err))
+		return
+	}
+	d.ok("visit log", db.Path()+": integrity_check ok")
+}
+
+// endpoint checks that a server answers at all (any HTTP status will do:
+// token and person refuse a bare request), and compares clocks with its
+// Date header: PKI_SIGN timestamps must agree with Singpass's.
+func (d *doctor) endpoint(name, u string, client *http.Client, clock bool) {
+	if u == "" {
+		d.fail(name, "not set")
+		return
+	}
+	start := time.Now()
+	resp, err := client.Get(u)
+	if err != nil {
+		d.fail(name, fmt.Errorf("%s does not answer: %w", u, unwrapURL(err)))
+		return
+	}
+	resp.Body.Close()
+	d.ok(name, fmt.Sprintf("%s answers (HTTP %d)", u, resp.StatusCode))
+	if !clock {
+		return
+	}
+	date, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		d.warn("clock", "the server sent no Date header to compare with")
+		return
+	}
+	skew := start.Add(time.Since(start) / 2).Sub(date)
+	switch {
+	case skew > time.Minute || skew < -time.Minute:
+		d.fail("clock", fmt.Sprintf("this machine is %s off the server's clock; sync it with NTP (signed requests carry timestamps)", skew.Round(time.Second)))
+	default:
+		d.ok("clock", fmt.Sprintf("within %s of the server", skew.Abs().Round(time.Second)+time.Second))
+	}
+}
+
+func (d *doctor) face(cfg *kiosk.Config, client *http.Client) {
+	_, err := cfg.FaceStep(d.now, nil, client)
+	if cfg.Sandbox {
+		d.ok("face", "served by this kiosk's own sandbox")
+	} else if err != nil {
+		d.fail("face", err)
+	} else {
+		d.ok("face.cert", "loaded")
+		base := cfg.Face.BaseURL
+		if base == "" {
+			base = map[string]string{"staging": "https://stg-bio-api.singpass.gov.sg/api/v2/face", "production": "https://bio-api.singpass.gov.sg/api/v2/face"}[cfg.Face.Environment]
+		}
+		d.endpoint("face.base_url", base+"/oauth/token/", client, false)
+	}
+	cam, err := camera.Open(cfg.CameraSetting(), cfg.Face.Width, cfg.Face.Height)
+	if err != nil {
+		d.fail("face.camera", err)
+		return
+	}
+	defer cam.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	img, err := cam.Frame(ctx)
+	if err != nil {
+		d.fail("face.camera", err)
+		return
+	}
+	d.ok("face.camera", fmt.Sprintf("%s gives %dx%d frames", cfg.CameraSetting(), img.Bounds().Dx(), img.Bounds().Dy()))
+}
+
+func unwrapURL(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ndikiosk/ndi/pki"
+)
+
+func TestDoctorSandboxDefaultsPass(t *testing.T) {
+	t.Setenv("NDIKIOSK_KIOSK_DATA_DIR", t.TempDir())
+	t.Setenv("NDIKIOSK_FACE_ENABLED", "true")
+	code, out, errs := runCLI("doctor")
+	if code != 0 || !strings.Contains(out, "All checks passed.") || !strings.Contains(out, "ok   face.camera: synthetic gives 640x480 frames") {
+		t.Fatalf("doctor on sandbox defaults: %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestDoctorListsEveryProblem points a config at a standalone sandbox with
+// a loopback http callback, an expired NDI certificate, no admin PIN and a
+// missing camera, and expects each named.
+func TestDoctorListsEveryProblem(t *testing.T) {
+	base, cfgFile := startSandbox(t, "http://127.0.0.1:9/callback")
+	dir := filepath.Dir(cfgFile)
+	key, _ := pki.NewKey()
+	old, _ := pki.SelfSigned(key, "old ndi", time.Now().AddDate(-2, 0, 0), 24*time.Hour)
+	os.WriteFile(filepath.Join(dir, "old.crt"), pki.CertPEM(old), 0o600)
+	b, _ := os.ReadFile(cfgFile)
+	cfg := strings.Replace(string(b), `ndi_cert = "ndi-sandbox.crt"`, `ndi_cert = "old.crt"`, 1) +
+		"\n[face]\nenabled = true\nbase_url = \"" + base + "/face\"\nclient_id = \"x\"\nclient_secret = \"y\"\nservice_id = \"z\"\ncert = \"ndi-sandbox.crt\"\ncamera = \"v4l2:/dev/video-none\"\n"
+	os.WriteFile(cfgFile, []byte(cfg), 0o600)
+	t.Setenv("NDIKIOSK_KIOSK_DATA_DIR", t.TempDir())
+	code, out, _ := runCLI("doctor", "--config", cfgFile)
+	for _, want := range []string{
+		"ok   verify.private_key: RSA-2048",
+		"FAIL verify.ndi_cert:", "expired on",
+		"FAIL verify.callback_url: must be https",
+		"FAIL verify.callback_url: 127.0.0.1 is a private address",
+		"FAIL admin.pin_hash: missing",
+		"ok   kiosk.data_dir:", "integrity_check ok",
+		"ok   token_url: " + base + "/token answers (HTTP 405)",
+		"ok   clock: within",
+		"ok   face.base_url:",
+		"FAIL face.camera: no camera at /dev/video-none",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor output lacks %q", want)
+		}
+	}
+	if code != 1 || t.Failed() {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
