@@ -3,6 +3,8 @@ package kiosk_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -93,5 +95,43 @@ func TestEnvironmentOverridesTheFile(t *testing.T) {
 	t.Setenv("NDIKIOSK_KIOSK_MIN_AGE", "eighteen")
 	if _, err := loadText(t, "sandbox = true\n"); err == nil || !strings.Contains(err.Error(), "NDIKIOSK_KIOSK_MIN_AGE") {
 		t.Fatalf("bad variable: %v", err)
+	}
+}
+
+// TestExampleConfigDocumentsEveryKey keeps packaging/ndikiosk.example.toml
+// complete: every key of Config must appear in it, and it must load.
+func TestExampleConfigDocumentsEveryKey(t *testing.T) {
+	example, err := os.ReadFile("../packaging/ndikiosk.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+			if tag == "" || tag == "-" {
+				continue
+			}
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration{}) {
+				if !strings.Contains(string(example), "["+tag+"]") {
+					t.Errorf("the example has no [%s] table", tag)
+				}
+				walk(tag+".", f.Type)
+				continue
+			}
+			if !regexp.MustCompile(`(?m)^` + tag + ` = `).Match(example) {
+				t.Errorf("the example does not document %s%s", prefix, tag)
+			}
+		}
+	}
+	walk("", reflect.TypeOf(Config{}))
+	// With the sandbox on, the example's defaults make a working kiosk.
+	c, err := loadText(t, strings.Replace(string(example), "sandbox = false", "sandbox = true", 1))
+	if err != nil {
+		t.Fatalf("the example does not load: %v", err)
+	}
+	if c.Kiosk.MinAge != 18 || c.Verify.QRLifetime.Seconds() != 120 {
+		t.Fatalf("example values: %+v", c.Kiosk)
 	}
 }

@@ -14,8 +14,10 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+	qrcode "github.com/skip2/go-qrcode"
 
 	"ndikiosk/kiosk"
+	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/verify"
 )
 
@@ -247,5 +249,28 @@ func TestResultAndConfirmTimeOut(t *testing.T) {
 	k.keyboard.Attach(nil)
 	if e.Screen().Particulars != nil {
 		t.Fatal("the engine still holds the particulars")
+	}
+}
+
+// BenchmarkQRBuildSignEncode is what a rotation costs before drawing:
+// signing the Verify URL and encoding it as a QR image.
+func BenchmarkQRBuildSignEncode(b *testing.B) {
+	key, err := pki.NewKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	for b.Loop() {
+		u, err := verify.SignQR(verify.QR{Callback: "https://kiosk.example.sg/callback", ClientID: "STG2-SGVERIFY-KIOSK",
+			Nonce: verify.NewNonce(), Type: verify.Dynamic, State: "kiosk1-0123456789abcdef0123456789abcdef",
+			Start: now, Expiry: now.Add(2 * time.Minute)}, key)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q, err := qrcode.New(u, qrcode.Low)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = q.Image(-1)
 	}
 }

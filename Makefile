@@ -1,0 +1,58 @@
+# Build, package and install ndikiosk. `make help` lists the targets.
+VERSION ?= 0.1.0
+PREFIX  ?= $(HOME)/.local
+LDFLAGS := -X main.version=$(VERSION)
+WINCC   ?= x86_64-w64-mingw32-gcc
+
+.PHONY: help build test package-linux install uninstall windows sign-windows verify-windows screenshots bench robustness
+
+help:
+	@echo "build           ndikiosk for this machine"
+	@echo "test            the whole test suite (same as ./scripts/test)"
+	@echo "package-linux   dist/ndikiosk.tar.xz with the fyne packaging tool"
+	@echo "install         the binary, desktop entry, autostart entry and systemd user unit under $(PREFIX) and ~/.config"
+	@echo "windows         dist/ndikiosk.exe, cross-built with mingw-w64"
+	@echo "sign-windows    Authenticode-sign it: CERT=file.p12 PASS=... (a throwaway certificate when CERT is unset)"
+	@echo "bench, robustness, screenshots"
+
+build:
+	go build -ldflags "$(LDFLAGS)" -o ndikiosk .
+
+test:
+	./scripts/test
+
+package-linux:
+	mkdir -p dist
+	go tool fyne package -os linux -release -icon assets/icon.png -app-version $(VERSION)
+	mv ndikiosk.tar.xz dist/
+
+install: build
+	install -D -m 0755 ndikiosk $(PREFIX)/bin/ndikiosk
+	install -D -m 0644 assets/icon.png $(HOME)/.local/share/icons/hicolor/512x512/apps/ndikiosk.png
+	install -D -m 0644 packaging/linux/ndikiosk.desktop $(HOME)/.local/share/applications/ndikiosk.desktop
+	install -D -m 0644 packaging/linux/ndikiosk-autostart.desktop $(HOME)/.config/autostart/ndikiosk.desktop
+	install -D -m 0644 packaging/linux/ndikiosk.service $(HOME)/.config/systemd/user/ndikiosk.service
+	@test -f $(HOME)/.config/ndikiosk/ndikiosk.toml || install -D -m 0600 packaging/ndikiosk.example.toml $(HOME)/.config/ndikiosk/ndikiosk.toml
+	@echo "Installed. Edit ~/.config/ndikiosk/ndikiosk.toml, check it with: ndikiosk doctor --config ~/.config/ndikiosk/ndikiosk.toml"
+	@echo "Autostart: the desktop autostart entry, or: systemctl --user enable --now ndikiosk"
+
+uninstall:
+	rm -f $(PREFIX)/bin/ndikiosk $(HOME)/.local/share/applications/ndikiosk.desktop $(HOME)/.config/autostart/ndikiosk.desktop \
+		$(HOME)/.config/systemd/user/ndikiosk.service $(HOME)/.local/share/icons/hicolor/512x512/apps/ndikiosk.png
+
+windows:
+	mkdir -p dist
+	CC=$(WINCC) CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CGO_LDFLAGS="-static -lssp" \
+		go build -ldflags "$(LDFLAGS) -H windowsgui" -o dist/ndikiosk.exe .
+
+sign-windows: windows
+	./scripts/sign-windows dist/ndikiosk.exe
+
+screenshots:
+	./scripts/screenshots
+
+bench:
+	./bench/run
+
+robustness:
+	./bench/robustness

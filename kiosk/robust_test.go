@@ -1,0 +1,125 @@
+//go:build robust
+
+package kiosk_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	. "ndikiosk/kiosk"
+	"ndikiosk/ndi/sandbox"
+	"ndikiosk/ndi/verify"
+)
+
+// TestRobustCallbackFlood sends forged callbacks from 127.0.0.2 as fast as
+// 64 connections allow for 10 s, while a real scan (from 127.0.0.1, as the
+// sandbox calls back) goes through. It reports the flood's rate and the
+// real visit's time, and fails if the flood is under 5,000 requests a
+// second or the real visit takes more than a second.
+func TestRobustCallbackFlood(t *testing.T) {
+	r := newRig(t, EngineConfig{})
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	flood := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext, MaxIdleConnsPerHost: 64}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var sent, refused atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, "GET", r.base+"/callback?code=forged&state=kiosk1-forged", nil)
+				resp, err := flood.Do(req)
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				sent.Add(1)
+				if resp.StatusCode >= 400 {
+					refused.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(3 * time.Second) // the flood is in full swing
+	id := personaID(t, "Adult citizen")
+	start := time.Now()
+	res, err := r.sb.Scan(context.Background(), id, "allow", "")
+	if err != nil || res.CallbackStatus != 200 {
+		t.Fatalf("real scan during the flood: %+v %v", res, err)
+	}
+	s := r.settle(t)
+	took := time.Since(start)
+	wg.Wait()
+	rate := float64(sent.Load()) / 10
+	t.Logf("flood: %.0f forged callbacks/s for 10 s, %d refused of %d; real scan to decision during it: %v", rate, refused.Load(), sent.Load(), took.Round(time.Millisecond))
+	if s.Outcome != OutcomeEligible || refused.Load() != sent.Load() {
+		t.Fatalf("outcome %v, %d of %d forged callbacks not refused", s.Outcome, sent.Load()-refused.Load(), sent.Load())
+	}
+	if rate < 5000 || took > time.Second {
+		t.Fatalf("below the bar: %.0f/s, real visit %v", rate, took)
+	}
+}
+
+// TestRobustFaultsEndOnQR: each NDI fault ends with the right message and
+// the kiosk back on a fresh QR by itself.
+func TestRobustFaultsEndOnQR(t *testing.T) {
+	cases := []struct {
+		name  string
+		fault string
+		want  Outcome
+	}{
+		{"timeout", sandbox.FaultSlow, OutcomeUnavailable},
+		{"token 5xx", sandbox.FaultToken500, OutcomeUnavailable},
+		{"person 5xx", sandbox.FaultPerson500, OutcomeUnavailable},
+		{"truncated JWE", sandbox.FaultGarbledJWE, OutcomeError},
+		{"wrong key", sandbox.FaultBadSignature, OutcomeError},
+		{"maintenance", sandbox.FaultUnavailable, OutcomeUnavailable},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, EngineConfig{ExchangeTimeout: 500 * time.Millisecond})
+			s := r.visit(t, "Adult citizen", "allow", c.fault)
+			if s.Outcome != c.want {
+				t.Fatalf("%s: %+v", c.name, s)
+			}
+			r.clock.Add(9 * time.Second)
+			r.engine.Step()
+			if r.engine.Screen().Phase != PhaseQR {
+				t.Fatal("not back on the QR screen")
+			}
+		})
+	}
+}
+
+// TestRobustClockSkew: a kiosk clock 10 minutes fast signs codes that
+// Singpass refuses at the scan ("not valid yet; check the kiosk clock");
+// the kiosk stays on its QR screen and `ndikiosk doctor` names the skew.
+func TestRobustClockSkew(t *testing.T) {
+	r := newRig(t, EngineConfig{})
+	cfg := r.provider.Provider.(*verify.Client).Config()
+	cfg.Now = func() time.Time { return r.clock.Now().Add(10 * time.Minute) }
+	fast, err := verify.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.provider.Provider = fast
+	r.engine.Cancel() // a code signed with the fast clock
+	_, err = r.sb.Scan(context.Background(), personaID(t, "Adult citizen"), "allow", "")
+	if !errors.Is(err, verify.ErrBadQR) || !strings.Contains(err.Error(), "check the kiosk clock") {
+		t.Fatalf("scan of a code from a fast clock: %v", err)
+	}
+	if r.engine.Screen().Phase != PhaseQR || r.provider.exchanges.Load() != 0 {
+		t.Fatal("the kiosk left its QR screen")
+	}
+}
