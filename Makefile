@@ -1,5 +1,6 @@
 # Build, package and install ndikiosk. `make help` lists the targets.
 VERSION ?= 0.1.0
+BUILD   ?= 1
 PREFIX  ?= $(HOME)/.local
 LDFLAGS := -X main.version=$(VERSION)
 WINCC   ?= x86_64-w64-mingw32-gcc
@@ -23,7 +24,7 @@ test:
 
 package-linux:
 	mkdir -p dist
-	go tool fyne package -os linux -release -icon assets/icon.png -app-version $(VERSION)
+	go tool fyne package -os linux -release -icon assets/icon.png -app-version $(VERSION) -app-build $(BUILD)
 	mv ndikiosk.tar.xz dist/
 
 install: build
