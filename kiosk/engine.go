@@ -446,7 +446,7 @@ func (e *Engine) finish(visit uint64, rec Visit, p *verify.Person, err error) {
 	}
 	rec.MaskedID = p.MaskedID()
 	if e.cfg.Face != nil {
-		e.startFace(visit, rec, p)
+		e.startFace(rec, p)
 		return
 	}
 	e.decide(now, rec, p)

@@ -61,19 +61,11 @@ func (e *Engine) Camera() Camera {
 
 // startFace begins the Face step for a verified person: eligibility first,
 // off the engine's lock. e.mu is held.
-func (e *Engine) startFace(visit uint64, rec Visit, p *verify.Person) {
+func (e *Engine) startFace(rec Visit, p *verify.Person) {
 	e.pending = &pendingVisit{visit: rec, person: p}
-	go func() {
-		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
-		defer cancel()
-		ok, err := e.cfg.Face.Checker.Registered(ctx, faceUserID(p))
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		defer e.poke()
-		if visit != e.visit || e.pending == nil {
-			return
-		}
-		now := e.now()
+	var ok bool
+	var err error
+	e.offLock(func(ctx context.Context) { ok, err = e.cfg.Face.Checker.Registered(ctx, faceUserID(p)) }, func(now time.Time) {
 		switch {
 		case err != nil:
 			e.log.Warn("face eligibility failed", "error", err.Error())
@@ -83,6 +75,25 @@ func (e *Engine) startFace(visit uint64, rec Visit, p *verify.Person) {
 		default:
 			e.set(Screen{Phase: PhaseFace, FaceAttempt: 1, Until: now.Add(e.cfg.Face.Countdown)})
 		}
+	})
+}
+
+// offLock runs work (a network call) without the engine's lock, then
+// result with the lock held, unless the visit was cancelled or replaced
+// meanwhile. e.mu is held by the caller.
+func (e *Engine) offLock(work func(ctx context.Context), result func(now time.Time)) {
+	visit := e.visit
+	go func() {
+		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
+		defer cancel()
+		work(ctx)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		defer e.poke()
+		if visit != e.visit || e.pending == nil {
+			return
+		}
+		result(e.now())
 	}()
 }
 
@@ -105,19 +116,10 @@ func (e *Engine) faceEnds(now time.Time, result string, score float64, out Outco
 func (e *Engine) capture(now time.Time) {
 	attempt := e.screen.FaceAttempt
 	p := e.pending.person
-	visit := e.visit
 	e.set(Screen{Phase: PhaseChecking, FaceAttempt: attempt})
-	go func() {
-		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
-		defer cancel()
-		score, err := e.compare(ctx, faceUserID(p))
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		defer e.poke()
-		if visit != e.visit || e.pending == nil {
-			return
-		}
-		now := e.now()
+	var score float64
+	var err error
+	e.offLock(func(ctx context.Context) { score, err = e.compare(ctx, faceUserID(p)) }, func(now time.Time) {
 		switch {
 		case errors.Is(err, ErrNoCamera):
 			e.log.Error("camera failed", "error", err.Error())
@@ -136,7 +138,7 @@ func (e *Engine) capture(now time.Time) {
 		default:
 			e.faceEnds(now, FaceFail, score, OutcomeFaceFailed)
 		}
-	}()
+	})
 }
 
 func (e *Engine) compare(ctx context.Context, userID string) (float64, error) {
