@@ -400,7 +400,7 @@ func (c *Config) VerifyClient(now time.Time) (*verify.Client, *sandbox.Sandbox, 
 			Prefix: SandboxPrefix, PublicURL: c.BaseURL() + SandboxPrefix, HTTPClient: httpClient,
 			Key: keys.NDI, Cert: keys.NDICert,
 			Client: sandbox.Client{ID: v.ClientID, Secret: v.ClientSecret, CallbackURL: v.CallbackURL,
-				PublicKey: &keys.Kiosk.PublicKey, Attributes: verify.Attributes},
+				PublicKey: &keys.Kiosk.PublicKey, Attributes: v.Attributes},
 		})
 		if err != nil {
 			return nil, nil, err

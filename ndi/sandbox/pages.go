@@ -31,7 +31,7 @@ var pages = template.Must(template.New("phone").Parse(`<!doctype html>
  <p>{{.Result.CallbackError}}</p><p>The sandbox called <code>{{.Result.CallbackURL}}</code></p>
  {{else}}<div class="card ok"><b>{{if eq .Result.Decision "allow"}}Shared.{{else}}Declined.{{end}}</b>
  <p>The kiosk answered (HTTP {{.Result.CallbackStatus}}): {{.Result.CallbackBody}}</p>
- <p>Please look at the kiosk screen.</p>{{end}}<p><a href="{{.Home}}">Scan again</a></p></div>{{end}}
+{{end}}<p><a href="{{.Home}}">Scan again</a></p></div>{{end}}
 {{if .Personas}}
 <div class="card"><p>{{if .Ticket}}<b>{{.ClientID}}</b> asks to see:{{else}}This page plays the Singpass app for testing. Pick a test person, then tap <b>Allow</b> to scan the code on the kiosk screen now. <b>{{.ClientID}}</b> will see:{{end}}</p>
 <p><code>{{range $i, $a := .Attributes}}{{if $i}}, {{end}}{{$a}}{{end}}</code></p></div>

@@ -11,8 +11,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"html"
+	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -342,9 +345,9 @@ func (s *Sandbox) decide(ctx context.Context, q verify.QR, personaID, decision, 
 		return res, nil
 	}
 	defer resp.Body.Close()
-	body := make([]byte, 512)
-	n, _ := resp.Body.Read(body)
-	res.CallbackStatus, res.CallbackBody = resp.StatusCode, strings.TrimSpace(string(body[:n]))
+	body := make([]byte, 4096)
+	n, _ := io.ReadFull(resp.Body, body)
+	res.CallbackStatus, res.CallbackBody = resp.StatusCode, pageText(string(body[:n]))
 	s.opt.Logger.Info("sandbox callback", "decision", decision, "fault", fault, "status", resp.StatusCode)
 	return res, nil
 }
@@ -371,3 +374,16 @@ func prune[T any](m map[string]T, now time.Time, expiry func(T) time.Time) {
 func at(t time.Time) time.Time        { return t }
 func grantExpiry(g *grant) time.Time  { return g.expires }
 func ticketExpiry(t ticket) time.Time { return t.expires }
+
+var (
+	styleOrScript = regexp.MustCompile(`(?is)<(style|script|title)\b.*?</(style|script|title)>`)
+	htmlTag       = regexp.MustCompile(`<[^>]*>`)
+)
+
+// pageText is what a phone shows of the kiosk's answer: its text, without
+// markup, as one line.
+func pageText(s string) string {
+	s = styleOrScript.ReplaceAllString(s, " ")
+	s = html.UnescapeString(htmlTag.ReplaceAllString(s, " "))
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -155,3 +155,10 @@ func TestLandingRefusesForeignQR(t *testing.T) {
 		t.Fatalf("unregistered callback: %v", err)
 	}
 }
+
+func TestPageText(t *testing.T) {
+	got := pageText("<!doctype html><html><head><style>p{color:red}</style><title>k</title></head><body><p>Thank you &amp; goodbye.\n Look at the kiosk.</p></body></html>")
+	if got != "Thank you & goodbye. Look at the kiosk." {
+		t.Fatalf("pageText = %q", got)
+	}
+}
