@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"ndikiosk/ndi/verify"
 )
 
 // Visit is one row of the visit log: what the purpose needs and no more.
@@ -69,3 +71,6 @@ type StoreError struct {
 func (e *StoreError) Error() string {
 	return "the visit log cannot be written: " + e.Reason + "; " + e.Action
 }
+
+// SGT is Singapore time, in which the kiosk shows and exports times.
+var SGT = verify.SGT

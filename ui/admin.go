@@ -17,7 +17,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"ndikiosk/kiosk"
-	"ndikiosk/ndi/verify"
 )
 
 type pinPurpose int
@@ -158,7 +157,7 @@ func (u *adminUI) submitPIN() {
 	left, until, err := u.admin.Lock.Check(pin)
 	switch {
 	case errors.Is(err, kiosk.ErrLocked):
-		u.pinMessage.SetText("Too many wrong PINs. Try again after " + until.In(verify.SGT).Format("15:04") + ".")
+		u.pinMessage.SetText("Too many wrong PINs. Try again after " + until.In(kiosk.SGT).Format("15:04") + ".")
 		return
 	case err != nil:
 		u.pinMessage.SetText(fmt.Sprintf("Wrong PIN. %d tries left.", left))
@@ -235,10 +234,10 @@ func visitLine(v kiosk.Visit) string {
 	if v.Outcome == kiosk.OutcomeCheckedIn {
 		status = "in"
 		if !v.CheckedOutAt.IsZero() {
-			status = "out " + v.CheckedOutAt.In(verify.SGT).Format("15:04")
+			status = "out " + v.CheckedOutAt.In(kiosk.SGT).Format("15:04")
 		}
 	}
-	parts := []string{v.StartedAt.In(verify.SGT).Format("15:04"), status}
+	parts := []string{v.StartedAt.In(kiosk.SGT).Format("15:04"), status}
 	for _, s := range []string{v.Name, v.MaskedID, v.Host, v.Purpose} {
 		if s != "" {
 			parts = append(parts, s)
@@ -319,7 +318,7 @@ func (u *adminUI) export() {
 
 // exportTo writes the whole log as CSV into dir.
 func (u *adminUI) exportTo(dir string) {
-	name := filepath.Join(dir, "ndikiosk-visits-"+u.k.now().In(verify.SGT).Format("20060102-1504")+".csv")
+	name := filepath.Join(dir, "ndikiosk-visits-"+u.k.now().In(kiosk.SGT).Format("20060102-1504")+".csv")
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
 		err = u.admin.Export(context.Background(), f, kiosk.VisitFilter{})
