@@ -367,7 +367,7 @@ func statusLines(s kiosk.Status) string {
 		mode += " (sandbox: no real Singpass)"
 	}
 	lines := []string{"Version: " + s.Version, "Mode: " + mode, "Server: " + s.Listen, "Callback URL: " + s.CallbackURL,
-		"Data folder: " + s.DataDir, fmt.Sprintf("Visit log: %.1f MB", float64(s.DatabaseBytes)/1e6)}
+		"Data folder: " + s.DataDir, "Visit log: " + byteSize(s.DatabaseBytes)}
 	for _, e := range s.Endpoints {
 		state := "unreachable"
 		if e.Reachable {
@@ -376,6 +376,13 @@ func statusLines(s kiosk.Status) string {
 		lines = append(lines, fmt.Sprintf("%s: %s (%s) %s", e.Name, state, e.Detail, e.URL))
 	}
 	return strings.Join(lines, "\n")
+}
+
+func byteSize(n int64) string {
+	if n < 1_000_000 {
+		return fmt.Sprintf("%d kB", (n+999)/1000)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }
 
 // armAutoClose closes the admin screens after two idle minutes, so that no

@@ -229,7 +229,8 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	if b, _ := os.ReadFile(files[0]); !strings.Contains(string(b), "TAN AH KOW") {
 		t.Fatal("export file is empty")
 	}
-	if lines := statusLines(k.admin.admin.Status(context.Background())); !strings.Contains(lines, "Token API: reachable (HTTP 405)") {
+	if lines := statusLines(k.admin.admin.Status(context.Background())); !strings.Contains(lines, "Token API: reachable (HTTP 405)") ||
+		!strings.Contains(lines, "Visit log: 0 kB") || byteSize(45_300) != "46 kB" || byteSize(2_500_000) != "2.5 MB" {
 		t.Fatalf("status: %s", lines)
 	}
 	test.Tap(k.admin.closeBtn)
