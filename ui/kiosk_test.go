@@ -274,3 +274,19 @@ func BenchmarkQRBuildSignEncode(b *testing.B) {
 		_ = q.Image(-1)
 	}
 }
+
+func TestHiddenCursorLetsTapsThrough(t *testing.T) {
+	a := test.NewTempApp(t)
+	w := test.NewTempWindow(t, nil)
+	w.Resize(fyne.NewSize(1280, 800))
+	e := kiosk.NewEngine(kiosk.EngineConfig{KioskID: "k1"}, &fakeProvider{}, &memStore{}, nil, quiet(), nil)
+	k := New(a, w, e, Options{Windowed: true, HideCursor: true})
+	t.Cleanup(k.Stop)
+	e.Step()
+	tamil := k.langs[3]
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(tamil).Add(fyne.NewPos(10, 10))
+	test.TapCanvas(w.Canvas(), pos)
+	if k.tr.lang != "ta" {
+		t.Fatalf("a tap on the Tamil button at %v did not reach it under the hidden-cursor overlay", pos)
+	}
+}
