@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"ndikiosk/internal/testclock"
 	. "ndikiosk/kiosk"
 	"ndikiosk/ndi/face"
 	"ndikiosk/ndi/pki"
@@ -22,18 +23,6 @@ import (
 	"ndikiosk/ndi/verify"
 	"ndikiosk/storage"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // countingProvider counts exchanges, to prove that refused callbacks make
 // no outbound call.
@@ -52,7 +41,7 @@ type rig struct {
 	store    *storage.DB
 	sb       *sandbox.Sandbox
 	provider *countingProvider
-	clock    *fakeClock
+	clock    *testclock.Clock
 	base     string
 	dataDir  string
 }
@@ -79,7 +68,7 @@ func newRig(t testing.TB, cfg EngineConfig, wrap ...func(VisitStore) VisitStore)
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	r := &rig{clock: &fakeClock{t: time.Now()}, base: base}
+	r := &rig{clock: testclock.New(time.Now()), base: base}
 	r.sb, err = sandbox.New(sandbox.Options{Prefix: SandboxPrefix, PublicURL: base + SandboxPrefix, Key: rigNDI.Key,
 		Now: r.clock.Now, Logger: quietLog(), SlowDelay: 1500 * time.Millisecond,
 		Client: sandbox.Client{ID: SandboxClientID, Secret: SandboxClientSecret, CallbackURL: base + "/callback",

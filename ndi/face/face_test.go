@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"ndikiosk/internal/testclock"
 	"ndikiosk/ndi/face"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
@@ -29,19 +30,7 @@ var (
 	ndiKey, other *rsa.PrivateKey
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func setup(t *testing.T, tweak func(*face.Config)) (*face.Client, *sandbox.Sandbox, *clock) {
+func setup(t *testing.T, tweak func(*face.Config)) (*face.Client, *sandbox.Sandbox, *testclock.Clock) {
 	once.Do(func() {
 		ndiKey, _ = pki.NewKey()
 		other, _ = pki.NewKey()
@@ -49,7 +38,7 @@ func setup(t *testing.T, tweak func(*face.Config)) (*face.Client, *sandbox.Sandb
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	sb, err := sandbox.New(sandbox.Options{Prefix: "/sandbox", PublicURL: srv.URL + "/sandbox", Key: ndiKey, Now: clk.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Client: sandbox.Client{ID: "C", Secret: "S", CallbackURL: srv.URL + "/cb", PublicKey: &other.PublicKey}})

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"ndikiosk/internal/testclock"
 	"ndikiosk/ndi/jose"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
@@ -38,23 +39,10 @@ func keys() {
 	})
 }
 
-// clock is a settable clock shared by the sandbox and the client.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type fixture struct {
 	sb        *sandbox.Sandbox
 	client    *verify.Client
-	clock     *clock
+	clock     *testclock.Clock
 	callbacks chan url.Values
 	base      string
 }
@@ -70,7 +58,7 @@ func newFixture(t testing.TB, tweak func(*sandbox.Options, *verify.Config)) *fix
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	f := &fixture{clock: &clock{t: time.Now()}, callbacks: make(chan url.Values, 8), base: base}
+	f := &fixture{clock: testclock.New(time.Now()), callbacks: make(chan url.Values, 8), base: base}
 	opt := sandbox.Options{
 		Prefix:    "/sandbox",
 		PublicURL: base + "/sandbox",
