@@ -118,12 +118,8 @@ func TestQRAndExchangeAgainstStandaloneSandbox(t *testing.T) {
 }
 
 func sandboxAdult() string {
-	for _, p := range sandbox.Personas(time.Now()) {
-		if p.Label == "Adult citizen" {
-			return p.ID
-		}
-	}
-	return ""
+	p, _ := sandbox.PersonaByLabel("Adult citizen", time.Now())
+	return p.ID
 }
 
 func TestConfigErrorsAreNamed(t *testing.T) {

@@ -120,13 +120,11 @@ func newRig(t testing.TB, cfg EngineConfig, wrap ...func(VisitStore) VisitStore)
 }
 
 func personaID(t *testing.T, label string) string {
-	for _, p := range sandbox.Personas(time.Now()) {
-		if p.Label == label {
-			return p.ID
-		}
+	p, ok := sandbox.PersonaByLabel(label, time.Now())
+	if !ok {
+		t.Fatalf("no persona %q", label)
 	}
-	t.Fatalf("no persona %q", label)
-	return ""
+	return p.ID
 }
 
 // visit scans the shown QR and waits for the engine to settle.
@@ -357,12 +355,8 @@ func BenchmarkCallbackToDecision(b *testing.B) {
 			decided <- time.Now()
 		}
 	})
-	id := ""
-	for _, p := range sandbox.Personas(time.Now()) {
-		if p.Label == "Adult citizen" {
-			id = p.ID
-		}
-	}
+	adult, _ := sandbox.PersonaByLabel("Adult citizen", time.Now())
+	id := adult.ID
 	var lat []time.Duration
 	for b.Loop() {
 		r.engine.Cancel()

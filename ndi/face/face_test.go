@@ -59,13 +59,11 @@ func setup(t *testing.T, tweak func(*face.Config)) (*face.Client, *sandbox.Sandb
 }
 
 func persona(t *testing.T, label string) string {
-	for _, p := range sandbox.Personas(time.Now()) {
-		if p.Label == label {
-			return p.ID
-		}
+	p, ok := sandbox.PersonaByLabel(label, time.Now())
+	if !ok {
+		t.Fatalf("no persona %q", label)
 	}
-	t.Fatalf("no persona %q", label)
-	return ""
+	return p.ID
 }
 
 func photo(t *testing.T, size int) []byte {

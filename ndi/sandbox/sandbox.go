@@ -222,6 +222,17 @@ func (s *Sandbox) Persona(id string) (Persona, bool) {
 	return Persona{}, false
 }
 
+// PersonaByLabel finds the first persona with the label the phone page
+// shows (e.g. "Turns 18 today") on the list for now.
+func PersonaByLabel(label string, now time.Time) (Persona, bool) {
+	for _, p := range Personas(now) {
+		if p.Label == label {
+			return p, true
+		}
+	}
+	return Persona{}, false
+}
+
 // ScanResult says what a scan led to.
 type ScanResult struct {
 	State    string `json:"state"`

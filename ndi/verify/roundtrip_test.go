@@ -115,13 +115,11 @@ func (f *fixture) scan(t testing.TB, persona, decision, fault string) (verify.Ca
 }
 
 func persona(t testing.TB, label string) sandbox.Persona {
-	for _, p := range sandbox.Personas(time.Now()) {
-		if p.Label == label {
-			return p
-		}
+	p, ok := sandbox.PersonaByLabel(label, time.Now())
+	if !ok {
+		t.Fatalf("no persona %q", label)
 	}
-	t.Fatalf("no persona %q", label)
-	return sandbox.Persona{}
+	return p
 }
 
 func TestRoundTrip(t *testing.T) {
