@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -258,17 +259,31 @@ func (s *Sandbox) sealPerson(data map[string]any, fault string) ([]byte, error) 
 		return nil, err
 	}
 	if fault == FaultGarbledJWE {
-		parts := strings.Split(string(jwe), ".")
-		b := []byte(parts[3])
-		if i := len(b) / 2; b[i] == 'A' {
-			b[i] = 'B'
-		} else {
-			b[i] = 'A'
-		}
-		parts[3] = string(b)
-		jwe = []byte(strings.Join(parts, "."))
+		jwe = garble(jwe)
 	}
 	return jwe, nil
+}
+
+// garble damages a compact JWE's ciphertext, as a broken relay might.
+func garble(jwe []byte) []byte {
+	parts := strings.Split(string(jwe), ".")
+	b := []byte(parts[3])
+	if i := len(b) / 2; b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	parts[3] = string(b)
+	return []byte(strings.Join(parts, "."))
+}
+
+// readAll reads r into buf, up to its size.
+func readAll(r io.Reader, buf []byte) (int, error) {
+	n, err := io.ReadFull(r, buf)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil
+	}
+	return n, err
 }
 
 // playFault answers with the fault if it applies here; it reports whether

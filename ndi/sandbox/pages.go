@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
+	"slices"
 	"time"
 
 	"ndikiosk/ndi/verify"
@@ -69,6 +70,9 @@ func (s *Sandbox) render(w http.ResponseWriter, status int, d pageData) {
 	d.Action = s.opt.Prefix + "/consent"
 	d.ClientID = s.opt.Client.ID
 	d.Attributes = s.opt.Client.Attributes
+	if s.opt.FAPI != nil && (d.ClientID == "" || s.fapiShown()) {
+		d.ClientID, d.Attributes = s.opt.FAPI.ID, s.opt.FAPI.Scopes
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	pages.Execute(w, d)
@@ -79,7 +83,11 @@ func (s *Sandbox) consentPage(w http.ResponseWriter, ticket string) {
 	for _, p := range Personas(s.opt.Now()) {
 		rows = append(rows, personaRow{ID: p.ID, Name: p.Name, Label: p.Label, Masked: verify.MaskID(p.ID), DOB: p.DOB, Face: p.Face})
 	}
-	s.render(w, http.StatusOK, pageData{Personas: rows, Ticket: ticket, Faults: Faults})
+	faults := Faults
+	if s.opt.FAPI != nil {
+		faults = append(slices.Clone(Faults), FAPIFaults...)
+	}
+	s.render(w, http.StatusOK, pageData{Personas: rows, Ticket: ticket, Faults: faults})
 }
 
 // phonePage is the sandbox's home: the consent form that scans whatever QR
@@ -124,6 +132,17 @@ func (s *Sandbox) consent(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		if !ok || s.opt.Now().After(t.expires) {
 			s.render(w, http.StatusBadRequest, pageData{Error: "This code has expired or was already used. Scan the kiosk's current code."})
+			return
+		}
+		if t.par != nil {
+			// The phone's browser goes on to the kiosk's redirect URI, as
+			// it would after approving in the Singpass app.
+			redirect, err := s.decideFAPI(t.par, persona, decision, fault)
+			if err != nil {
+				s.render(w, http.StatusConflict, pageData{Error: err.Error()})
+				return
+			}
+			http.Redirect(w, r, redirect, http.StatusFound)
 			return
 		}
 		res, err = s.decide(r.Context(), t.qr, persona, decision, fault)

@@ -71,6 +71,9 @@ type Options struct {
 	TokenLifetime time.Duration     // 30 min
 	ClockSkew     time.Duration     // accepted PKI_SIGN timestamp drift; 2 min
 	Face          FaceClient        // the Face service's registered client; DefaultFaceClient
+	// FAPI registers a Myinfo client with the FAPI 2.0 side (under
+	// Prefix+"/fapi"); Client may then be left empty.
+	FAPI *FAPIClient
 }
 
 // Sandbox is the Singpass side. Mount it with mux.Handle(prefix+"/", sb).
@@ -87,10 +90,14 @@ type Sandbox struct {
 	codes   map[string]*grant    // authorisation codes
 	tokens  map[string]*grant    // access token jti → grant
 	face    faceState
+	fapi    fapiState
 }
 
+// ticket is a scanned code awaiting the phone's consent: a Verify QR, or a
+// FAPI pushed authorisation request.
 type ticket struct {
 	qr      verify.QR
+	par     *par
 	expires time.Time
 }
 
@@ -106,15 +113,25 @@ type grant struct {
 // New returns a sandbox for one registered client.
 func New(opt Options) (*Sandbox, error) {
 	c := opt.Client
-	if c.ID == "" || c.Secret == "" || c.CallbackURL == "" || c.PublicKey == nil {
+	if (c.ID == "" || c.Secret == "" || c.CallbackURL == "" || c.PublicKey == nil) && (opt.FAPI == nil || c.ID != "" || c.CallbackURL != "") {
 		return nil, errors.New("sandbox: the client needs an id, a secret, a callback URL and a public key")
+	}
+	if f := opt.FAPI; f != nil {
+		if f.ID == "" || f.RedirectURI == "" || f.JWKSURL == "" {
+			return nil, errors.New("sandbox: the FAPI client needs an id, a redirect URI and a JWKS URL")
+		}
+		for _, sc := range f.Scopes {
+			if !verify.KnownAttribute(sc) || sc == "partialuinfin" {
+				return nil, fmt.Errorf("sandbox: %q is not a Myinfo data item", sc)
+			}
+		}
 	}
 	if opt.PublicURL == "" {
 		return nil, errors.New("sandbox: PublicURL is required")
 	}
 	opt.PublicURL = strings.TrimRight(opt.PublicURL, "/")
 	opt.Prefix = strings.TrimRight(opt.Prefix, "/")
-	if len(c.Attributes) == 0 {
+	if len(c.Attributes) == 0 && c.ID != "" {
 		opt.Client.Attributes = verify.Attributes
 	}
 	for _, a := range opt.Client.Attributes {
@@ -177,6 +194,11 @@ func New(opt Options) (*Sandbox, error) {
 	s.mux.HandleFunc("POST "+p+"/token", s.token)
 	s.mux.HandleFunc("GET "+p+"/person/{sub}", s.person)
 	s.mountFace()
+	if opt.FAPI != nil {
+		if err := s.mountFAPI(); err != nil {
+			return nil, err
+		}
+	}
 	s.mux.HandleFunc("GET "+p+"/cert.pem", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		w.Write(pki.CertPEM(s.opt.Cert))
@@ -261,6 +283,22 @@ func (s *Sandbox) Scan(ctx context.Context, personaID, decision, fault string) (
 // ScanURL is Scan for a given QR URL, for a kiosk whose screen the sandbox
 // cannot see (the standalone sandbox).
 func (s *Sandbox) ScanURL(ctx context.Context, qrURL, personaID, decision, fault string) (ScanResult, error) {
+	if s.opt.FAPI != nil && strings.HasPrefix(qrURL, s.issuer()+"/auth?") {
+		p, err := s.acceptAuthURL(qrURL)
+		if err != nil {
+			return ScanResult{}, err
+		}
+		redirect, err := s.decideFAPI(p, personaID, decision, fault)
+		if err != nil {
+			return ScanResult{}, err
+		}
+		res := ScanResult{State: p.state, Decision: decision, CallbackURL: redirect}
+		s.call(ctx, &res, fault)
+		return res, nil
+	}
+	if s.opt.Client.ID == "" {
+		return ScanResult{}, fmt.Errorf("%w: it is not a Singpass authorisation URL of this sandbox (%s/auth)", verify.ErrBadQR, s.issuer())
+	}
 	q, err := s.acceptQR(qrURL)
 	if err != nil {
 		return ScanResult{}, err
@@ -345,22 +383,29 @@ func (s *Sandbox) decide(ctx context.Context, q verify.QR, personaID, decision, 
 		sep = "&"
 	}
 	res.CallbackURL = s.opt.Client.CallbackURL + sep + query
+	s.call(ctx, &res, fault)
+	return res, nil
+}
+
+// call requests res.CallbackURL (Verify's callback, or the redirect a
+// phone's browser follows after FAPI consent) and notes the answer.
+func (s *Sandbox) call(ctx context.Context, res *ScanResult, fault string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, res.CallbackURL, nil)
 	if err != nil {
-		return res, err
+		res.CallbackError = err.Error()
+		return
 	}
 	resp, err := s.opt.HTTPClient.Do(req)
 	if err != nil {
 		res.CallbackError = unwrapURLError(err).Error()
 		s.opt.Logger.Warn("sandbox callback failed", "error", res.CallbackError)
-		return res, nil
+		return
 	}
 	defer resp.Body.Close()
 	body := make([]byte, 4096)
 	n, _ := io.ReadFull(resp.Body, body)
 	res.CallbackStatus, res.CallbackBody = resp.StatusCode, pageText(string(body[:n]))
-	s.opt.Logger.Info("sandbox callback", "decision", decision, "fault", fault, "status", resp.StatusCode)
-	return res, nil
+	s.opt.Logger.Info("sandbox callback", "decision", res.Decision, "fault", fault, "status", resp.StatusCode)
 }
 
 func validFault(f string) bool {
