@@ -136,7 +136,9 @@ func ValidScope(s string) bool {
 func (c *Client) Config() Config { return c.cfg }
 
 // Scope is the scope string sent at PAR.
-func (c *Client) Scope() string { return strings.Join(append([]string{"openid"}, c.cfg.Scopes...), " ") }
+func (c *Client) Scope() string {
+	return strings.Join(append([]string{"openid"}, c.cfg.Scopes...), " ")
+}
 
 // Authorization is one pushed authorisation request: the URL the visitor's
 // phone opens, valid until Expiry.
