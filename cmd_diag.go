@@ -80,7 +80,7 @@ func verifyClient(path string) (*kiosk.Config, *verify.Client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	client, _, err := cfg.VerifyClient(now())
+	client, _, err := cfg.VerifyClient()
 	return cfg, client, err
 }
 

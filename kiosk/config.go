@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"ndikiosk/ndi/face"
+	"ndikiosk/ndi/fapi"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
 	"ndikiosk/ndi/verify"
@@ -58,6 +60,7 @@ type Config struct {
 	Admin   AdminConfig   `toml:"admin"`
 	Face    FaceSettings  `toml:"face"`
 	Verify  VerifyConfig  `toml:"verify"`
+	FAPI    FAPIConfig    `toml:"fapi"`
 
 	path string // the file it came from; empty for built-in sandbox defaults
 }
@@ -67,6 +70,7 @@ type KioskConfig struct {
 	ID           string `toml:"id"`            // names this kiosk in the visit log; default "kiosk1"
 	Venue        string `toml:"venue"`         // shown on screen
 	Mode         string `toml:"mode"`          // "age" or "visitor"
+	Provider     string `toml:"provider"`      // "verify" (default): Singpass Verify; "fapi": Singpass Myinfo (FAPI 2.0)
 	MinAge       int    `toml:"min_age"`       // age mode threshold; default 18
 	Listen       string `toml:"listen"`        // callback server address; default 127.0.0.1:8080
 	CallbackPath string `toml:"callback_path"` // default /callback
@@ -138,11 +142,35 @@ type VerifyConfig struct {
 	ExchangeTimeout    Duration `toml:"exchange_timeout"`
 }
 
+// FAPIConfig is the [fapi] table: Singpass Myinfo under the FAPI 2.0
+// profile, for venues without Verify credentials (kiosk.provider = "fapi").
+type FAPIConfig struct {
+	Environment     string   `toml:"environment"` // "staging" or "production" fills issuer
+	Issuer          string   `toml:"issuer"`
+	ClientID        string   `toml:"client_id"`
+	RedirectURI     string   `toml:"redirect_uri"`   // registered on the Singpass Developer Portal; served at its path
+	SigningKey      string   `toml:"signing_key"`    // P-256 key, PEM or JWK; made here on first start; default <data_dir>/fapi/signing.pem
+	EncryptionKey   string   `toml:"encryption_key"` // likewise; default <data_dir>/fapi/encryption.pem
+	PreviousKeys    []string `toml:"previous_keys"`  // retired encryption keys still published and used to decrypt during a rotation
+	JWKSPath        string   `toml:"jwks_path"`      // where this kiosk publishes its public keys; default /.well-known/jwks.json
+	Scopes          []string `toml:"scopes"`         // Myinfo data items; default by mode
+	ACRValues       string   `toml:"acr_values"`     // only if the client is whitelisted for it
+	QRLead          Duration `toml:"qr_lead"`        // show the next code this long before the request_uri expires; default 10s
+	ExchangeTimeout Duration `toml:"exchange_timeout"`
+}
+
+// Providers.
+const (
+	ProviderVerify = "verify"
+	ProviderFAPI   = "fapi"
+)
+
 // Sandbox client registration used whenever the kiosk makes its own sandbox.
 const (
 	SandboxClientID     = "STG2-SGVERIFY-NDIKIOSK-SANDBOX"
 	SandboxClientSecret = "sandbox-client-secret"
 	SandboxPrefix       = "/sandbox"
+	SandboxFAPIClientID = "ndikiosk-sandbox-myinfo"
 )
 
 // Load reads a config file. Every problem is reported at once, by key name.
@@ -187,6 +215,7 @@ func (c *Config) applyDefaults() {
 	}
 	def(&k.ID, "kiosk1")
 	def(&k.Mode, ModeAge)
+	def(&k.Provider, ProviderVerify)
 	def(&k.Listen, "127.0.0.1:8080")
 	def(&k.CallbackPath, "/callback")
 	def(&k.DataDir, DefaultDataDir())
@@ -227,6 +256,20 @@ func (c *Config) applyDefaults() {
 	}
 	if v.ExchangeTimeout.Duration == 0 {
 		v.ExchangeTimeout.Duration = 15 * time.Second
+	}
+	f := &c.FAPI
+	switch f.Environment {
+	case "staging":
+		def(&f.Issuer, fapi.StagingIssuer)
+	case "production":
+		def(&f.Issuer, fapi.ProductionIssuer)
+	}
+	def(&f.JWKSPath, "/.well-known/jwks.json")
+	if f.QRLead.Duration == 0 {
+		f.QRLead.Duration = 10 * time.Second
+	}
+	if f.ExchangeTimeout.Duration == 0 {
+		f.ExchangeTimeout.Duration = 15 * time.Second
 	}
 }
 
@@ -330,22 +373,35 @@ func (c *Config) check() []string {
 	if v.Environment != "" && v.Environment != "test" && v.Environment != "production" {
 		p = append(p, fmt.Sprintf("verify.environment is %q; want \"test\" or \"production\"", v.Environment))
 	}
-	for _, a := range v.Attributes {
-		if !verify.KnownAttribute(a) {
-			p = append(p, fmt.Sprintf("verify.attributes: %q is not a Verify attribute", a))
-		}
+	if !validKioskID(k.ID) {
+		p = append(p, fmt.Sprintf("kiosk.id %q must be 1-40 characters of A-Z a-z 0-9 _ -", k.ID))
 	}
-	if k.Mode == ModeAge && !slices.Contains(v.Attributes, "dob") {
-		p = append(p, "verify.attributes must include \"dob\" in age mode")
+	switch k.Provider {
+	case ProviderVerify:
+		for _, a := range v.Attributes {
+			if !verify.KnownAttribute(a) {
+				p = append(p, fmt.Sprintf("verify.attributes: %q is not a Verify attribute", a))
+			}
+		}
+		if k.Mode == ModeAge && !slices.Contains(v.Attributes, "dob") {
+			p = append(p, "verify.attributes must include \"dob\" in age mode")
+		}
+	case ProviderFAPI:
+		p = append(p, c.checkFAPI()...)
+	default:
+		p = append(p, fmt.Sprintf("kiosk.provider is %q; want \"verify\" or \"fapi\"", k.Provider))
+	}
+	if (k.TLSCert == "") != (k.TLSKey == "") {
+		p = append(p, "kiosk.tls_cert and kiosk.tls_key go together")
+	}
+	if k.Provider != ProviderVerify {
+		return p
 	}
 	if v.QRLifetime.Duration < 30*time.Second || v.QRLifetime.Duration > 10*time.Minute {
 		p = append(p, "verify.qr_lifetime must be between 30s and 10m")
 	}
 	if v.QRLead.Duration < time.Second || v.QRLead.Duration >= v.QRLifetime.Duration/2 {
 		p = append(p, "verify.qr_lead must be at least 1s and less than half of verify.qr_lifetime")
-	}
-	if (k.TLSCert == "") != (k.TLSKey == "") {
-		p = append(p, "kiosk.tls_cert and kiosk.tls_key go together")
 	}
 	if c.Sandbox {
 		return p
@@ -366,7 +422,12 @@ func (c *Config) check() []string {
 
 func (c *Config) resolvePaths() {
 	dir := filepath.Dir(c.path)
-	for _, p := range []*string{&c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir, &c.Kiosk.TLSCert, &c.Kiosk.TLSKey, &c.Face.Cert} {
+	paths := []*string{&c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir, &c.Kiosk.TLSCert, &c.Kiosk.TLSKey, &c.Face.Cert,
+		&c.FAPI.SigningKey, &c.FAPI.EncryptionKey}
+	for i := range c.FAPI.PreviousKeys {
+		paths = append(paths, &c.FAPI.PreviousKeys[i])
+	}
+	for _, p := range paths {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -378,12 +439,20 @@ func (c *Config) SandboxDir() string { return filepath.Join(c.Kiosk.DataDir, "sa
 
 // VerifyClient loads the keys and returns a Verify client. In sandbox mode
 // it also returns the sandbox to mount at SandboxPrefix.
-func (c *Config) VerifyClient(now time.Time) (*verify.Client, *sandbox.Sandbox, error) {
+func (c *Config) VerifyClient() (*verify.Client, *sandbox.Sandbox, error) {
+	return c.verifyClient(time.Now, nil, nil)
+}
+
+// verifyClient is VerifyClient with a clock for the client and the
+// sandbox, and the sandbox's Myinfo client when the kiosk runs FAPI.
+func (c *Config) verifyClient(clock func() time.Time, log *slog.Logger, fc *sandbox.FAPIClient) (*verify.Client, *sandbox.Sandbox, error) {
+	now := clock()
 	v := c.EffectiveVerify()
 	cfg := verify.Config{
 		ClientID: v.ClientID, ClientSecret: v.ClientSecret, CallbackURL: v.CallbackURL,
 		TokenURL: v.TokenURL, PersonURL: v.PersonURL, QRBaseURL: v.QRBaseURL, Attributes: v.Attributes,
 	}
+	cfg.Now = clock
 	var sb *sandbox.Sandbox
 	if c.Sandbox {
 		keys, err := sandbox.LoadOrCreateKeys(c.SandboxDir(), now)
@@ -398,7 +467,7 @@ func (c *Config) VerifyClient(now time.Time) (*verify.Client, *sandbox.Sandbox, 
 		cfg.HTTPClient = httpClient
 		sb, err = sandbox.New(sandbox.Options{
 			Prefix: SandboxPrefix, PublicURL: c.BaseURL() + SandboxPrefix, HTTPClient: httpClient,
-			Key: keys.NDI, Cert: keys.NDICert,
+			Key: keys.NDI, Cert: keys.NDICert, FAPI: fc, Now: clock, Logger: log,
 			Client: sandbox.Client{ID: v.ClientID, Secret: v.ClientSecret, CallbackURL: v.CallbackURL,
 				PublicKey: &keys.Kiosk.PublicKey, Attributes: v.Attributes},
 		})

@@ -14,13 +14,6 @@ import (
 	"ndikiosk/ndi/verify"
 )
 
-// Provider is the identity service behind the QR: Singpass Verify (or the
-// sandbox, which speaks the same protocol).
-type Provider interface {
-	NewQR(state string, lifetime time.Duration) (string, verify.QR, error)
-	Exchange(ctx context.Context, cb verify.Callback) (*verify.Person, error)
-}
-
 // Phase is what the screen shows.
 type Phase int
 
@@ -116,6 +109,7 @@ type EngineConfig struct {
 	MaxInFlight     int           // 4 exchanges at once, counting cancelled ones still finishing
 	Contact         string
 	Alternative     string
+	ServiceName     string // named when it cannot serve: "Verify" (default) or "Singpass"
 }
 
 // Engine runs the kiosk: it rotates the QR, guards the callback, runs the
@@ -137,7 +131,23 @@ type Engine struct {
 	visit    uint64 // changes with every new code and every accepted callback
 	pending  *pendingVisit
 	inFlight int // exchanges running
+
+	// A remote provider's codes are prepared ahead, off the lock.
+	ready       *readyCode // the next code, prepared
+	fetching    bool       // a code is being prepared
+	wantCode    bool       // show the prepared code as soon as it arrives
+	shownExpiry time.Time  // when the code on screen stops being scannable
 }
+
+type readyCode struct {
+	state string
+	code  Code
+}
+
+// prefetchLead is how long before a remote provider's code is due the next
+// one is requested: enough for a slow round trip, little enough of its
+// life spent waiting.
+const prefetchLead = 5 * time.Second
 
 // pendingVisit is a visitor's data while they confirm it: in memory only,
 // dropped on submit, cancel or timeout.
@@ -257,10 +267,19 @@ func (e *Engine) Step() time.Time {
 	}
 	switch e.screen.Phase {
 	case PhaseStarting:
-		e.rotate(now)
-	case PhaseQR:
-		if !now.Before(e.screen.NextQR) {
+		if !e.fetching {
 			e.rotate(now)
+		}
+	case PhaseQR:
+		switch {
+		case !now.Before(e.shownExpiry) && e.ready == nil && e.fetching:
+			// The next code is late: a dead code must not stay on screen.
+			e.wantCode = true
+			e.set(Screen{Phase: PhaseStarting})
+		case !now.Before(e.screen.NextQR) && !e.fetching:
+			e.rotate(now)
+		case e.provider.Remote() && !now.Before(e.screen.NextQR.Add(-prefetchLead)):
+			e.prefetch()
 		}
 	case PhaseFace:
 		if !now.Before(e.screen.Until) {
@@ -283,6 +302,15 @@ func (e *Engine) Step() time.Time {
 	}
 	switch e.screen.Phase {
 	case PhaseQR:
+		switch {
+		case e.fetching:
+			if next := now.Add(time.Second); next.Before(e.shownExpiry) {
+				return next
+			}
+			return e.shownExpiry
+		case e.provider.Remote() && e.ready == nil:
+			return e.screen.NextQR.Add(-prefetchLead)
+		}
 		return e.screen.NextQR
 	case PhaseResult, PhaseUnavailable, PhaseConfirm, PhaseFace:
 		return e.screen.Until
@@ -291,16 +319,41 @@ func (e *Engine) Step() time.Time {
 }
 
 // rotate shows a new code. The one it replaces stays valid until it
-// expires, in case a phone scanned it just before.
+// expires, in case a phone scanned it just before. A remote provider's
+// code comes from prepare; until it is there the screen says so (or keeps
+// a code that is still good). e.mu is held.
 func (e *Engine) rotate(now time.Time) {
 	e.pending = nil
-	state := e.cfg.KioskID + "-" + verify.NewNonce()[:32]
-	u, q, err := e.provider.NewQR(state, e.cfg.QRLifetime)
-	if err != nil {
-		e.log.Error("cannot sign a QR code", "error", err)
-		e.showUnavailable(now)
+	if !e.provider.Remote() {
+		state := e.newState()
+		c, err := e.provider.NewCode(e.ctx, state, e.cfg.QRLifetime)
+		if err != nil {
+			e.log.Error("cannot sign a QR code", "error", err)
+			e.showUnavailable(now)
+			return
+		}
+		e.show(now, state, c)
 		return
 	}
+	if r := e.ready; r != nil {
+		e.ready = nil
+		if now.Before(r.code.Expiry.Add(-e.cfg.QRLead)) {
+			e.show(now, r.state, r.code)
+			return
+		}
+	}
+	e.wantCode = true
+	if e.screen.Phase != PhaseQR || !now.Before(e.shownExpiry) {
+		e.set(Screen{Phase: PhaseStarting})
+	}
+	e.prefetch()
+}
+
+func (e *Engine) newState() string { return e.cfg.KioskID + "-" + verify.NewNonce()[:32] }
+
+// show puts a code on screen and starts awaiting its callback. e.mu is held.
+func (e *Engine) show(now time.Time, state string, c Code) {
+	e.wantCode = false
 	for len(e.states) >= e.cfg.MaxOutstanding {
 		oldest := ""
 		for st, o := range e.states {
@@ -310,12 +363,52 @@ func (e *Engine) rotate(now time.Time) {
 		}
 		delete(e.states, oldest)
 	}
-	e.states[state] = outstanding{expires: q.Expiry, issued: now}
-	e.visit++
-	e.set(Screen{Phase: PhaseQR, QR: u, QRStart: q.Start, NextQR: q.Expiry.Add(-e.cfg.QRLead)})
-	if e.onQR != nil {
-		e.onQR(u)
+	accept := c.AcceptUntil
+	if accept.Before(c.Expiry) {
+		accept = c.Expiry
 	}
+	e.states[state] = outstanding{expires: accept, issued: now}
+	e.visit++
+	e.shownExpiry = c.Expiry
+	e.set(Screen{Phase: PhaseQR, QR: c.URL, QRStart: c.Start, NextQR: c.Expiry.Add(-e.cfg.QRLead)})
+	if e.onQR != nil {
+		e.onQR(c.URL)
+	}
+}
+
+// prefetch asks a remote provider for the next code in the background; a
+// code that is wanted meanwhile is shown when it arrives. A failure shows
+// the unavailable screen if the kiosk has no code left to show, and is
+// retried when that clears. e.mu is held.
+func (e *Engine) prefetch() {
+	if !e.provider.Remote() || e.fetching || e.ready != nil {
+		return
+	}
+	e.fetching = true
+	state := e.newState()
+	parent := e.ctx
+	go func() {
+		ctx, cancel := context.WithTimeout(parent, e.cfg.ExchangeTimeout)
+		c, err := e.provider.NewCode(ctx, state, e.cfg.QRLifetime)
+		cancel()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		defer e.poke()
+		e.fetching = false
+		now := e.now()
+		if err != nil {
+			e.log.Error("cannot prepare a code", "error", err.Error())
+			if e.screen.Phase == PhaseStarting || (e.screen.Phase == PhaseQR && !now.Before(e.shownExpiry)) {
+				e.wantCode = false
+				e.showUnavailable(now)
+			}
+			return
+		}
+		e.ready = &readyCode{state: state, code: c}
+		if e.wantCode && (e.screen.Phase == PhaseStarting || e.screen.Phase == PhaseQR) {
+			e.rotate(now)
+		}
+	}()
 }
 
 // set publishes a new screen; e.mu is held.
@@ -379,9 +472,10 @@ func (e *Engine) Callback(q url.Values) Verdict {
 			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeDenied, Until: now.Add(e.cfg.ResultTimeout)})
 		}
 		e.poke()
-		return Verdict{200, "Thank you. Please look at the kiosk screen."}
+		return Verdict{200, "Done — please look at the kiosk screen."}
 	}
 	e.set(Screen{Phase: PhaseChecking})
+	e.prefetch() // the next visitor's code, ready when this result clears
 	e.visit++
 	visit := e.visit
 	e.inFlight++
@@ -391,7 +485,7 @@ func (e *Engine) Callback(q url.Values) Verdict {
 		p, err := e.provider.Exchange(ctx, cb)
 		e.finish(visit, rec, p, err)
 	}()
-	return Verdict{200, "Thank you. Please look at the kiosk screen."}
+	return Verdict{200, "Done — please look at the kiosk screen."}
 }
 
 // record saves a visit that ends here (refusals, errors, age checks). It
@@ -590,7 +684,11 @@ func (e *Engine) contact() string {
 // unavailableMessage is the wording the Verify documentation prescribes,
 // followed by the operator's alternative.
 func (e *Engine) unavailableMessage() string {
-	msg := "We are unable to validate your identity through Verify. Please contact " + e.contact() + " if you require additional assistance."
+	service := e.cfg.ServiceName
+	if service == "" {
+		service = "Verify"
+	}
+	msg := "We are unable to validate your identity through " + service + ". Please contact " + e.contact() + " if you require additional assistance."
 	if alt := strings.TrimSpace(e.cfg.Alternative); alt != "" {
 		msg += "\n" + alt
 	}

@@ -2,6 +2,9 @@ package kiosk_test
 
 import (
 	"context"
+	"crypto/rsa"
+	"os"
+	"path/filepath"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -18,7 +21,6 @@ import (
 	"ndikiosk/internal/testclock"
 	. "ndikiosk/kiosk"
 	"ndikiosk/ndi/face"
-	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
 	"ndikiosk/ndi/verify"
 	"ndikiosk/storage"
@@ -44,51 +46,78 @@ type rig struct {
 	clock    *testclock.Clock
 	base     string
 	dataDir  string
+	identity *Identity
 }
 
 var (
 	rigKeysOnce sync.Once
-	rigKiosk    *pki.PrivateKey
-	rigNDI      *pki.PrivateKey
+	rigKeysDir  string
+	rigKeysErr  error
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// newRig runs an engine behind the real callback server with the sandbox
-// mounted on it, as ndikiosk does in sandbox mode. wrap, if given, wraps
-// the SQLite store (to make it fail).
+// Providers runs a test once per identity provider, switching nothing but
+// kiosk.provider in the config.
+var providers = []string{ProviderVerify, ProviderFAPI}
+
+func forProviders(t *testing.T, test func(t *testing.T, provider string)) {
+	for _, p := range providers {
+		t.Run(p, func(t *testing.T) { test(t, p) })
+	}
+}
+
+// newRig runs a Verify kiosk; see newRigWith.
 func newRig(t testing.TB, cfg EngineConfig, wrap ...func(VisitStore) VisitStore) *rig {
+	return newRigWith(t, ProviderVerify, cfg, wrap...)
+}
+
+// newRigWith runs an engine behind the real callback server with the
+// sandbox mounted on it, built from a sandbox-mode config exactly as
+// ndikiosk builds it, with a test clock. wrap, if given, wraps the SQLite
+// store (to make it fail).
+func newRigWith(t testing.TB, provider string, cfg EngineConfig, wrap ...func(VisitStore) VisitStore) *rig {
+	t.Helper()
 	rigKeysOnce.Do(func() {
-		k1, _ := pki.NewKey()
-		k2, _ := pki.NewKey()
-		rigKiosk, rigNDI = &pki.PrivateKey{Key: k1}, &pki.PrivateKey{Key: k2}
+		// RSA keys take a while to make: one set, copied into each rig.
+		rigKeysDir, rigKeysErr = os.MkdirTemp("", "ndikiosk-rig-keys")
+		if rigKeysErr == nil {
+			_, rigKeysErr = sandbox.LoadOrCreateKeys(rigKeysDir, time.Now())
+		}
 	})
+	if rigKeysErr != nil {
+		t.Fatal(rigKeysErr)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + ln.Addr().String()
-	r := &rig{clock: testclock.New(time.Now()), base: base}
-	r.sb, err = sandbox.New(sandbox.Options{Prefix: SandboxPrefix, PublicURL: base + SandboxPrefix, Key: rigNDI.Key,
-		Now: r.clock.Now, Logger: quietLog(), SlowDelay: 1500 * time.Millisecond,
-		Client: sandbox.Client{ID: SandboxClientID, Secret: SandboxClientSecret, CallbackURL: base + "/callback",
-			PublicKey: &rigKiosk.Key.PublicKey}})
+	r := &rig{clock: testclock.New(time.Now()), base: "http://" + ln.Addr().String(), dataDir: t.TempDir()}
+	if err := os.CopyFS(filepath.Join(r.dataDir, "sandbox"), os.DirFS(rigKeysDir)); err != nil {
+		t.Fatal(err)
+	}
+	conf := SandboxDefaults()
+	conf.Kiosk.Listen, conf.Kiosk.DataDir, conf.Kiosk.Provider = ln.Addr().String(), r.dataDir, provider
+	if cfg.Mode != "" {
+		conf.Kiosk.Mode = cfg.Mode
+	}
+	conf.Face.Enabled = cfg.Face != nil
+	if err := conf.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	id, err := conf.Identity(r.clock.Now, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Attributes = DefaultAttributes(cfg.Mode)
-	client, err := verify.New(verify.Config{ClientID: SandboxClientID, ClientSecret: SandboxClientSecret,
-		CallbackURL: base + "/callback", TokenURL: r.sb.TokenURL(), PersonURL: r.sb.PersonURL(), QRBaseURL: r.sb.QRBaseURL(),
-		Attributes: cfg.Attributes, Key: rigKiosk.Key, NDIKey: &rigNDI.Key.PublicKey, Now: r.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.provider = &countingProvider{Provider: client}
+	r.sb, r.identity = id.Sandbox, id
+	r.sb.SetSlowDelay(1500 * time.Millisecond)
+	r.provider = &countingProvider{Provider: id.Provider}
 	if cfg.Face != nil && cfg.Face.Checker == nil {
 		// The Face step talks to the sandbox's Face service.
+		pub := r.sb.Certificate().PublicKey.(*rsa.PublicKey)
 		fc, err := face.New(face.Config{BaseURL: r.sb.FaceURL(), ClientID: sandbox.DefaultFaceClient.ID,
 			ClientSecret: sandbox.DefaultFaceClient.Secret, ServiceID: sandbox.DefaultFaceClient.ServiceID,
-			ServiceKey: &rigNDI.Key.PublicKey, Now: r.clock.Now})
+			ServiceKey: pub, Now: r.clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,10 +125,11 @@ func newRig(t testing.TB, cfg EngineConfig, wrap ...func(VisitStore) VisitStore)
 		f.Checker = fc
 		cfg.Face = &f
 	}
+	cfg.Attributes = id.Attributes
+	cfg.ServiceName = id.Name
 	cfg.KioskID = "kiosk1"
 	cfg.Contact = "the front desk"
 	cfg.Alternative = "Please approach the counter."
-	r.dataDir = t.TempDir()
 	if r.store, err = storage.Open(r.dataDir); err != nil {
 		t.Fatal(err)
 	}
@@ -109,14 +139,26 @@ func newRig(t testing.TB, cfg EngineConfig, wrap ...func(VisitStore) VisitStore)
 		store = w(store)
 	}
 	r.engine = NewEngine(cfg, r.provider, store, r.clock.Now, quietLog(), r.sb.Show)
-	srv := NewServer(NewHandler(r.engine, ServerConfig{CallbackPath: "/callback", Sandbox: r.sb, Version: "test"}))
+	srv := NewServer(NewHandler(r.engine, ServerConfig{CallbackPath: id.CallbackPath, Sandbox: r.sb, Version: "test",
+		JWKSPath: id.JWKSPath, JWKS: id.JWKS}))
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	r.engine.Step()
-	if s := r.engine.Screen(); s.Phase != PhaseQR {
-		t.Fatalf("engine starts on %v, want the QR", s.Phase)
-	}
+	r.waitQR(t)
 	return r
+}
+
+// waitQR steps the engine until a code is on screen: at once with Verify,
+// after the pushed authorisation request with FAPI.
+func (r *rig) waitQR(t testing.TB) Screen {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		r.engine.Step()
+		if s := r.engine.Screen(); s.Phase == PhaseQR {
+			return s
+		}
+	}
+	t.Fatalf("no code on screen: %+v", r.engine.Screen())
+	return Screen{}
 }
 
 func personaID(t *testing.T, label string) string {

@@ -158,7 +158,7 @@ tls_key = "tls.key"
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, sb, err := cfg.VerifyClient(time.Now())
+	client, sb, err := cfg.VerifyClient()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ tls_key = "tls.key"
 		t.Fatalf("callback %s", cfg.EffectiveVerify().CallbackURL)
 	}
 	store := openStore(t, cfg.Kiosk.DataDir)
-	engine := NewEngine(EngineConfig{KioskID: "kiosk1", Attributes: cfg.EffectiveVerify().Attributes}, client, store, nil, quietLog(), sb.Show)
+	engine := NewEngine(EngineConfig{KioskID: "kiosk1", Attributes: cfg.EffectiveVerify().Attributes}, VerifyProvider{client}, store, nil, quietLog(), sb.Show)
 	srv := NewServer(NewHandler(engine, ServerConfig{CallbackPath: "/callback", Sandbox: sb}))
 	srv.TLSConfig = TLSConfig()
 	go srv.ServeTLS(ln, cfg.Kiosk.TLSCert, cfg.Kiosk.TLSKey)

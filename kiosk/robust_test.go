@@ -107,13 +107,13 @@ func TestRobustFaultsEndOnQR(t *testing.T) {
 // the kiosk stays on its QR screen and `ndikiosk doctor` names the skew.
 func TestRobustClockSkew(t *testing.T) {
 	r := newRig(t, EngineConfig{})
-	cfg := r.provider.Provider.(*verify.Client).Config()
+	cfg := r.provider.Provider.(VerifyProvider).Config()
 	cfg.Now = func() time.Time { return r.clock.Now().Add(10 * time.Minute) }
 	fast, err := verify.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.provider.Provider = fast
+	r.provider.Provider = VerifyProvider{fast}
 	r.engine.Cancel() // a code signed with the fast clock
 	_, err = r.sb.Scan(context.Background(), personaID(t, "Adult citizen"), "allow", "")
 	if !errors.Is(err, verify.ErrBadQR) || !strings.Contains(err.Error(), "check the kiosk clock") {

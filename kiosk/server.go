@@ -14,6 +14,8 @@ type ServerConfig struct {
 	CallbackPath string
 	Sandbox      http.Handler // mounted at SandboxPrefix when not nil
 	Version      string
+	JWKSPath     string // FAPI: the kiosk's public keys, fetched by Singpass
+	JWKS         []byte
 }
 
 var phonePage = template.Must(template.New("cb").Parse(`<!doctype html>
@@ -23,8 +25,9 @@ align-items:center;justify-content:center;background:#f4f4f6}p{font-size:1.4rem;
 text-align:center;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}</style></head>
 <body><p>{{.}}</p></body></html>`))
 
-// NewHandler returns the server's routes: the callback, /healthz, and the
-// sandbox when one is given.
+// NewHandler returns the server's routes: the callback (Verify's callback or
+// the FAPI redirect the phone's browser follows), /healthz, the kiosk's
+// JWKS for FAPI, and the sandbox when one is given.
 func NewHandler(e *Engine, cfg ServerConfig) http.Handler {
 	mux := http.NewServeMux()
 	limiter := newPenaltyBox(20, 10*time.Second)
@@ -50,6 +53,14 @@ func NewHandler(e *Engine, cfg ServerConfig) http.Handler {
 		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "phase": s.Phase.String(),
 			"outstanding_codes": e.Outstanding(), "version": cfg.Version})
 	})
+	if cfg.JWKSPath != "" {
+		mux.HandleFunc("GET "+cfg.JWKSPath, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			// Short enough that a key rotation reaches Singpass quickly.
+			w.Header().Set("Cache-Control", "public, max-age=300")
+			w.Write(cfg.JWKS)
+		})
+	}
 	if cfg.Sandbox != nil {
 		mux.Handle(SandboxPrefix+"/", cfg.Sandbox)
 	}

@@ -443,3 +443,8 @@ func pageText(s string) string {
 	s = html.UnescapeString(htmlTag.ReplaceAllString(s, " "))
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// SetSlowDelay changes how long the "slow" fault holds its answers, for
+// demonstrations and tests of a Singpass that hangs. Call it before the
+// sandbox serves.
+func (s *Sandbox) SetSlowDelay(d time.Duration) { s.opt.SlowDelay = d }
