@@ -656,7 +656,10 @@ func startOfDay(t time.Time) time.Time {
 // carry something from outside.
 func reasonFor(err error) string {
 	var api *verify.APIError
+	var coded interface{ LogReason() string }
 	switch {
+	case errors.As(err, &coded):
+		return coded.LogReason()
 	case errors.As(err, &api):
 		return api.API + "-" + strconv.Itoa(api.Status)
 	case errors.Is(err, verify.ErrUnavailable):

@@ -3,14 +3,14 @@ package kiosk_test
 import (
 	"context"
 	"crypto/rsa"
-	"os"
-	"path/filepath"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -172,6 +172,9 @@ func personaID(t *testing.T, label string) string {
 // visit scans the shown QR and waits for the engine to settle.
 func (r *rig) visit(t *testing.T, label, decision, fault string) Screen {
 	t.Helper()
+	if r.engine.Screen().Phase == PhaseStarting {
+		r.waitQR(t) // a FAPI code on its way
+	}
 	res, err := r.sb.Scan(context.Background(), personaID(t, label), decision, fault)
 	if err != nil {
 		t.Fatalf("scan: %v", err)
@@ -211,28 +214,34 @@ func TestAgeDecisions(t *testing.T) {
 		{"No date of birth on record", 18, OutcomeCannotDecide},
 		{"Date of birth unavailable", 18, OutcomeCannotDecide},
 	}
-	for _, c := range cases {
-		t.Run(c.label, func(t *testing.T) {
-			r := newRig(t, EngineConfig{MinAge: c.minAge})
-			s := r.visit(t, c.label, "allow", "")
-			if s.Phase != PhaseResult || s.Outcome != c.want || s.MinAge != c.minAge {
-				t.Fatalf("screen %+v, want result %s", s, c.want)
-			}
-			vs, err := r.store.Visits(context.Background(), VisitFilter{})
-			if err != nil || len(vs) != 1 {
-				t.Fatalf("visit log: %v %v", vs, err)
-			}
-			v := vs[0]
-			if v.Outcome != c.want || !strings.HasPrefix(v.MaskedID, "*****") || v.Name != "" || v.Mode != ModeAge ||
-				strings.Join(v.Attributes, ",") != "partialuinfin,dob" || !strings.HasPrefix(v.TxnRef, "kiosk1-") || v.PersonKey != nil {
-				t.Fatalf("logged %+v", v)
-			}
-		})
-	}
+	forProviders(t, func(t *testing.T, provider string) {
+		wantAttrs := map[string]string{ProviderVerify: "partialuinfin,dob", ProviderFAPI: "uinfin,dob"}[provider]
+		for _, c := range cases {
+			t.Run(c.label, func(t *testing.T) {
+				r := newRigWith(t, provider, EngineConfig{MinAge: c.minAge})
+				s := r.visit(t, c.label, "allow", "")
+				if s.Phase != PhaseResult || s.Outcome != c.want || s.MinAge != c.minAge {
+					t.Fatalf("screen %+v, want result %s", s, c.want)
+				}
+				vs, err := r.store.Visits(context.Background(), VisitFilter{})
+				if err != nil || len(vs) != 1 {
+					t.Fatalf("visit log: %v %v", vs, err)
+				}
+				v := vs[0]
+				if v.Outcome != c.want || !strings.HasPrefix(v.MaskedID, "*****") || v.Name != "" || v.Mode != ModeAge ||
+					strings.Join(v.Attributes, ",") != wantAttrs || !strings.HasPrefix(v.TxnRef, "kiosk1-") || v.PersonKey != nil ||
+					v.MaskedID != verify.MaskID(personaID(t, c.label)) {
+					t.Fatalf("logged %+v", v)
+				}
+			})
+		}
+	})
 }
 
-func TestResultClearsToNewCode(t *testing.T) {
-	r := newRig(t, EngineConfig{ResultTimeout: 8 * time.Second})
+func TestResultClearsToNewCode(t *testing.T) { forProviders(t, testResultClearsToNewCode) }
+
+func testResultClearsToNewCode(t *testing.T, provider string) {
+	r := newRigWith(t, provider, EngineConfig{ResultTimeout: 8 * time.Second})
 	first := r.engine.Screen().QR
 	r.visit(t, "Adult citizen", "allow", "")
 	r.clock.Add(7 * time.Second)
@@ -241,22 +250,24 @@ func TestResultClearsToNewCode(t *testing.T) {
 		t.Fatal("result cleared early")
 	}
 	r.clock.Add(2 * time.Second)
-	r.engine.Step()
-	s := r.engine.Screen()
+	s := r.waitQR(t)
 	if s.Phase != PhaseQR || s.QR == first || s.MaskedID != "" {
 		t.Fatalf("after the result: %+v", s)
 	}
 }
 
-func TestDeniedAndUnavailable(t *testing.T) {
-	r := newRig(t, EngineConfig{})
+func TestDeniedAndUnavailable(t *testing.T) { forProviders(t, testDeniedAndUnavailable) }
+
+func testDeniedAndUnavailable(t *testing.T, provider string) {
+	r := newRigWith(t, provider, EngineConfig{})
+	service := map[string]string{ProviderVerify: "Verify", ProviderFAPI: "Singpass"}[provider]
 	if s := r.visit(t, "Adult citizen", "deny", ""); s.Outcome != OutcomeDenied {
 		t.Fatalf("deny: %+v", s)
 	}
 	for _, fault := range []string{sandbox.FaultUnavailable, sandbox.FaultPerson500, sandbox.FaultToken500} {
 		r.engine.Cancel()
 		s := r.visit(t, "Adult citizen", "allow", fault)
-		want := "We are unable to validate your identity through Verify. Please contact the front desk if you require additional assistance.\nPlease approach the counter."
+		want := "We are unable to validate your identity through " + service + ". Please contact the front desk if you require additional assistance.\nPlease approach the counter."
 		if s.Phase != PhaseUnavailable || s.Message != want {
 			t.Fatalf("%s: %+v", fault, s)
 		}
@@ -271,10 +282,12 @@ func TestDeniedAndUnavailable(t *testing.T) {
 }
 
 func TestSlowExchangeTimesOut(t *testing.T) {
-	r := newRig(t, EngineConfig{ExchangeTimeout: 300 * time.Millisecond})
-	if s := r.visit(t, "Adult citizen", "allow", sandbox.FaultSlow); s.Phase != PhaseUnavailable {
-		t.Fatalf("slow Verify: %+v", s)
-	}
+	forProviders(t, func(t *testing.T, provider string) {
+		r := newRigWith(t, provider, EngineConfig{ExchangeTimeout: 300 * time.Millisecond})
+		if s := r.visit(t, "Adult citizen", "allow", sandbox.FaultSlow); s.Phase != PhaseUnavailable {
+			t.Fatalf("slow Singpass: %+v", s)
+		}
+	})
 }
 
 func get(t *testing.T, u string) (int, string) {
@@ -288,8 +301,10 @@ func get(t *testing.T, u string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func TestForgedAndReplayedCallbacks(t *testing.T) {
-	r := newRig(t, EngineConfig{})
+func TestForgedAndReplayedCallbacks(t *testing.T) { forProviders(t, testForgedAndReplayedCallbacks) }
+
+func testForgedAndReplayedCallbacks(t *testing.T, provider string) {
+	r := newRigWith(t, provider, EngineConfig{})
 	before := r.engine.Screen()
 	for _, q := range []string{"code=abc&state=kiosk1-forged", "code=abc", "state=x", "error=access_denied&state=kiosk1-nope", "code=a%00b&state=kiosk1-x"} {
 		if status, _ := get(t, r.base+"/callback?"+q); status < 400 || status >= 500 {

@@ -43,7 +43,7 @@ func validKioskID(id string) bool { return kioskIDRule.MatchString(id) }
 // Myinfo has no partial UIN/FIN: uinfin is asked for and masked on arrival.
 func DefaultScopes(mode string) []string {
 	if mode == ModeVisitor {
-		return []string{"uinfin", "name", "mobileno"}
+		return []string{"name", "uinfin", "mobileno"}
 	}
 	return []string{"uinfin", "dob"}
 }

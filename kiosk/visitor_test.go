@@ -14,8 +14,12 @@ import (
 	"ndikiosk/storage"
 )
 
-func visitorRig(t *testing.T) *rig {
-	return newRig(t, EngineConfig{Mode: ModeVisitor, Hosts: []string{"Ms Lee (Finance)", "Mr Ong (IT)"},
+func visitorRig(t *testing.T, provider ...string) *rig {
+	p := ProviderVerify
+	if len(provider) > 0 {
+		p = provider[0]
+	}
+	return newRigWith(t, p, EngineConfig{Mode: ModeVisitor, Hosts: []string{"Ms Lee (Finance)", "Mr Ong (IT)"},
 		Purposes: []string{"Meeting", "Delivery"}, ConfirmTimeout: time.Minute})
 }
 
@@ -27,13 +31,16 @@ func visits(t *testing.T, r *rig) []Visit {
 	return vs
 }
 
-func TestVisitorCheckInAndOut(t *testing.T) {
-	r := visitorRig(t)
+func TestVisitorCheckInAndOut(t *testing.T) { forProviders(t, testVisitorCheckInAndOut) }
+
+func testVisitorCheckInAndOut(t *testing.T, provider string) {
+	r := visitorRig(t, provider)
+	idAttr := map[string]string{ProviderVerify: "partialuinfin", ProviderFAPI: "uinfin"}[provider]
 	s := r.visit(t, "Comma and percent in name", "allow", "")
 	if s.Phase != PhaseConfirm || len(s.Hosts) != 2 || len(s.Purposes) != 2 {
 		t.Fatalf("confirm screen %+v", s)
 	}
-	want := []Particular{{"name", "Name", "TAN, AH KOW 100% (JOHN)"}, {"partialuinfin", "NRIC/FIN", "*****468" + personaID(t, "Comma and percent in name")[8:]},
+	want := []Particular{{"name", "Name", "TAN, AH KOW 100% (JOHN)"}, {idAttr, "NRIC/FIN", "*****468" + personaID(t, "Comma and percent in name")[8:]},
 		{"mobileno", "Mobile number", "—"}}
 	for i, p := range want {
 		if i >= len(s.Particulars) || s.Particulars[i] != p {
@@ -74,10 +81,14 @@ func TestVisitorCheckInAndOut(t *testing.T) {
 }
 
 func TestVisitorCancelAndTimeoutKeepNothing(t *testing.T) {
-	r := visitorRig(t)
+	forProviders(t, testVisitorCancelAndTimeoutKeepNothing)
+}
+
+func testVisitorCancelAndTimeoutKeepNothing(t *testing.T, provider string) {
+	r := visitorRig(t, provider)
 	r.visit(t, "Adult citizen", "allow", "")
 	r.engine.Cancel()
-	if s := r.engine.Screen(); s.Phase != PhaseQR || len(s.Particulars) != 0 {
+	if s := r.waitQR(t); s.Phase != PhaseQR || len(s.Particulars) != 0 {
 		t.Fatalf("after cancel %+v", s)
 	}
 	if err := r.engine.Confirm("Ms Lee (Finance)", "Meeting"); err == nil {
@@ -85,8 +96,7 @@ func TestVisitorCancelAndTimeoutKeepNothing(t *testing.T) {
 	}
 	r.visit(t, "Adult citizen", "allow", "")
 	r.clock.Add(61 * time.Second)
-	r.engine.Step()
-	if s := r.engine.Screen(); s.Phase != PhaseQR {
+	if s := r.waitQR(t); s.Phase != PhaseQR {
 		t.Fatalf("after the confirm timeout %+v", s)
 	}
 	if vs := visits(t, r); len(vs) != 0 {
@@ -94,8 +104,10 @@ func TestVisitorCancelAndTimeoutKeepNothing(t *testing.T) {
 	}
 }
 
-func TestDenyList(t *testing.T) {
-	r := visitorRig(t)
+func TestDenyList(t *testing.T) { forProviders(t, testDenyList) }
+
+func testDenyList(t *testing.T, provider string) {
+	r := visitorRig(t, provider)
 	id := personaID(t, "Adult permanent resident")
 	if err := r.store.Deny(context.Background(), r.store.PersonKey(id), "test", time.Now()); err != nil {
 		t.Fatal(err)
@@ -110,8 +122,11 @@ func TestDenyList(t *testing.T) {
 	}
 }
 
-func TestRefusalsAndErrorsAreLogged(t *testing.T) {
-	r := newRig(t, EngineConfig{})
+func TestRefusalsAndErrorsAreLogged(t *testing.T) { forProviders(t, testRefusalsAndErrorsAreLogged) }
+
+func testRefusalsAndErrorsAreLogged(t *testing.T, provider string) {
+	r := newRigWith(t, provider, EngineConfig{})
+	unavailable := map[string]string{ProviderVerify: "person-500", ProviderFAPI: "fapi-userinfo-500"}[provider]
 	r.visit(t, "Adult citizen", "deny", "")
 	r.engine.Cancel()
 	r.visit(t, "Adult citizen", "allow", sandbox.FaultPerson500)
@@ -121,22 +136,24 @@ func TestRefusalsAndErrorsAreLogged(t *testing.T) {
 	for _, v := range visits(t, r) {
 		got[v.Outcome] = v.Reason
 	}
-	if got[OutcomeDenied] != "consent-declined" || got[OutcomeUnavailable] != "person-500" || got[OutcomeError] != "bad-response" {
+	if got[OutcomeDenied] != "consent-declined" || got[OutcomeUnavailable] != unavailable || got[OutcomeError] != "bad-response" {
 		t.Fatalf("logged outcomes %v", got)
 	}
 }
 
 // TestNoPersonalDataInTheFile runs visits in both modes, then searches the
 // raw database files for identity numbers and names.
-func TestNoPersonalDataInTheFile(t *testing.T) {
+func TestNoPersonalDataInTheFile(t *testing.T) { forProviders(t, testNoPersonalDataInTheFile) }
+
+func testNoPersonalDataInTheFile(t *testing.T, provider string) {
 	labels := []string{"Adult citizen", "Comma and percent in name", "Chinese script name", "Foreigner (FIN)"}
 	var dirs []string
-	age := newRig(t, EngineConfig{})
+	age := newRigWith(t, provider, EngineConfig{})
 	for _, l := range labels {
 		age.engine.Cancel()
 		age.visit(t, l, "allow", "")
 	}
-	vis := visitorRig(t)
+	vis := visitorRig(t, provider)
 	for _, l := range labels {
 		vis.engine.Cancel()
 		vis.visit(t, l, "allow", "")
