@@ -1,0 +1,187 @@
+package kiosk_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	. "ndikiosk/kiosk"
+	"ndikiosk/ndi/jose"
+)
+
+// flakyProvider fails NewCode while down is set, as a network outage at
+// the pushed authorisation request would.
+type flakyProvider struct {
+	Provider
+	down  atomic.Bool
+	codes atomic.Int32
+}
+
+func (f *flakyProvider) NewCode(ctx context.Context, state string, lifetime time.Duration) (Code, error) {
+	if f.down.Load() {
+		return Code{}, errors.New("network is down")
+	}
+	f.codes.Add(1)
+	return f.Provider.NewCode(ctx, state, lifetime)
+}
+
+// waitFor polls until cond holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestFAPICodesRotateBeforeTheRequestURIExpires(t *testing.T) {
+	r := newRigWith(t, ProviderFAPI, EngineConfig{})
+	first := r.engine.Screen()
+	u, _ := url.Parse(first.QR)
+	if u.Path != SandboxPrefix+"/fapi/auth" || !strings.HasPrefix(u.Query().Get("request_uri"), "urn:ietf:params:oauth:request_uri:") {
+		t.Fatalf("QR %s", first.QR)
+	}
+	// The request_uri lives 60 s; the next code shows 10 s before that and
+	// is asked for 5 s earlier still, off the engine's lock.
+	if want := first.QRStart.Add(50 * time.Second); !first.NextQR.Equal(want) {
+		t.Fatalf("next code at %v, want %v", first.NextQR, want)
+	}
+	counted := &flakyProvider{Provider: r.provider.Provider}
+	r.provider.Provider = counted
+	r.clock.Add(45 * time.Second)
+	r.engine.Step()
+	waitFor(t, "the prepared code", func() bool { return counted.codes.Load() == 1 })
+	if r.engine.Screen().QR != first.QR {
+		t.Fatal("the prepared code was shown early")
+	}
+	r.clock.Add(5 * time.Second)
+	waitFor(t, "the second code", func() bool { r.engine.Step(); return r.engine.Screen().QR != first.QR })
+	second := r.engine.Screen()
+	if !second.QRStart.Equal(first.QRStart.Add(45*time.Second)) || r.engine.Outstanding() != 2 {
+		t.Fatalf("second code started %v (first %v), %d outstanding", second.QRStart, first.QRStart, r.engine.Outstanding())
+	}
+	// A phone that opened the old code just before it changed still
+	// finishes, and its redirect is accepted after the request_uri is gone.
+	redirect := phoneApproves(t, first.QR, personaID(t, "Adult citizen"))
+	r.clock.Add(30 * time.Second)
+	status, body := get(t, redirect)
+	if status != 200 || !strings.Contains(body, "Done") {
+		t.Fatalf("late redirect: %d %s", status, body)
+	}
+	if s := r.settle(t); s.Outcome != OutcomeEligible {
+		t.Fatalf("visit from the old code: %+v", s)
+	}
+	// And the same redirect again is refused like a replayed callback.
+	if status, _ := get(t, redirect); status != 404 {
+		t.Fatalf("replayed redirect: %d", status)
+	}
+}
+
+func TestFAPIExpiredCodeCannotBeUsed(t *testing.T) {
+	r := newRigWith(t, ProviderFAPI, EngineConfig{})
+	first := r.engine.Screen()
+	r.clock.Add(61 * time.Second)
+	if _, err := r.sb.ScanURL(context.Background(), first.QR, personaID(t, "Adult citizen"), "allow", ""); err == nil ||
+		!strings.Contains(err.Error(), "request_uri has expired") {
+		t.Fatalf("expired request_uri: %v", err)
+	}
+	if r.provider.exchanges.Load() != 0 {
+		t.Fatal("an expired code reached the token endpoint")
+	}
+}
+
+func TestFAPIOutageAtPARRecovers(t *testing.T) {
+	r := newRigWith(t, ProviderFAPI, EngineConfig{ResultTimeout: 8 * time.Second})
+	flaky := &flakyProvider{Provider: r.provider.Provider}
+	r.provider.Provider = flaky
+	first := r.engine.Screen()
+	flaky.down.Store(true)
+	// The next code cannot be had: the current one stays while it is good…
+	r.clock.Add(50 * time.Second)
+	r.engine.Step()
+	waitFor(t, "the failed attempt", func() bool { r.engine.Step(); return r.engine.Screen().QR == first.QR })
+	if s := r.engine.Screen(); s.Phase != PhaseQR || s.QR != first.QR {
+		t.Fatalf("a still-good code was taken off the screen: %+v", s)
+	}
+	// …and once it has expired the kiosk says Singpass is unavailable.
+	r.clock.Add(10 * time.Second)
+	waitFor(t, "the unavailable screen", func() bool { r.engine.Step(); return r.engine.Screen().Phase == PhaseUnavailable })
+	if s := r.engine.Screen(); !strings.Contains(s.Message, "through Singpass") {
+		t.Fatalf("message %q", s.Message)
+	}
+	// The network comes back: the kiosk returns to a fresh code by itself.
+	flaky.down.Store(false)
+	r.clock.Add(9 * time.Second)
+	s := r.waitQR(t)
+	if s.QR == first.QR {
+		t.Fatal("the expired code came back")
+	}
+	if s := r.visit(t, "Adult citizen", "allow", ""); s.Outcome != OutcomeEligible {
+		t.Fatalf("visit after the outage: %+v", s)
+	}
+}
+
+func TestFAPIKioskPublishesItsJWKS(t *testing.T) {
+	r := newRigWith(t, ProviderFAPI, EngineConfig{})
+	status, body := get(t, r.base+"/.well-known/jwks.json")
+	if status != 200 {
+		t.Fatalf("JWKS: %d", status)
+	}
+	keys, err := jose.ParseJWKS([]byte(body))
+	if err != nil || len(keys) != 2 || keys[0].Use != "sig" || keys[1].Use != "enc" || keys[0].Kid == keys[1].Kid {
+		t.Fatalf("JWKS %s: %v", body, err)
+	}
+	var raw map[string][]map[string]any
+	json.Unmarshal([]byte(body), &raw)
+	for _, k := range raw["keys"] {
+		if _, private := k["d"]; private {
+			t.Fatal("the JWKS publishes a private key")
+		}
+	}
+	// The keys were made on first start and are kept for the next.
+	conf := SandboxDefaults()
+	conf.Kiosk.DataDir, conf.Kiosk.Provider = r.dataDir, ProviderFAPI
+	again, err := conf.FAPIKeys()
+	if err != nil || again.Signing.Kid != keys[0].Kid || again.Encryption.Kid != keys[1].Kid {
+		t.Fatalf("keys after a restart: %v %v", again.Signing.Kid, err)
+	}
+}
+
+// phoneApproves plays the visitor's phone browser: it opens the code's
+// authorisation URL, picks the persona on the sandbox's Singpass page,
+// allows, and returns where Singpass redirects the browser.
+func phoneApproves(t *testing.T, authURL, persona string) string {
+	t.Helper()
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="ticket" value="([0-9a-f]+)"`).FindSubmatch(page)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("Singpass page: %d %s", resp.StatusCode, page)
+	}
+	u, _ := url.Parse(authURL)
+	resp, err = browser.PostForm(u.Scheme+"://"+u.Host+SandboxPrefix+"/consent",
+		url.Values{"ticket": {string(m[1])}, "persona": {persona}, "decision": {"allow"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("consent answered %d, want a redirect", resp.StatusCode)
+	}
+	return resp.Header.Get("Location")
+}
