@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
@@ -74,10 +75,11 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	client, sb, err := cfg.VerifyClient(now())
+	id, err := cfg.Identity(nil, log)
 	if err != nil {
 		return err
 	}
+	sb := id.Sandbox
 	release, err := storage.Lock(cfg.Kiosk.DataDir)
 	if err != nil {
 		return err
@@ -110,7 +112,7 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "Admin PIN (sandbox mode): %s — hold the top-left corner for 2 s, or press Ctrl+Alt+A\n", kiosk.SandboxPIN)
 		}
 	}
-	faceStep, err := cfg.FaceStep(now(), sb, client.Config().HTTPClient)
+	faceStep, err := cfg.FaceStep(now(), sb, id.HTTPClient)
 	if err != nil {
 		ln.Close()
 		return err
@@ -127,17 +129,16 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 		defer cam.Close()
 		faceStep.Camera = cam
 	}
-	v := cfg.EffectiveVerify()
 	k := cfg.Kiosk
 	engine := kiosk.NewEngine(kiosk.EngineConfig{
 		Face:    faceStep,
-		KioskID: k.ID, Mode: k.Mode, Attributes: v.Attributes, MinAge: k.MinAge, QRLifetime: v.QRLifetime.Duration, QRLead: v.QRLead.Duration,
-		ExchangeTimeout: v.ExchangeTimeout.Duration, ResultTimeout: k.ResultTimeout.Duration,
+		KioskID: k.ID, Mode: k.Mode, Attributes: id.Attributes, MinAge: k.MinAge, QRLifetime: id.QRLifetime, QRLead: id.QRLead,
+		ExchangeTimeout: id.ExchangeTimeout, ResultTimeout: k.ResultTimeout.Duration, ServiceName: id.Name,
 		ConfirmTimeout: k.ConfirmTimeout.Duration, Contact: k.Contact, Alternative: k.Alternative,
 		Hosts: cfg.Visitor.Hosts, Purposes: cfg.Visitor.Purposes, FreeText: cfg.Visitor.FreeText,
-	}, client, store, nil, log, onQR)
+	}, id.Provider, store, nil, log, onQR)
 	srv := kiosk.NewServer(kiosk.NewHandler(engine, kiosk.ServerConfig{
-		CallbackPath: k.CallbackPath, Sandbox: sandboxHandler, Version: version}))
+		CallbackPath: id.CallbackPath, Sandbox: sandboxHandler, Version: version, JWKSPath: id.JWKSPath, JWKS: id.JWKS}))
 	go func() {
 		var err error
 		if k.TLSCert != "" {
@@ -154,7 +155,10 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	go engine.Run(ctx)
 	go kiosk.KeepFor(ctx, store, k.RetentionDays, time.Now, log)
-	log.Info("kiosk started", "listen", ln.Addr().String(), "mode", k.Mode, "sandbox", sb != nil, "data_dir", k.DataDir)
+	log.Info("kiosk started", "listen", ln.Addr().String(), "mode", k.Mode, "provider", k.Provider, "sandbox", sb != nil, "data_dir", k.DataDir)
+	if id.JWKSPath != "" {
+		log.Info("publishing this kiosk's FAPI keys", "jwks", id.JWKSPath, "redirect_uri", id.CallbackURL)
+	}
 
 	if dir, err := assets.FontDir(); err == nil {
 		if err := assets.InstallFonts(dir); err != nil {
@@ -173,18 +177,17 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 		},
 		Status: func(ctx context.Context) kiosk.Status {
 			s := kiosk.Status{Version: version, Mode: k.Mode, Sandbox: sb != nil, Listen: ln.Addr().String(),
-				CallbackURL: v.CallbackURL, DataDir: k.DataDir}
+				CallbackURL: id.CallbackURL, DataDir: k.DataDir}
 			for _, f := range []string{store.Path(), store.Path() + "-wal"} {
 				if st, err := os.Stat(f); err == nil {
 					s.DatabaseBytes += st.Size()
 				}
 			}
-			s.Endpoints = kiosk.Probe(ctx, client.Config().HTTPClient, []kiosk.Endpoint{
-				{Name: "Token API", URL: v.TokenURL}, {Name: "Person API", URL: v.PersonURL},
-				{Name: "This kiosk's server", URL: cfg.BaseURL() + "/healthz"}})
+			s.Endpoints = kiosk.Probe(ctx, id.HTTPClient, append(slices.Clone(id.Endpoints),
+				kiosk.Endpoint{Name: "This kiosk's server", URL: cfg.BaseURL() + "/healthz"}))
 			return s
 		}}
-	ui.New(a, w, engine, ui.Options{Venue: venue, Language: k.Language, Windowed: *windowed, HideCursor: k.HideCursor, Admin: admin})
+	ui.New(a, w, engine, ui.Options{Venue: venue, PhoneCamera: id.PhoneCamera, Language: k.Language, Windowed: *windowed, HideCursor: k.HideCursor, Admin: admin})
 	w.ShowAndRun()
 
 	cancel()

@@ -24,6 +24,9 @@ type Options struct {
 	Language   string       // default screen language; a visitor's choice lasts one visit
 	Windowed   bool         // development: a normal window instead of full screen
 	HideCursor bool         // hide the mouse pointer over the kiosk (touchscreens)
+	// PhoneCamera: the QR is a Singpass authorisation URL (FAPI), opened
+	// with the phone's camera rather than scanned in the Singpass app.
+	PhoneCamera bool
 	Admin      *kiosk.Admin // nil: no admin screens
 }
 
@@ -251,6 +254,11 @@ func (k *Kiosk) setLanguage(code string) {
 // translate sets every fixed text in the current language.
 func (k *Kiosk) translate() {
 	k.qrCaption.Text = k.tr.T("qr.caption")
+	if k.opts.PhoneCamera {
+		// A FAPI code is a web address: the phone's camera opens it, and
+		// Singpass then hands over to its app.
+		k.qrCaption.Text = k.tr.T("qr.caption.camera")
+	}
 	k.checkingText.Text = k.tr.T("checking.title")
 	k.checkingDetail.Text = k.tr.T("checking.detail")
 	k.confirmTitle.Text = k.tr.T("confirm.title")
@@ -304,7 +312,9 @@ func (k *Kiosk) render(s kiosk.Screen) {
 	k.screen = s
 	switch s.Phase {
 	case kiosk.PhaseStarting:
-		k.show(nil)
+		k.checkingText.Text, k.checkingDetail.Text = k.tr.T("starting.title"), ""
+		k.refit()
+		k.show(k.checking)
 	case kiosk.PhaseQR:
 		if prev != kiosk.PhaseQR && prev != kiosk.PhaseStarting && k.tr.lang != defaultLanguage(k.opts.Language) {
 			// A visit ended: the next visitor starts in the venue's language.
@@ -440,6 +450,9 @@ func (k *Kiosk) resultText(s kiosk.Screen) (icon fyne.Resource, title, detail st
 	case kiosk.OutcomeDenied:
 		return theme.CancelIcon(), t("result.denied"), t("result.denied.detail"), colorAmber
 	case kiosk.OutcomeUnavailable:
+		if k.opts.PhoneCamera {
+			return theme.WarningIcon(), t("result.unavailable.singpass"), withAlt(t("result.unavailable.singpass.detail", "Contact", s.Contact)), colorAmber
+		}
 		return theme.WarningIcon(), t("result.unavailable"), withAlt(t("result.unavailable.detail", "Contact", s.Contact)), colorAmber
 	case kiosk.OutcomeCheckedIn:
 		return theme.ConfirmIcon(), t("result.checkedin", "Name", s.Name), t("result.checkedin.detail"), colorGreen

@@ -28,11 +28,13 @@ type fakeProvider struct {
 	release chan struct{}
 }
 
-func (f *fakeProvider) NewQR(state string, lifetime time.Duration) (string, verify.QR, error) {
+func (f *fakeProvider) NewCode(_ context.Context, state string, lifetime time.Duration) (kiosk.Code, error) {
 	now := time.Now()
-	q := verify.QR{State: state, Start: now, Expiry: now.Add(lifetime)}
-	return "https://app.singpass.gov.sg/sgverify?state=" + state + "&v=2", q, nil
+	return kiosk.Code{URL: "https://app.singpass.gov.sg/sgverify?state=" + state + "&v=2", Start: now,
+		Expiry: now.Add(lifetime), AcceptUntil: now.Add(lifetime)}, nil
 }
+
+func (f *fakeProvider) Remote() bool { return false }
 
 func (f *fakeProvider) Exchange(ctx context.Context, cb verify.Callback) (*verify.Person, error) {
 	if f.release != nil {
@@ -145,6 +147,27 @@ func TestUnavailableScreen(t *testing.T) {
 	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseUnavailable })
 	if k.resultTitle.Text != "Verify unavailable" || !strings.Contains(k.resultDetail.Text, "Please contact the front desk") ||
 		!strings.Contains(k.resultDetail.Text, "Please approach the counter.") {
+		t.Fatalf("unavailable: %q / %q", k.resultTitle.Text, k.resultDetail.Text)
+	}
+}
+
+// TestMyinfoProviderWording: with FAPI the code is opened with the phone's
+// camera, and an outage names Singpass, not Verify.
+func TestMyinfoProviderWording(t *testing.T) {
+	a := test.NewTempApp(t)
+	w := test.NewTempWindow(t, nil)
+	e := kiosk.NewEngine(kiosk.EngineConfig{KioskID: "k1", Contact: "the front desk", ServiceName: "Singpass"},
+		&fakeProvider{}, &memStore{}, nil, quiet(), nil)
+	k := New(a, w, e, Options{Venue: "Test Venue", Windowed: true, PhoneCamera: true})
+	t.Cleanup(k.Stop)
+	e.Step()
+	if k.qrCaption.Text != "Scan with your phone camera" {
+		t.Fatalf("caption %q", k.qrCaption.Text)
+	}
+	e.Callback(url.Values{"code": {"down"}, "state": {state(t, e)}})
+	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseUnavailable })
+	if k.resultTitle.Text != "Singpass unavailable" || !strings.Contains(k.resultDetail.Text, "through Singpass") ||
+		!strings.Contains(e.Screen().Message, "through Singpass") {
 		t.Fatalf("unavailable: %q / %q", k.resultTitle.Text, k.resultDetail.Text)
 	}
 }
