@@ -14,13 +14,13 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-const usage = `ndikiosk — a self-service Singpass Verify kiosk
+const usage = `ndikiosk — a self-service Singpass kiosk (Verify, or Myinfo under FAPI 2.0)
 
 Usage:
   ndikiosk [run] [flags]          start the kiosk (sandbox mode when no --config is given)
                                   flags: --config FILE --data-dir DIR --listen ADDR --mode age|visitor
                                          --min-age N --windowed
-  ndikiosk qr --config FILE       print one freshly signed Verify QR URL
+  ndikiosk qr --config FILE       print one fresh QR URL (Verify: signed here; FAPI: a real pushed authorisation request)
   ndikiosk exchange --config FILE --code CODE [--state S]
                                   swap an authorisation code for the verified person (uinfin masked)
   ndikiosk sandbox [--listen ADDR] run the Singpass sandbox on its own, for other software

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,8 +14,8 @@ import (
 	"ndikiosk/ndi/verify"
 )
 
-// runQR prints one freshly signed QR URL: the quickest check that the key,
-// client id and callback URL in a config are what Verify expects.
+// runQR prints one fresh QR URL: the quickest check that the keys, client
+// id and callback (or redirect) URL in a config are what Singpass expects.
 func runQR(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("qr", stderr)
 	cfgPath := fs.String("config", "", "config file (required)")
@@ -23,17 +24,27 @@ func runQR(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, client, err := verifyClient(*cfgPath)
+	cfg, err := loadConfig(*cfgPath, false)
 	if err != nil {
 		return err
 	}
 	if *state == "" {
-		*state = cfg.Kiosk.ID + "-" + verify.NewNonce()[:16]
+		*state = cfg.Kiosk.ID + "-" + verify.NewNonce()[:32]
 	}
-	u, _, err := client.NewQR(*state, cfg.Verify.QRLifetime.Duration)
+	// With Verify the QR is signed here; with FAPI this is a real pushed
+	// authorisation request (client assertion, DPoP), so a URL printed
+	// means Singpass accepted the kiosk's keys and registration.
+	id, err := cfg.Identity(nil, nil)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), id.ExchangeTimeout)
+	defer cancel()
+	code, err := id.Provider.NewCode(ctx, *state, id.QRLifetime)
+	if err != nil {
+		return err
+	}
+	u := code.URL
 	if *png != "" {
 		if err := qrcode.WriteFile(u, qrcode.Medium, 512, *png); err != nil {
 			return fmt.Errorf("write %s: %w", *png, err)
@@ -60,6 +71,10 @@ func runExchange(args []string, stdout, stderr io.Writer) error {
 	cfg, client, err := verifyClient(*cfgPath)
 	if err != nil {
 		return err
+	}
+	if cfg.Kiosk.Provider == kiosk.ProviderFAPI {
+		return errors.New("exchange is a Verify tool: with FAPI the PKCE verifier and the DPoP key of an authorisation live only " +
+			"in the kiosk that pushed it, so a code can be redeemed only there (use `ndikiosk qr` to test the FAPI registration)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Verify.ExchangeTimeout.Duration)
 	defer cancel()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 
 	"ndikiosk/camera"
 	"ndikiosk/kiosk"
+	"ndikiosk/ndi/fapi"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/storage"
 )
@@ -58,27 +60,87 @@ func (d *doctor) fail(what string, err any) {
 
 func (d *doctor) check(cfg *kiosk.Config) {
 	v := cfg.EffectiveVerify()
-	if !cfg.Sandbox {
+	fapi := cfg.Kiosk.Provider == kiosk.ProviderFAPI
+	switch {
+	case fapi:
+		d.fapiKeys(cfg)
+		if !cfg.Sandbox {
+			d.callbackURL("fapi.redirect_uri", cfg.FAPI.RedirectURI)
+		}
+	case !cfg.Sandbox:
 		d.keys(v)
-		d.callbackURL(v.CallbackURL)
+		d.callbackURL("verify.callback_url", v.CallbackURL)
+	default:
+		d.ok("keys", "sandbox test keys (made on first start)")
+	}
+	if !cfg.Sandbox {
 		if cfg.Admin.PINHash == "" {
 			d.fail("admin.pin_hash", "missing: make one with `ndikiosk hash-pin`")
 		} else {
 			d.ok("admin.pin_hash", "set")
 		}
-	} else {
-		d.ok("keys", "sandbox test keys (made on first start)")
 	}
 	d.dataDir(cfg.Kiosk.DataDir)
 	client := &http.Client{Timeout: 10 * time.Second}
-	if !cfg.Sandbox {
+	switch {
+	case cfg.Sandbox:
+		d.ok("endpoints", "served by this kiosk's own sandbox at "+cfg.BaseURL()+"/sandbox/")
+	case fapi:
+		d.fapiIssuer(cfg, client)
+	default:
 		d.endpoint("token_url", v.TokenURL, client, true)
 		d.endpoint("person_url", v.PersonURL, client, false)
-	} else {
-		d.ok("endpoints", "served by this kiosk's own sandbox at "+cfg.BaseURL()+"/sandbox/")
 	}
 	if cfg.Face.Enabled {
 		d.face(cfg, client)
+	}
+}
+
+// fapiKeys loads the FAPI keys without making any: a missing file is made
+// on the kiosk's first start, after which its JWKS must be registered.
+func (d *doctor) fapiKeys(cfg *kiosk.Config) {
+	f := cfg.EffectiveFAPI()
+	seen := map[string]string{}
+	check := func(name, path string, required bool) {
+		k, err := fapi.LoadKey(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist) && !required && cfg.Sandbox:
+			d.ok(name, "made on first start at "+path)
+		case errors.Is(err, os.ErrNotExist) && !required:
+			d.warn(name, path+" does not exist yet: the kiosk makes it on first start; then register its JWKS URL with Singpass")
+		case err != nil:
+			d.fail(name, err)
+		case seen[k.Kid] != "":
+			d.fail(name, "the same key as "+seen[k.Kid]+": use separate signing and encryption keys")
+		default:
+			seen[k.Kid] = name
+			d.ok(name, "P-256, kid "+k.Kid)
+		}
+	}
+	check("fapi.signing_key", f.SigningKey, false)
+	check("fapi.encryption_key", f.EncryptionKey, false)
+	for _, p := range f.PreviousKeys {
+		check("fapi.previous_keys", p, true)
+	}
+	d.ok("fapi.scopes", strings.Join(f.Scopes, " "))
+}
+
+// fapiIssuer checks discovery (the FAPI issuer, every endpoint), the clock
+// against the issuer's, and says which JWKS URL Singpass must be given.
+func (d *doctor) fapiIssuer(cfg *kiosk.Config, client *http.Client) {
+	f := cfg.EffectiveFAPI()
+	discovery := f.Issuer + "/.well-known/openid-configuration"
+	d.endpoint("fapi.issuer", discovery, client, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if m, err := fapi.Discover(ctx, client, f.Issuer); err != nil {
+		d.fail("fapi.issuer", err)
+	} else {
+		d.ok("fapi.discovery", "issuer "+m.Issuer+" with PAR, token, userinfo and JWKS endpoints")
+	}
+	if u, err := url.Parse(f.RedirectURI); err == nil && u.Host != "" {
+		d.ok("fapi.jwks_path", "register this JWKS URL with Singpass: "+u.Scheme+"://"+u.Host+f.JWKSPath+
+			" (then `ndikiosk qr --config FILE` tries a real pushed authorisation request)")
 	}
 }
 
@@ -109,31 +171,32 @@ func (d *doctor) keys(v kiosk.VerifyConfig) {
 	}
 }
 
-// callbackURL must be reachable by Singpass: https, a public host name.
-func (d *doctor) callbackURL(raw string) {
+// callbackURL must be reachable by Singpass (Verify) or the visitor's
+// phone (FAPI): https, a public host name.
+func (d *doctor) callbackURL(name, raw string) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		d.fail("verify.callback_url", "not an absolute URL")
+		d.fail(name, "not an absolute URL")
 		return
 	}
 	if u.Scheme != "https" {
-		d.fail("verify.callback_url", "must be https (Singpass requires TLS 1.2 or newer)")
+		d.fail(name, "must be https (Singpass requires TLS 1.2 or newer)")
 	}
 	host := u.Hostname()
 	if ip := net.ParseIP(host); ip != nil {
 		if ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
-			d.fail("verify.callback_url", host+" is a private address: Singpass cannot reach it; use the public name of your relay or proxy")
+			d.fail(name, host+" is a private address: Singpass cannot reach it; use the public name of your relay or proxy")
 		} else {
-			d.warn("verify.callback_url", "an IP address; Singpass expects a registered host name")
+			d.warn(name, "an IP address; Singpass expects a registered host name")
 		}
 		return
 	}
 	if host == "localhost" || strings.HasSuffix(host, ".local") || strings.HasSuffix(host, ".internal") {
-		d.fail("verify.callback_url", host+" is not a public name: Singpass cannot reach it")
+		d.fail(name, host+" is not a public name: Singpass cannot reach it")
 		return
 	}
 	if u.Scheme == "https" {
-		d.ok("verify.callback_url", raw)
+		d.ok(name, raw)
 	}
 }
 

@@ -355,7 +355,7 @@ func TestDiscoveryAndNetworkFailures(t *testing.T) {
 	cfg.Issuer = e.srv.URL + "/sandbox/fapi/" // a trailing slash is tolerated
 	if c, _ := New(cfg); c == nil {
 		t.Fatal("trailing slash refused")
-	} else if _, err := c.Discover(context.Background()); err != nil {
+	} else if _, err := c.Metadata(context.Background()); err != nil {
 		t.Fatalf("discovery: %v", err)
 	}
 	cfg.Issuer = e.srv.URL + "/sandbox"

@@ -109,24 +109,36 @@ func (c *Client) metadata(ctx context.Context) (*Metadata, error) {
 	if m != nil && c.cfg.Now().Sub(at) < time.Hour {
 		return m, nil
 	}
-	body, err := c.get(ctx, "discovery", c.cfg.Issuer+"/.well-known/openid-configuration")
+	fresh, err := Discover(ctx, c.cfg.HTTPClient, c.cfg.Issuer)
 	if err != nil {
 		if m != nil {
 			return m, nil // keep using what worked; the next call tries again
 		}
 		return nil, err
 	}
-	var fresh Metadata
-	if err := json.Unmarshal(body, &fresh); err != nil {
-		return nil, fmt.Errorf("%w: discovery document: %v", verify.ErrServer, err)
-	}
-	if err := fresh.check(c.cfg.Issuer); err != nil {
+	c.mu.Lock()
+	c.meta, c.metaAt = fresh, c.cfg.Now()
+	c.mu.Unlock()
+	return fresh, nil
+}
+
+// Discover fetches an issuer's openid-configuration and checks that it is
+// the FAPI issuer's, with every endpoint the kiosk uses.
+func Discover(ctx context.Context, hc *http.Client, issuer string) (*Metadata, error) {
+	issuer = strings.TrimRight(issuer, "/")
+	c := &Client{cfg: Config{HTTPClient: hc}}
+	body, err := c.get(ctx, "discovery", issuer+"/.well-known/openid-configuration")
+	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	c.meta, c.metaAt = &fresh, c.cfg.Now()
-	c.mu.Unlock()
-	return &fresh, nil
+	var m Metadata
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("%w: discovery document: %v", verify.ErrServer, err)
+	}
+	if err := m.check(issuer); err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 func (m *Metadata) check(issuer string) error {
@@ -144,9 +156,8 @@ func (m *Metadata) check(issuer string) error {
 	return nil
 }
 
-// Discover fetches (or returns the cached) discovery document; the doctor
-// uses it.
-func (c *Client) Discover(ctx context.Context) (*Metadata, error) { return c.metadata(ctx) }
+// Metadata fetches (or returns the cached) discovery document.
+func (c *Client) Metadata(ctx context.Context) (*Metadata, error) { return c.metadata(ctx) }
 
 // issuerSigningKey finds the issuer's signing key by kid in its JWKS; an
 // unknown kid refetches the set, at most every 30 s, so a key rotation at
