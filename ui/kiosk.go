@@ -21,13 +21,13 @@ import (
 // Options are the UI's settings from the config.
 type Options struct {
 	Venue      string
-	Language   string       // default screen language; a visitor's choice lasts one visit
-	Windowed   bool         // development: a normal window instead of full screen
-	HideCursor bool         // hide the mouse pointer over the kiosk (touchscreens)
+	Language   string // default screen language; a visitor's choice lasts one visit
+	Windowed   bool   // development: a normal window instead of full screen
+	HideCursor bool   // hide the mouse pointer over the kiosk (touchscreens)
 	// PhoneCamera: the QR is a Singpass authorisation URL (FAPI), opened
 	// with the phone's camera rather than scanned in the Singpass app.
 	PhoneCamera bool
-	Admin      *kiosk.Admin // nil: no admin screens
+	Admin       *kiosk.Admin // nil: no admin screens
 }
 
 // Kiosk is the kiosk window's content. Widgets live in fields so that tests
