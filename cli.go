@@ -19,7 +19,7 @@ const usage = `ndikiosk — a self-service Singpass kiosk (Verify, or Myinfo und
 Usage:
   ndikiosk [run] [flags]          start the kiosk (sandbox mode when no --config is given)
                                   flags: --config FILE --data-dir DIR --listen ADDR --mode age|visitor
-                                         --min-age N --windowed
+                                         --provider verify|fapi --min-age N --windowed
   ndikiosk qr --config FILE       print one fresh QR URL (Verify: signed here; FAPI: a real pushed authorisation request)
   ndikiosk exchange --config FILE --code CODE [--state S]
                                   swap an authorisation code for the verified person (uinfin masked)

@@ -32,6 +32,7 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data-dir", "", "data folder (overrides kiosk.data_dir)")
 	listen := fs.String("listen", "", "callback server address (overrides kiosk.listen)")
 	mode := fs.String("mode", "", "age or visitor (overrides kiosk.mode)")
+	provider := fs.String("provider", "", "verify or fapi (overrides kiosk.provider)")
 	minAge := fs.Int("min-age", 0, "minimum age in age mode (overrides kiosk.min_age)")
 	windowed := fs.Bool("windowed", false, "a normal window instead of full screen (development)")
 	if err := parse(fs, args); err != nil {
@@ -55,6 +56,7 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	override(&cfg.Kiosk.DataDir, *dataDir)
 	override(&cfg.Kiosk.Listen, *listen)
 	override(&cfg.Kiosk.Mode, *mode)
+	override(&cfg.Kiosk.Provider, *provider)
 	if *minAge != 0 {
 		cfg.Kiosk.MinAge = *minAge
 	}

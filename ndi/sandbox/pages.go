@@ -68,10 +68,11 @@ type pageData struct {
 func (s *Sandbox) render(w http.ResponseWriter, status int, d pageData) {
 	d.Home = s.opt.Prefix + "/"
 	d.Action = s.opt.Prefix + "/consent"
-	d.ClientID = s.opt.Client.ID
-	d.Attributes = s.opt.Client.Attributes
-	if s.opt.FAPI != nil && (d.ClientID == "" || s.fapiShown()) {
-		d.ClientID, d.Attributes = s.opt.FAPI.ID, s.opt.FAPI.Scopes
+	if d.ClientID == "" {
+		d.ClientID, d.Attributes = s.opt.Client.ID, s.opt.Client.Attributes
+		if s.opt.FAPI != nil && (d.ClientID == "" || s.fapiShown()) {
+			d.ClientID, d.Attributes = s.opt.FAPI.ID, s.opt.FAPI.Scopes
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
@@ -87,7 +88,19 @@ func (s *Sandbox) consentPage(w http.ResponseWriter, ticket string) {
 	if s.opt.FAPI != nil {
 		faults = append(slices.Clone(Faults), FAPIFaults...)
 	}
-	s.render(w, http.StatusOK, pageData{Personas: rows, Ticket: ticket, Faults: faults})
+	d := pageData{Personas: rows, Ticket: ticket, Faults: faults}
+	s.mu.Lock()
+	if t, ok := s.tickets[ticket]; ok && t.par != nil {
+		// What this authorisation asked for, as Singpass's consent shows it.
+		d.ClientID = s.opt.FAPI.ID
+		for _, sc := range t.par.scope {
+			if sc != "openid" {
+				d.Attributes = append(d.Attributes, sc)
+			}
+		}
+	}
+	s.mu.Unlock()
+	s.render(w, http.StatusOK, d)
 }
 
 // phonePage is the sandbox's home: the consent form that scans whatever QR
