@@ -10,10 +10,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,7 +27,9 @@ import (
 
 // TestRealBinaryUnderXvfb builds ndikiosk as shipped (cgo, OpenGL), runs it
 // in sandbox mode on a virtual display, reads the QR off the screen, has a
-// persona scan it through the sandbox, and checks the result screen.
+// persona scan it through the sandbox, and checks the result screen: once
+// with Verify, once with Myinfo under FAPI 2.0, where the QR is opened the
+// way a phone's browser opens it.
 func TestRealBinaryUnderXvfb(t *testing.T) {
 	for _, tool := range []string{"Xvfb", "import", "zbarimg"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -39,6 +43,13 @@ func TestRealBinaryUnderXvfb(t *testing.T) {
 	if err := build.Run(); err != nil {
 		t.Fatalf("build: %v", err)
 	}
+	for _, provider := range []string{"verify", "fapi"} {
+		t.Run(provider, func(t *testing.T) { runRealBinary(t, bin, provider) })
+	}
+}
+
+func runRealBinary(t *testing.T, bin, provider string) {
+	dir := t.TempDir()
 	display := startXvfb(t)
 	port := freePort(t)
 	base := "http://127.0.0.1:" + port
@@ -46,7 +57,7 @@ func TestRealBinaryUnderXvfb(t *testing.T) {
 	runtimeDir := filepath.Join(dir, "xdg")
 	os.Mkdir(runtimeDir, 0o700)
 	kioskLog, _ := os.Create(filepath.Join(dir, "kiosk.log"))
-	cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:"+port)
+	cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:"+port, "--provider", provider)
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "XDG_RUNTIME_DIR="+runtimeDir, "HOME="+dir)
 	cmd.Stdout, cmd.Stderr = kioskLog, kioskLog
 	if err := cmd.Start(); err != nil {
@@ -73,13 +84,26 @@ func TestRealBinaryUnderXvfb(t *testing.T) {
 	}
 	os.MkdirAll(shots, 0o755)
 
-	// The QR on screen must be a correctly signed Verify URL for this kiosk.
 	var qr string
 	for deadline := time.Now().Add(20 * time.Second); qr == "" && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		shot := screenshot(t, display, filepath.Join(shots, "xvfb-qr.png"))
+		shot := screenshot(t, display, filepath.Join(shots, "xvfb-qr-"+provider+".png"))
 		out, _ := exec.Command("zbarimg", "-q", "--raw", shot).Output()
 		qr = strings.TrimSpace(string(out))
 	}
+	state := ""
+	if provider == "fapi" {
+		// The QR on screen must be the sandbox Singpass's authorisation URL
+		// for a pushed request; the visitor's phone opens it, the person
+		// approves, and the browser follows the redirect to the kiosk.
+		if !strings.HasPrefix(qr, base+"/sandbox/fapi/auth?client_id=") || !strings.Contains(qr, "request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3A") {
+			t.Fatalf("no FAPI authorisation URL readable on screen; zbarimg read %q", qr)
+		}
+		state = phoneBrowserApproves(t, qr, base)
+		waitPhase(t, base, "result", exited)
+		checkResult(t, display, shots, provider, bin, data, state)
+		return
+	}
+	// The QR on screen must be a correctly signed Verify URL for this kiosk.
 	if !strings.HasPrefix(qr, base+"/sandbox/sgverify?callback=") {
 		t.Fatalf("no Verify QR readable on screen; zbarimg read %q", qr)
 	}
@@ -102,8 +126,16 @@ func TestRealBinaryUnderXvfb(t *testing.T) {
 		t.Fatalf("scan: %d %s", resp.StatusCode, body)
 	}
 	waitPhase(t, base, "result", exited)
+	if u, err := url.Parse(qr); err == nil {
+		state = u.Query().Get("state")
+	}
+	checkResult(t, display, shots, provider, bin, data, state)
+}
+
+// checkResult checks the green result screen and the visit in the export.
+func checkResult(t *testing.T, display, shots, provider, bin, data, state string) {
 	time.Sleep(time.Second) // let the window draw it
-	shot := screenshot(t, display, filepath.Join(shots, "xvfb-result.png"))
+	shot := screenshot(t, display, filepath.Join(shots, "xvfb-result-"+provider+".png"))
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatal(err)
@@ -119,10 +151,6 @@ func TestRealBinaryUnderXvfb(t *testing.T) {
 	}
 
 	// The visit is in the log, as the operator's export shows it.
-	state := ""
-	if u, err := url.Parse(qr); err == nil {
-		state = u.Query().Get("state")
-	}
 	out, err := exec.Command(bin, "export", "--data-dir", data).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), state) || !strings.Contains(string(out), ",eligible,") {
 		t.Fatalf("export does not show visit %s as eligible: %v\n%s", state, err, out)
@@ -192,4 +220,38 @@ func screenshot(t *testing.T, display, path string) string {
 		t.Fatalf("screenshot: %v %s", err, out)
 	}
 	return path
+}
+
+// phoneBrowserApproves opens an authorisation URL as a phone's browser
+// would: the Singpass page, a persona, Allow, and the redirect to the
+// kiosk, whose page must say to look at the screen. It returns the state.
+func phoneBrowserApproves(t *testing.T, authURL, base string) string {
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	resp, err := browser.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="ticket" value="([0-9a-f]+)"`).FindSubmatch(page)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("Singpass page: %d %s", resp.StatusCode, page)
+	}
+	var landed string
+	browser.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		landed = req.URL.String()
+		return nil
+	}
+	resp, err = browser.PostForm(base+"/sandbox/consent", url.Values{"ticket": {string(m[1])}, "persona": {sandboxAdult()}, "decision": {"allow"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(landed, base+"/callback?") || !strings.Contains(string(page), "look at the kiosk screen") {
+		t.Fatalf("after Allow the browser landed on %q (HTTP %d): %s", landed, resp.StatusCode, page)
+	}
+	u, _ := url.Parse(landed)
+	return u.Query().Get("state")
 }
