@@ -401,7 +401,13 @@ func TestHealthz(t *testing.T) {
 // the time from the callback being accepted to the decision screen: token,
 // person, decryption, verification, the decision and the visit log write.
 func BenchmarkCallbackToDecision(b *testing.B) {
-	r := newRig(b, EngineConfig{})
+	for _, provider := range providers {
+		b.Run(provider, func(b *testing.B) { benchCallbackToDecision(b, provider) })
+	}
+}
+
+func benchCallbackToDecision(b *testing.B, provider string) {
+	r := newRigWith(b, provider, EngineConfig{})
 	accepted := make(chan time.Time, 1)
 	decided := make(chan time.Time, 1)
 	r.engine.Subscribe(func(s Screen) {
@@ -417,6 +423,7 @@ func BenchmarkCallbackToDecision(b *testing.B) {
 	var lat []time.Duration
 	for b.Loop() {
 		r.engine.Cancel()
+		r.waitQR(b)
 		if _, err := r.sb.Scan(context.Background(), id, "allow", ""); err != nil {
 			b.Fatal(err)
 		}

@@ -30,7 +30,7 @@ type env struct {
 	jwksFetch atomic.Int32
 }
 
-func newEnv(t *testing.T, scopes ...string) *env {
+func newEnv(t testing.TB, scopes ...string) *env {
 	t.Helper()
 	e := &env{clock: testclock.New(time.Now())}
 	var err error
@@ -419,5 +419,41 @@ func TestPreviousEncryptionKeyStillOpens(t *testing.T) {
 	e.client.cfg.Keys.Previous = nil
 	if _, err := e.visit(t, "Adult citizen", ""); !errors.Is(err, verify.ErrBadToken) {
 		t.Fatalf("dropped key still opens: %v", err)
+	}
+}
+
+// BenchmarkAuthorize is one pushed authorisation request against the
+// sandbox on loopback, both sides: client assertion and DPoP proof signed,
+// both verified, the request stored.
+func BenchmarkAuthorize(b *testing.B) {
+	e := newEnv(b)
+	for b.Loop() {
+		if _, err := e.client.Authorize(context.Background(), newState()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExchange is the redirect's code to a Person, both sides: token
+// (assertion, DPoP, PKCE), ID token sealed and opened, userinfo with its
+// DPoP nonce round trip, sealed and opened.
+func BenchmarkExchange(b *testing.B) {
+	e := newEnv(b)
+	id, _ := sandbox.PersonaByLabel("Adult citizen", time.Now())
+	for b.Loop() {
+		b.StopTimer()
+		a, err := e.client.Authorize(context.Background(), newState())
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := e.sb.ScanURL(context.Background(), a.URL, id.ID, "allow", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		u, _ := url.Parse(res.CallbackURL)
+		b.StartTimer()
+		if _, err := e.client.Exchange(context.Background(), verify.Callback{Code: u.Query().Get("code"), State: u.Query().Get("state")}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
