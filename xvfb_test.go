@@ -10,17 +10,16 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"ndikiosk/internal/phone"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/verify"
 )
@@ -222,32 +221,19 @@ func screenshot(t *testing.T, display, path string) string {
 	return path
 }
 
-// phoneBrowserApproves opens an authorisation URL as a phone's browser
-// would: the Singpass page, a persona, Allow, and the redirect to the
-// kiosk, whose page must say to look at the screen. It returns the state.
+// phoneBrowserApproves approves an authorisation URL as the visitor's
+// phone would and follows the redirect to the kiosk, whose page must say
+// to look at the screen. It returns the state.
 func phoneBrowserApproves(t *testing.T, authURL, base string) string {
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Timeout: 20 * time.Second}
-	resp, err := browser.Get(authURL)
+	landed, err := phone.Approve(authURL, sandboxAdult())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(landed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := regexp.MustCompile(`name="ticket" value="([0-9a-f]+)"`).FindSubmatch(page)
-	if resp.StatusCode != 200 || m == nil {
-		t.Fatalf("Singpass page: %d %s", resp.StatusCode, page)
-	}
-	var landed string
-	browser.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		landed = req.URL.String()
-		return nil
-	}
-	resp, err = browser.PostForm(base+"/sandbox/consent", url.Values{"ticket": {string(m[1])}, "persona": {sandboxAdult()}, "decision": {"allow"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(landed, base+"/callback?") || !strings.Contains(string(page), "look at the kiosk screen") {
 		t.Fatalf("after Allow the browser landed on %q (HTTP %d): %s", landed, resp.StatusCode, page)

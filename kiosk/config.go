@@ -278,13 +278,7 @@ func (c *Config) applyDefaults() {
 // server (so they follow kiosk.listen).
 func (c *Config) EffectiveVerify() VerifyConfig {
 	v := c.Verify
-	if len(v.Attributes) == 0 {
-		v.Attributes = DefaultAttributes(c.Kiosk.Mode)
-	}
-	if c.Face.Enabled && !slices.Contains(v.Attributes, "uinfin") {
-		// SingPass Face identifies people by UIN/FIN; asked for only then.
-		v.Attributes = append(slices.Clone(v.Attributes), "uinfin")
-	}
+	v.Attributes = c.requested(v.Attributes, DefaultAttributes)
 	if c.Sandbox {
 		base := c.BaseURL()
 		v.ClientID, v.ClientSecret = SandboxClientID, SandboxClientSecret
@@ -294,6 +288,19 @@ func (c *Config) EffectiveVerify() VerifyConfig {
 		v.QRBaseURL = base + SandboxPrefix + "/sgverify"
 	}
 	return v
+}
+
+// requested is what the kiosk asks Singpass for: the configured list or
+// the mode's default, plus uinfin with Face.
+func (c *Config) requested(list []string, byMode func(string) []string) []string {
+	if len(list) == 0 {
+		list = byMode(c.Kiosk.Mode)
+	}
+	if c.Face.Enabled && !slices.Contains(list, "uinfin") {
+		// SingPass Face identifies people by UIN/FIN; asked for only then.
+		list = append(slices.Clone(list), "uinfin")
+	}
+	return list
 }
 
 // Validate checks the config again, after command-line overrides.

@@ -4,15 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"ndikiosk/internal/phone"
 	. "ndikiosk/kiosk"
 	"ndikiosk/ndi/jose"
 )
@@ -72,7 +70,10 @@ func TestFAPICodesRotateBeforeTheRequestURIExpires(t *testing.T) {
 	}
 	// A phone that opened the old code just before it changed still
 	// finishes, and its redirect is accepted after the request_uri is gone.
-	redirect := phoneApproves(t, first.QR, personaID(t, "Adult citizen"))
+	redirect, err := phone.Approve(first.QR, personaID(t, "Adult citizen"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.clock.Add(30 * time.Second)
 	status, body := get(t, redirect)
 	if status != 200 || !strings.Contains(body, "Done") {
@@ -155,33 +156,4 @@ func TestFAPIKioskPublishesItsJWKS(t *testing.T) {
 	if err != nil || again.Signing.Kid != keys[0].Kid || again.Encryption.Kid != keys[1].Kid {
 		t.Fatalf("keys after a restart: %v %v", again.Signing.Kid, err)
 	}
-}
-
-// phoneApproves plays the visitor's phone browser: it opens the code's
-// authorisation URL, picks the persona on the sandbox's Singpass page,
-// allows, and returns where Singpass redirects the browser.
-func phoneApproves(t *testing.T, authURL, persona string) string {
-	t.Helper()
-	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := browser.Get(authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := regexp.MustCompile(`name="ticket" value="([0-9a-f]+)"`).FindSubmatch(page)
-	if resp.StatusCode != 200 || m == nil {
-		t.Fatalf("Singpass page: %d %s", resp.StatusCode, page)
-	}
-	u, _ := url.Parse(authURL)
-	resp, err = browser.PostForm(u.Scheme+"://"+u.Host+SandboxPrefix+"/consent",
-		url.Values{"ticket": {string(m[1])}, "persona": {persona}, "decision": {"allow"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("consent answered %d, want a redirect", resp.StatusCode)
-	}
-	return resp.Header.Get("Location")
 }

@@ -53,12 +53,7 @@ func DefaultScopes(mode string) []string {
 // mode the local sandbox as issuer on the kiosk's own server.
 func (c *Config) EffectiveFAPI() FAPIConfig {
 	f := c.FAPI
-	if len(f.Scopes) == 0 {
-		f.Scopes = DefaultScopes(c.Kiosk.Mode)
-	}
-	if c.Face.Enabled && !slices.Contains(f.Scopes, "uinfin") {
-		f.Scopes = append(slices.Clone(f.Scopes), "uinfin")
-	}
+	f.Scopes = c.requested(f.Scopes, DefaultScopes)
 	dir := filepath.Join(c.Kiosk.DataDir, "fapi")
 	if f.SigningKey == "" {
 		f.SigningKey = filepath.Join(dir, "signing.pem")

@@ -453,15 +453,9 @@ func (s *Sandbox) decideFAPI(p *par, personaID, decision, fault string) (string,
 		q.Set("error", "temporarily_unavailable")
 		q.Set("error_description", "Myinfo is under maintenance")
 	default:
-		person, ok := s.Persona(personaID)
-		if !ok {
-			return "", fmt.Errorf("no persona %q", personaID)
-		}
-		if fault == FaultNone {
-			fault = person.Fault
-		}
-		if person.NoProfile && fault == FaultNone {
-			fault = FaultPerson404
+		person, fault, err := s.consenting(personaID, fault)
+		if err != nil {
+			return "", err
 		}
 		code := randomB64(32)
 		s.mu.Lock()

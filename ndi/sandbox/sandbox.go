@@ -360,15 +360,9 @@ func (s *Sandbox) decide(ctx context.Context, q verify.QR, personaID, decision, 
 	case fault == FaultUnavailable:
 		query = "error=503&error_description=Service+under+maintenance&state=" + q.State
 	default:
-		p, ok := s.Persona(personaID)
-		if !ok {
-			return ScanResult{}, fmt.Errorf("no persona %q", personaID)
-		}
-		if fault == FaultNone {
-			fault = p.Fault
-		}
-		if p.NoProfile && fault == FaultNone {
-			fault = FaultPerson404
+		p, fault, err := s.consenting(personaID, fault)
+		if err != nil {
+			return ScanResult{}, err
 		}
 		code := randomToken(24)
 		s.mu.Lock()
@@ -406,6 +400,23 @@ func (s *Sandbox) call(ctx context.Context, res *ScanResult, fault string) {
 	n, _ := io.ReadFull(resp.Body, body)
 	res.CallbackStatus, res.CallbackBody = resp.StatusCode, pageText(string(body[:n]))
 	s.opt.Logger.Info("sandbox callback", "decision", res.Decision, "fault", fault, "status", resp.StatusCode)
+}
+
+// consenting is the persona who allowed, with the fault the grant plays:
+// the scan's, else the persona's own, else a 404 for a person without a
+// Myinfo profile.
+func (s *Sandbox) consenting(personaID, fault string) (Persona, string, error) {
+	p, ok := s.Persona(personaID)
+	if !ok {
+		return Persona{}, "", fmt.Errorf("no persona %q", personaID)
+	}
+	if fault == FaultNone {
+		fault = p.Fault
+	}
+	if p.NoProfile && fault == FaultNone {
+		fault = FaultPerson404
+	}
+	return p, fault, nil
 }
 
 func validFault(f string) bool {
