@@ -136,6 +136,7 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 		Face:    faceStep,
 		KioskID: k.ID, Mode: k.Mode, Attributes: id.Attributes, MinAge: k.MinAge, QRLifetime: id.QRLifetime, QRLead: id.QRLead,
 		ExchangeTimeout: id.ExchangeTimeout, ResultTimeout: k.ResultTimeout.Duration, ServiceName: id.Name,
+		MaxOutstanding: id.MaxOutstanding,
 		ConfirmTimeout: k.ConfirmTimeout.Duration, Contact: k.Contact, Alternative: k.Alternative,
 		Hosts: cfg.Visitor.Hosts, Purposes: cfg.Visitor.Purposes, FreeText: cfg.Visitor.FreeText,
 	}, id.Provider, store, nil, log, onQR)

@@ -127,6 +127,9 @@ func newRigWith(t testing.TB, provider string, cfg EngineConfig, wrap ...func(Vi
 	}
 	cfg.Attributes = id.Attributes
 	cfg.ServiceName = id.Name
+	if cfg.MaxOutstanding == 0 {
+		cfg.MaxOutstanding = id.MaxOutstanding
+	}
 	cfg.KioskID = "kiosk1"
 	cfg.Contact = "the front desk"
 	cfg.Alternative = "Please approach the counter."

@@ -157,3 +157,34 @@ func TestFAPIKioskPublishesItsJWKS(t *testing.T) {
 		t.Fatalf("keys after a restart: %v %v", again.Signing.Kid, err)
 	}
 }
+
+// TestFAPISlowApprovalStillLands: a visitor opens the code, then takes
+// four minutes in the Singpass app while the kiosk keeps rotating; the
+// redirect is still accepted.
+func TestFAPISlowApprovalStillLands(t *testing.T) {
+	r := newRigWith(t, ProviderFAPI, EngineConfig{})
+	counted := &flakyProvider{Provider: r.provider.Provider}
+	r.provider.Provider = counted
+	page, err := phone.Open(r.engine.Screen().QR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 5; i++ {
+		shown := r.engine.Screen().QR
+		r.clock.Add(45 * time.Second)
+		r.engine.Step()
+		waitFor(t, "a prepared code", func() bool { return counted.codes.Load() == int32(i) })
+		r.clock.Add(5 * time.Second)
+		waitFor(t, "the next code", func() bool { r.engine.Step(); return r.engine.Screen().QR != shown })
+	}
+	redirect, err := page.Allow(personaID(t, "Adult citizen"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body := get(t, redirect); status != 200 || !strings.Contains(body, "Done") {
+		t.Fatalf("redirect after 250 s: %d %s", status, body)
+	}
+	if s := r.settle(t); s.Outcome != OutcomeEligible {
+		t.Fatalf("slow visitor: %+v", s)
+	}
+}

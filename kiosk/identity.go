@@ -31,6 +31,7 @@ type Identity struct {
 	QRLifetime      time.Duration
 	QRLead          time.Duration
 	ExchangeTimeout time.Duration
+	MaxOutstanding  int        // codes whose callback is awaited at once
 	Endpoints       []Endpoint // what the admin status screen probes
 	PhoneCamera     bool       // the QR is scanned with the phone's camera, not the Singpass app
 }
@@ -174,7 +175,7 @@ func (c *Config) Identity(clock func() time.Time, log *slog.Logger) (*Identity, 
 		v := c.EffectiveVerify()
 		return &Identity{Provider: VerifyProvider{client}, Name: "Verify", Sandbox: sb, HTTPClient: client.Config().HTTPClient,
 			Attributes: v.Attributes, CallbackPath: c.Kiosk.CallbackPath, CallbackURL: v.CallbackURL,
-			QRLifetime: v.QRLifetime.Duration, QRLead: v.QRLead.Duration, ExchangeTimeout: v.ExchangeTimeout.Duration,
+			QRLifetime: v.QRLifetime.Duration, QRLead: v.QRLead.Duration, ExchangeTimeout: v.ExchangeTimeout.Duration, MaxOutstanding: 4,
 			Endpoints: []Endpoint{{Name: "Token API", URL: v.TokenURL}, {Name: "Person API", URL: v.PersonURL}}}, nil
 	}
 	f := c.EffectiveFAPI()
@@ -189,6 +190,9 @@ func (c *Config) Identity(clock func() time.Time, log *slog.Logger) (*Identity, 
 	id := &Identity{Name: "Singpass", Attributes: f.Scopes, CallbackPath: c.CallbackPath(), CallbackURL: f.RedirectURI,
 		JWKSPath: f.JWKSPath, JWKS: jwks, QRLifetime: time.Minute, QRLead: f.QRLead.Duration,
 		ExchangeTimeout: f.ExchangeTimeout.Duration, PhoneCamera: true,
+		// A code rotates every 50 s and its redirect may come up to
+		// FAPIRedirectWindow after it expired: eight cover that.
+		MaxOutstanding: 8,
 		Endpoints: []Endpoint{{Name: "Singpass discovery", URL: f.Issuer + "/.well-known/openid-configuration"}}}
 	httpClient := &http.Client{Timeout: 15 * time.Second}
 	if c.Sandbox {

@@ -17,28 +17,39 @@ var (
 	formAction  = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
 )
 
-// Approve opens an authorisation URL, picks persona on the Singpass page
-// and taps Allow. It returns where Singpass redirects the browser, without
-// going there.
-func Approve(authURL, persona string) (string, error) {
+// Page is the Singpass page a phone's browser shows after opening a code.
+type Page struct {
+	browser *http.Client
+	ticket  string
+	action  string
+}
+
+// Open opens an authorisation URL as the phone's browser does.
+func Open(authURL string) (*Page, error) {
 	browser := &http.Client{Timeout: 20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := browser.Get(authURL)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	ticket, action := ticketField.FindSubmatch(page), formAction.FindSubmatch(page)
 	if resp.StatusCode != http.StatusOK || ticket == nil || action == nil {
-		return "", fmt.Errorf("the Singpass page answered %d: %.300s", resp.StatusCode, page)
+		return nil, fmt.Errorf("the Singpass page answered %d: %.300s", resp.StatusCode, page)
 	}
 	u, err := url.Parse(authURL)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	post, _ := u.Parse(string(action[1]))
-	resp, err = browser.PostForm(post.String(), url.Values{"ticket": {string(ticket[1])}, "persona": {persona}, "decision": {"allow"}})
+	return &Page{browser: browser, ticket: string(ticket[1]), action: post.String()}, nil
+}
+
+// Allow picks persona and taps Allow. It returns where Singpass redirects
+// the browser, without going there.
+func (p *Page) Allow(persona string) (string, error) {
+	resp, err := p.browser.PostForm(p.action, url.Values{"ticket": {p.ticket}, "persona": {persona}, "decision": {"allow"}})
 	if err != nil {
 		return "", err
 	}
@@ -47,4 +58,14 @@ func Approve(authURL, persona string) (string, error) {
 		return "", errors.New("Allow did not redirect the browser: HTTP " + resp.Status)
 	}
 	return resp.Header.Get("Location"), nil
+}
+
+// Approve opens an authorisation URL, picks persona on the Singpass page
+// and taps Allow: Open, then Allow.
+func Approve(authURL, persona string) (string, error) {
+	p, err := Open(authURL)
+	if err != nil {
+		return "", err
+	}
+	return p.Allow(persona)
 }
