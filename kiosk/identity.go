@@ -193,7 +193,7 @@ func (c *Config) Identity(clock func() time.Time, log *slog.Logger) (*Identity, 
 		// A code rotates every 50 s and its redirect may come up to
 		// FAPIRedirectWindow after it expired: eight cover that.
 		MaxOutstanding: 8,
-		Endpoints: []Endpoint{{Name: "Singpass discovery", URL: f.Issuer + "/.well-known/openid-configuration"}}}
+		Endpoints:      []Endpoint{{Name: "Singpass discovery", URL: f.Issuer + "/.well-known/openid-configuration"}}}
 	httpClient := &http.Client{Timeout: 15 * time.Second}
 	if c.Sandbox {
 		// The sandbox also registers the Verify client (harmless), and the
