@@ -31,8 +31,10 @@ func faceOn(retries int) EngineConfig {
 	return EngineConfig{Face: &FaceConfig{Camera: NewSyntheticCamera(320, 240), Retries: retries, NoRetries: retries == 0}}
 }
 
-func TestFaceMatchPasses(t *testing.T) {
-	r := newRig(t, faceOn(2))
+func TestFaceMatchPasses(t *testing.T) { forProviders(t, testFaceMatchPasses) }
+
+func testFaceMatchPasses(t *testing.T, provider string) {
+	r := newRigWith(t, provider, faceOn(2))
 	s := r.visit(t, "Adult citizen", "allow", "")
 	if s.Phase != PhaseFace || s.FaceAttempt != 1 || s.FaceRetry {
 		t.Fatalf("after the exchange: %+v", s)
@@ -51,8 +53,10 @@ func TestFaceMatchPasses(t *testing.T) {
 	}
 }
 
-func TestFaceNoMatchRetriesThenRefuses(t *testing.T) {
-	r := newRig(t, faceOn(1))
+func TestFaceNoMatchRetriesThenRefuses(t *testing.T) { forProviders(t, testFaceNoMatchRetriesThenRefuses) }
+
+func testFaceNoMatchRetriesThenRefuses(t *testing.T, provider string) {
+	r := newRigWith(t, provider, faceOn(1))
 	s := r.faceVisit(t, "Adult permanent resident")
 	if s.Phase != PhaseFace || !s.FaceRetry || s.FaceAttempt != 1 {
 		t.Fatalf("after a failed attempt: %+v", s)
@@ -121,10 +125,14 @@ func TestFaceWithoutCamera(t *testing.T) {
 }
 
 func TestFaceInVisitorModeAndOneOAuthCall(t *testing.T) {
+	forProviders(t, testFaceInVisitorModeAndOneOAuthCall)
+}
+
+func testFaceInVisitorModeAndOneOAuthCall(t *testing.T, provider string) {
 	cfg := faceOn(2)
 	cfg.Mode = ModeVisitor
 	cfg.Hosts, cfg.Purposes = []string{"Reception"}, []string{"Meeting"}
-	r := newRig(t, cfg)
+	r := newRigWith(t, provider, cfg)
 	for _, label := range []string{"Adult citizen", "Chinese script name", "Tamil script name"} {
 		r.engine.Cancel()
 		if s := r.faceVisit(t, label); s.Phase != PhaseConfirm {
