@@ -37,6 +37,35 @@ func TestConfigChecks(t *testing.T) {
 	}
 }
 
+func TestFAPIConfigChecks(t *testing.T) {
+	cases := map[string]string{
+		"sandbox = true\n[kiosk]\nprovider = \"myinfo\"\n":                                                                                            `kiosk.provider is "myinfo"`,
+		"sandbox = true\n[kiosk]\nprovider = \"fapi\"\n[fapi]\nscopes = [\"partialuinfin\", \"dob\"]\n":                                               "ask for uinfin",
+		"sandbox = true\n[kiosk]\nprovider = \"fapi\"\n[fapi]\nscopes = [\"name\"]\n":                                                                 `fapi.scopes must include "dob"`,
+		"sandbox = true\n[kiosk]\nprovider = \"fapi\"\n[fapi]\njwks_path = \"/callback\"\n":                                                           "fapi.jwks_path must differ",
+		"sandbox = true\n[kiosk]\nprovider = \"fapi\"\nid = \"lobby 1\"\n":                                                                            `kiosk.id "lobby 1" must be`,
+		"[kiosk]\nprovider = \"fapi\"\n[fapi]\nenvironment = \"staging\"\n":                                                                           "missing fapi.client_id",
+		"[kiosk]\nprovider = \"fapi\"\n[fapi]\nissuer = \"https://x\"\nclient_id = \"c\"\n":                                                           "missing fapi.redirect_uri",
+		"[kiosk]\nprovider = \"fapi\"\n[fapi]\nenvironment = \"production\"\nclient_id = \"c\"\nredirect_uri = \"https://myinfo-kiosk.example/cb\"\n": `must not contain "singpass"`,
+		"[kiosk]\nprovider = \"fapi\"\n[fapi]\nenvironment = \"test\"\n":                                                                              `fapi.environment is "test"`,
+	}
+	for text, want := range cases {
+		if _, err := loadText(t, text); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: want %q, got %v", text, want, err)
+		}
+	}
+	// A complete FAPI config loads, needs no [verify] table, and serves the
+	// redirect on the redirect URI's path.
+	c, err := loadText(t, "[kiosk]\nprovider = \"fapi\"\n[admin]\npin_hash = \"\"\n[fapi]\nenvironment = \"staging\"\nclient_id = \"c\"\nredirect_uri = \"https://kiosk1.venue.example/visit/cb\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CallbackPath() != "/visit/cb" || c.EffectiveFAPI().Issuer != "https://stg-id.singpass.gov.sg/fapi" ||
+		strings.Join(c.EffectiveFAPI().Scopes, " ") != "uinfin dob" {
+		t.Fatalf("callback path %q, fapi %+v", c.CallbackPath(), c.EffectiveFAPI())
+	}
+}
+
 func TestModeDecidesDefaultAttributes(t *testing.T) {
 	c := SandboxDefaults()
 	if got := strings.Join(c.EffectiveVerify().Attributes, ","); got != "partialuinfin,dob" {

@@ -2,6 +2,7 @@ package fapi
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"io"
 	"log/slog"
@@ -455,5 +456,35 @@ func BenchmarkExchange(b *testing.B) {
 		if _, err := e.client.Exchange(context.Background(), verify.Callback{Code: u.Query().Get("code"), State: u.Query().Get("state")}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestIssuerKeysRefreshOnUnknownKid: keys cached from before a rotation at
+// Singpass do not hold the new kid; the set is fetched again, but at most
+// every 30 s, so a stream of forged kids cannot make the kiosk hammer it.
+func TestIssuerKeysRefreshOnUnknownKid(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.visit(t, "Adult citizen", ""); err != nil {
+		t.Fatal(err)
+	}
+	stale, _ := NewKey()
+	e.client.mu.Lock()
+	e.client.issuerKey = map[string]*ecdsa.PublicKey{stale.Kid: &stale.Private.PublicKey}
+	e.client.jwksAt = e.clock.Now()
+	e.client.mu.Unlock()
+	// Fetched a moment ago: an unknown kid is refused without a fetch.
+	if _, err := e.visit(t, "Adult citizen", ""); !errors.Is(err, verify.ErrBadToken) || !strings.Contains(err.Error(), "does not publish") {
+		t.Fatalf("unknown kid right after a fetch: %v", err)
+	}
+	if n := e.jwksFetch.Load(); n != 1 {
+		t.Fatalf("JWKS fetched %d times", n)
+	}
+	// Half a minute later the set is fetched again and the new kid found.
+	e.clock.Add(31 * time.Second)
+	if _, err := e.visit(t, "Adult citizen", ""); err != nil {
+		t.Fatalf("after the refresh: %v", err)
+	}
+	if n := e.jwksFetch.Load(); n != 2 {
+		t.Fatalf("JWKS fetched %d times, want 2", n)
 	}
 }
