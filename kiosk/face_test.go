@@ -53,7 +53,9 @@ func testFaceMatchPasses(t *testing.T, provider string) {
 	}
 }
 
-func TestFaceNoMatchRetriesThenRefuses(t *testing.T) { forProviders(t, testFaceNoMatchRetriesThenRefuses) }
+func TestFaceNoMatchRetriesThenRefuses(t *testing.T) {
+	forProviders(t, testFaceNoMatchRetriesThenRefuses)
+}
 
 func testFaceNoMatchRetriesThenRefuses(t *testing.T, provider string) {
 	r := newRigWith(t, provider, faceOn(1))
