@@ -137,6 +137,7 @@ type Engine struct {
 	fetching    bool       // a code is being prepared
 	wantCode    bool       // show the prepared code as soon as it arrives
 	shownExpiry time.Time  // when the code on screen stops being scannable
+	fetchAfter  time.Time  // after a failed attempt, the next waits until then
 }
 
 type readyCode struct {
@@ -148,6 +149,10 @@ type readyCode struct {
 // one is requested: enough for a slow round trip, little enough of its
 // life spent waiting.
 const prefetchLead = 5 * time.Second
+
+// fetchBackoff spaces attempts after a failed one, so an issuer that
+// refuses at once is not hammered.
+const fetchBackoff = 3 * time.Second
 
 // pendingVisit is a visitor's data while they confirm it: in memory only,
 // dropped on submit, cancel or timeout.
@@ -272,7 +277,7 @@ func (e *Engine) Step() time.Time {
 		}
 	case PhaseQR:
 		switch {
-		case !now.Before(e.shownExpiry) && e.ready == nil && e.fetching:
+		case !now.Before(e.shownExpiry) && e.ready == nil && (e.fetching || now.Before(e.fetchAfter)):
 			// The next code is late: a dead code must not stay on screen.
 			e.wantCode = true
 			e.set(Screen{Phase: PhaseStarting})
@@ -309,7 +314,14 @@ func (e *Engine) Step() time.Time {
 			}
 			return e.shownExpiry
 		case e.provider.Remote() && e.ready == nil:
-			return e.screen.NextQR.Add(-prefetchLead)
+			next := e.screen.NextQR.Add(-prefetchLead)
+			if next.Before(e.fetchAfter) {
+				next = e.fetchAfter
+			}
+			if e.shownExpiry.Before(next) && now.Before(e.shownExpiry) {
+				next = e.shownExpiry
+			}
+			return next
 		}
 		return e.screen.NextQR
 	case PhaseResult, PhaseUnavailable, PhaseConfirm, PhaseFace:
@@ -343,7 +355,7 @@ func (e *Engine) rotate(now time.Time) {
 		}
 	}
 	e.wantCode = true
-	if e.screen.Phase != PhaseQR || !now.Before(e.shownExpiry) {
+	if e.screen.Phase != PhaseStarting && (e.screen.Phase != PhaseQR || !now.Before(e.shownExpiry)) {
 		e.set(Screen{Phase: PhaseStarting})
 	}
 	e.prefetch()
@@ -381,7 +393,7 @@ func (e *Engine) show(now time.Time, state string, c Code) {
 // the unavailable screen if the kiosk has no code left to show, and is
 // retried when that clears. e.mu is held.
 func (e *Engine) prefetch() {
-	if !e.provider.Remote() || e.fetching || e.ready != nil {
+	if !e.provider.Remote() || e.fetching || e.ready != nil || e.now().Before(e.fetchAfter) {
 		return
 	}
 	e.fetching = true
@@ -397,6 +409,7 @@ func (e *Engine) prefetch() {
 		e.fetching = false
 		now := e.now()
 		if err != nil {
+			e.fetchAfter = now.Add(fetchBackoff)
 			e.log.Error("cannot prepare a code", "error", err.Error())
 			if e.screen.Phase == PhaseStarting || (e.screen.Phase == PhaseQR && !now.Before(e.shownExpiry)) {
 				e.wantCode = false

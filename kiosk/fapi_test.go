@@ -19,11 +19,13 @@ import (
 // the pushed authorisation request would.
 type flakyProvider struct {
 	Provider
-	down  atomic.Bool
-	codes atomic.Int32
+	down     atomic.Bool
+	codes    atomic.Int32
+	attempts atomic.Int32
 }
 
 func (f *flakyProvider) NewCode(ctx context.Context, state string, lifetime time.Duration) (Code, error) {
+	f.attempts.Add(1)
 	if f.down.Load() {
 		return Code{}, errors.New("network is down")
 	}
@@ -187,4 +189,23 @@ func TestFAPISlowApprovalStillLands(t *testing.T) {
 	if s := r.settle(t); s.Outcome != OutcomeEligible {
 		t.Fatalf("slow visitor: %+v", s)
 	}
+}
+
+// TestFAPIFailingPARIsNotHammered: an issuer that refuses at once gets one
+// attempt every few seconds, not one per engine step.
+func TestFAPIFailingPARIsNotHammered(t *testing.T) {
+	r := newRigWith(t, ProviderFAPI, EngineConfig{})
+	flaky := &flakyProvider{Provider: r.provider.Provider}
+	r.provider.Provider = flaky
+	flaky.down.Store(true)
+	r.clock.Add(50 * time.Second)
+	for i := 0; i < 50; i++ {
+		r.engine.Step()
+		time.Sleep(2 * time.Millisecond)
+	}
+	if n := flaky.attempts.Load(); n != 1 {
+		t.Fatalf("%d attempts within one engine second", n)
+	}
+	r.clock.Add(4 * time.Second)
+	waitFor(t, "the second attempt", func() bool { r.engine.Step(); return flaky.attempts.Load() == 2 })
 }
