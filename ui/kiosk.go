@@ -313,6 +313,7 @@ func (k *Kiosk) render(s kiosk.Screen) {
 	switch s.Phase {
 	case kiosk.PhaseStarting:
 		k.checkingText.Text, k.checkingDetail.Text = k.tr.T("starting.title"), ""
+		k.cancel.Hide() // nothing to cancel yet
 		k.refit()
 		k.show(k.checking)
 	case kiosk.PhaseQR:
@@ -327,6 +328,7 @@ func (k *Kiosk) render(s kiosk.Screen) {
 		k.tick()
 		k.show(k.qrScreen)
 	case kiosk.PhaseChecking:
+		k.cancel.Show()
 		k.checkingText.Text, k.checkingDetail.Text = k.tr.T("checking.title"), k.tr.T("checking.detail")
 		if s.FaceAttempt > 0 {
 			k.checkingText.Text, k.checkingDetail.Text = k.tr.T("checking.face"), ""

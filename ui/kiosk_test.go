@@ -172,6 +172,43 @@ func TestMyinfoProviderWording(t *testing.T) {
 	}
 }
 
+// slowRemote is a FAPI-like provider whose codes take a network round trip
+// that does not end until released.
+type slowRemote struct {
+	fakeProvider
+	release chan struct{}
+}
+
+func (s *slowRemote) NewCode(ctx context.Context, state string, lifetime time.Duration) (kiosk.Code, error) {
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return kiosk.Code{}, ctx.Err()
+	}
+	return s.fakeProvider.NewCode(ctx, state, lifetime)
+}
+
+func (s *slowRemote) Remote() bool { return true }
+
+// TestPreparingScreen: while a remote provider's first code is on its way
+// the kiosk says so, with nothing to tap; the code replaces it.
+func TestPreparingScreen(t *testing.T) {
+	a := test.NewTempApp(t)
+	w := test.NewTempWindow(t, nil)
+	p := &slowRemote{release: make(chan struct{})}
+	e := kiosk.NewEngine(kiosk.EngineConfig{KioskID: "k1"}, p, &memStore{}, nil, quiet(), nil)
+	k := New(a, w, e, Options{Venue: "Test Venue", Windowed: true, PhoneCamera: true})
+	t.Cleanup(k.Stop)
+	e.Step()
+	e.Subscribe(func(kiosk.Screen) {}) // the engine has published Starting
+	if !k.checking.Visible() || k.checkingText.Text != "Preparing a new code…" || k.cancel.Visible() {
+		t.Fatalf("while preparing: checking %v %q cancel %v", k.checking.Visible(), k.checkingText.Text, k.cancel.Visible())
+	}
+	close(p.release)
+	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseQR })
+	waitFor(t, func() bool { return k.qrScreen.Visible() })
+}
+
 func TestCancelWhileChecking(t *testing.T) {
 	p := &fakeProvider{release: make(chan struct{})}
 	defer close(p.release)
