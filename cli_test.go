@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -230,5 +231,48 @@ callback_url = "https://kiosk.example.sg/callback"
 	code, _, errs := runCLI("run", "--config", path)
 	if code != 1 || !strings.Contains(errs, "admin.pin_hash is missing") || !strings.Contains(errs, "ndikiosk hash-pin") {
 		t.Fatalf("run without a PIN: %d %s", code, errs)
+	}
+}
+
+// TestStandaloneSandboxFAPI runs the production code path of a Myinfo
+// kiosk (sandbox = false, keys from files) against the standalone sandbox:
+// `ndikiosk qr` makes the keys, and the sandbox accepts its pushed
+// authorisation request after fetching the kiosk's JWKS.
+func TestStandaloneSandboxFAPI(t *testing.T) {
+	var cfgFile string
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// What the kiosk would publish: the keys its config names.
+		cfg, err := kiosk.Load(cfgFile)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		keys, err := cfg.FAPIKeys()
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		doc, _ := keys.JWKS()
+		w.Write(doc)
+	}))
+	defer jwks.Close()
+	base, verifyCfg := startSandbox(t, jwks.URL+"/callback")
+	cfgFile = filepath.Join(filepath.Dir(verifyCfg), "kiosk-fapi.toml")
+	code, out, errs := runCLI("qr", "--config", cfgFile)
+	if code != 0 || !strings.HasPrefix(out, base+"/fapi/auth?client_id="+kiosk.SandboxFAPIClientID+"&request_uri=urn") {
+		t.Fatalf("qr with FAPI: %d %q %s", code, out, errs)
+	}
+	for _, f := range []string{"fapi-signing.pem", "fapi-encryption.pem"} {
+		if st, err := os.Stat(filepath.Join(filepath.Dir(cfgFile), f)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	// exchange says why it cannot help with FAPI.
+	if code, _, errs := runCLI("exchange", "--config", cfgFile, "--code", "x"); code == 0 || !strings.Contains(errs, "Verify tool") {
+		t.Fatalf("exchange with FAPI: %d %s", code, errs)
+	}
+	// The generated Verify config now starts a kiosk: it carries the sandbox PIN.
+	if c, err := kiosk.Load(verifyCfg); err != nil || c.Admin.PINHash == "" {
+		t.Fatalf("generated config: %v", err)
 	}
 }

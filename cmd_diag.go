@@ -68,13 +68,17 @@ func runExchange(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "--code is required")
 		return errUsage
 	}
-	cfg, client, err := verifyClient(*cfgPath)
+	cfg, err := loadConfig(*cfgPath, false)
 	if err != nil {
 		return err
 	}
 	if cfg.Kiosk.Provider == kiosk.ProviderFAPI {
 		return errors.New("exchange is a Verify tool: with FAPI the PKCE verifier and the DPoP key of an authorisation live only " +
 			"in the kiosk that pushed it, so a code can be redeemed only there (use `ndikiosk qr` to test the FAPI registration)")
+	}
+	client, _, err := cfg.VerifyClient()
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Verify.ExchangeTimeout.Duration)
 	defer cancel()
@@ -86,17 +90,6 @@ func runExchange(args []string, stdout, stderr io.Writer) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(p.Redacted())
-}
-
-// verifyClient loads a config file (required) and the Verify client it
-// describes.
-func verifyClient(path string) (*kiosk.Config, *verify.Client, error) {
-	cfg, err := loadConfig(path, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	client, _, err := cfg.VerifyClient()
-	return cfg, client, err
 }
 
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,8 @@ func TestDoctorListsEveryProblem(t *testing.T) {
 	old, _ := pki.SelfSigned(key, "old ndi", time.Now().AddDate(-2, 0, 0), 24*time.Hour)
 	os.WriteFile(filepath.Join(dir, "old.crt"), pki.CertPEM(old), 0o600)
 	b, _ := os.ReadFile(cfgFile)
-	cfg := strings.Replace(string(b), `ndi_cert = "ndi-sandbox.crt"`, `ndi_cert = "old.crt"`, 1) +
+	noPIN := regexp.MustCompile(`(?m)^pin_hash = .*$`).ReplaceAllString(string(b), "")
+	cfg := strings.Replace(noPIN, `ndi_cert = "ndi-sandbox.crt"`, `ndi_cert = "old.crt"`, 1) +
 		"\n[face]\nenabled = true\nbase_url = \"" + base + "/face\"\nclient_id = \"x\"\nclient_secret = \"y\"\nservice_id = \"z\"\ncert = \"ndi-sandbox.crt\"\ncamera = \"v4l2:/dev/video-none\"\n"
 	os.WriteFile(cfgFile, []byte(cfg), 0o600)
 	t.Setenv("NDIKIOSK_KIOSK_DATA_DIR", t.TempDir())

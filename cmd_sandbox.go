@@ -31,12 +31,16 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 	callback := fs.String("callback", "http://127.0.0.1:8080/callback", "the relying party's registered callback URL")
 	rpCert := fs.String("rp-cert", "", "the relying party's certificate or public key (default: the sandbox's test kiosk key)")
 	attrs := fs.String("attributes", strings.Join(verify.Attributes, ","), "attributes registered for the client")
+	jwks := fs.String("jwks", "", "the Myinfo (FAPI) client's JWKS URL (default: /.well-known/jwks.json on the callback's host)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	cb, err := url.Parse(*callback)
 	if err != nil || cb.Host == "" || (cb.Scheme != "http" && cb.Scheme != "https") {
 		return fmt.Errorf("--callback %q is not an absolute http(s) URL", *callback)
+	}
+	if *jwks == "" {
+		*jwks = cb.Scheme + "://" + cb.Host + "/.well-known/jwks.json"
 	}
 	keys, err := sandbox.LoadOrCreateKeys(*dir, now())
 	if err != nil {
@@ -58,15 +62,27 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 		Client: sandbox.Client{ID: kiosk.SandboxClientID, Secret: kiosk.SandboxClientSecret, CallbackURL: *callback,
 			PublicKey: rpKey, Attributes: strings.Split(*attrs, ",")},
+		// The same relying party as a Myinfo app under FAPI 2.0: its keys
+		// are fetched from its JWKS URL, as Singpass does.
+		FAPI: &sandbox.FAPIClient{ID: kiosk.SandboxFAPIClientID, RedirectURI: *callback, JWKSURL: *jwks,
+			Scopes: kiosk.SandboxScopes()},
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	cfgPath := filepath.Join(*dir, "kiosk.toml")
-	if err := writeFileAtomic(cfgPath, []byte(sandboxKioskConfig(base, cb, keys)), 0o600); err != nil {
+	pinHash, err := kiosk.HashPIN(kiosk.SandboxPIN)
+	if err != nil {
 		ln.Close()
 		return err
+	}
+	cfgPath, fapiPath := filepath.Join(*dir, "kiosk.toml"), filepath.Join(*dir, "kiosk-fapi.toml")
+	for path, text := range map[string]string{cfgPath: sandboxKioskConfig(base, cb, keys, pinHash),
+		fapiPath: sandboxFAPIConfig(base, cb, *jwks, pinHash)} {
+		if err := writeFileAtomic(path, []byte(text), 0o600); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, `Singpass sandbox serving on %[1]s/
   phone page:       %[1]s/
@@ -79,9 +95,14 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
   client secret:    %[9]s
   callback URL:     %[10]s
   kiosk config:     %[11]s
-Start a kiosk against it with: ndikiosk --config %[11]s
+Start a kiosk against it with: ndikiosk --config %[11]s (admin PIN %[12]s)
+Myinfo under FAPI 2.0:
+  issuer:           %[13]s
+  client id:        %[14]s (redirect URI %[10]s, JWKS fetched from %[15]s)
+  kiosk config:     %[16]s
 `, base, sb.QRBaseURL(), sb.TokenURL(), sb.PersonURL(), keys.NDICertPath, keys.KioskKeyPath, keys.KioskCertPath,
-		kiosk.SandboxClientID, kiosk.SandboxClientSecret, *callback, cfgPath)
+		kiosk.SandboxClientID, kiosk.SandboxClientSecret, *callback, cfgPath, kiosk.SandboxPIN,
+		sb.FAPIIssuer(), kiosk.SandboxFAPIClientID, *jwks, fapiPath)
 	mux := http.NewServeMux()
 	mux.Handle(kiosk.SandboxPrefix+"/", sb)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
@@ -107,7 +128,7 @@ var stopContext = func() (context.Context, context.CancelFunc) {
 
 // sandboxKioskConfig is a kiosk config file that talks to a standalone
 // sandbox. Paths are relative to the file, which sits beside the keys.
-func sandboxKioskConfig(base string, callback *url.URL, keys *sandbox.Keys) string {
+func sandboxKioskConfig(base string, callback *url.URL, keys *sandbox.Keys, pinHash string) string {
 	path := callback.EscapedPath()
 	if path == "" {
 		path = "/"
@@ -116,6 +137,10 @@ func sandboxKioskConfig(base string, callback *url.URL, keys *sandbox.Keys) stri
 [kiosk]
 listen = %[2]q
 callback_path = %[3]q
+
+[admin]
+pin_hash = %[12]q  # the sandbox PIN, 1234
+
 
 [verify]
 client_id = %[4]q
@@ -129,5 +154,31 @@ qr_base_url = %[11]q
 qr_lifetime = "120s"
 `, base, callback.Host, path, kiosk.SandboxClientID, kiosk.SandboxClientSecret,
 		filepath.Base(keys.KioskKeyPath), filepath.Base(keys.NDICertPath), callback.String(),
-		base+"/token", base+"/person", base+"/sgverify")
+		base+"/token", base+"/person", base+"/sgverify", pinHash)
+}
+
+// sandboxFAPIConfig is the same kiosk as a Myinfo app under FAPI 2.0: its
+// keys are made beside the file on first start and published at the JWKS
+// path the sandbox fetches.
+func sandboxFAPIConfig(base string, callback *url.URL, jwks, pinHash string) string {
+	jwksPath := "/.well-known/jwks.json"
+	if u, err := url.Parse(jwks); err == nil && u.Host == callback.Host && u.Path != "" {
+		jwksPath = u.EscapedPath()
+	}
+	return fmt.Sprintf(`# Written by "ndikiosk sandbox": a Myinfo (FAPI 2.0) kiosk that talks to the standalone sandbox at %[1]s.
+[kiosk]
+provider = "fapi"
+listen = %[2]q
+
+[admin]
+pin_hash = %[3]q  # the sandbox PIN, 1234
+
+[fapi]
+issuer = %[4]q
+client_id = %[5]q
+redirect_uri = %[6]q
+signing_key = "fapi-signing.pem"       # made on first start
+encryption_key = "fapi-encryption.pem" # made on first start
+jwks_path = %[7]q
+`, base, callback.Host, pinHash, base+"/fapi", kiosk.SandboxFAPIClientID, callback.String(), jwksPath)
 }

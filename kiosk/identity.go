@@ -200,7 +200,7 @@ func (c *Config) Identity(clock func() time.Time, log *slog.Logger) (*Identity, 
 		// Myinfo client whose JWKS it fetches from this kiosk, as Singpass
 		// would.
 		_, sb, err := c.verifyClient(clock, log, &sandbox.FAPIClient{ID: f.ClientID, RedirectURI: f.RedirectURI,
-			JWKSURL: c.BaseURL() + f.JWKSPath, Scopes: sandboxScopes()})
+			JWKSURL: c.BaseURL() + f.JWKSPath, Scopes: SandboxScopes()})
 		if err != nil {
 			return nil, err
 		}
@@ -218,9 +218,9 @@ func (c *Config) Identity(clock func() time.Time, log *slog.Logger) (*Identity, 
 	return id, nil
 }
 
-// sandboxScopes are the Myinfo items the sandbox approves for its client:
+// SandboxScopes are the Myinfo items the sandbox approves for its client:
 // every one the kiosk can read.
-func sandboxScopes() []string {
+func SandboxScopes() []string {
 	var out []string
 	for _, a := range verify.Attributes {
 		if fapi.ValidScope(a) {
