@@ -31,7 +31,10 @@ type env struct {
 	jwksFetch atomic.Int32
 }
 
-func newEnv(t testing.TB, scopes ...string) *env {
+func newEnv(t testing.TB, scopes ...string) *env { return newEnvWith(t, nil, scopes...) }
+
+// newEnvWith is newEnv with the sandbox's options adjusted by opts.
+func newEnvWith(t testing.TB, opts func(*sandbox.Options), scopes ...string) *env {
 	t.Helper()
 	e := &env{clock: testclock.New(time.Now())}
 	var err error
@@ -50,11 +53,15 @@ func newEnv(t testing.TB, scopes ...string) *env {
 		w.Write(doc)
 	})
 	mux.HandleFunc("GET /redirect", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "Done") })
-	e.sb, err = sandbox.New(sandbox.Options{Prefix: "/sandbox", PublicURL: e.srv.URL + "/sandbox", Now: e.clock.Now,
+	o := sandbox.Options{Prefix: "/sandbox", PublicURL: e.srv.URL + "/sandbox", Now: e.clock.Now,
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SlowDelay: 300 * time.Millisecond,
 		FAPI: &sandbox.FAPIClient{ID: testClient, RedirectURI: e.srv.URL + "/redirect", JWKSURL: e.srv.URL + "/jwks",
-			Scopes: []string{"uinfin", "name", "dob", "mobileno"}}})
+			Scopes: []string{"uinfin", "name", "dob", "mobileno"}}}
+	if opts != nil {
+		opts(&o)
+	}
+	e.sb, err = sandbox.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,5 +493,27 @@ func TestIssuerKeysRefreshOnUnknownKid(t *testing.T) {
 	}
 	if n := e.jwksFetch.Load(); n != 2 {
 		t.Fatalf("JWKS fetched %d times, want 2", n)
+	}
+}
+
+// TestAuthorisationServerNonce: when PAR and token demand a DPoP nonce, the
+// client retries once with the one the server hands out, and keeps using it.
+func TestAuthorisationServerNonce(t *testing.T) {
+	e := newEnvWith(t, func(o *sandbox.Options) { o.FAPIASNonce = true })
+	if _, err := e.visit(t, "Adult citizen", ""); err != nil {
+		t.Fatal(err)
+	}
+	e.client.mu.Lock()
+	nonce := e.client.asNonce
+	e.client.mu.Unlock()
+	if nonce == "" {
+		t.Fatal("the server's nonce was not kept")
+	}
+	// A proof without it is refused with use_dpop_nonce.
+	key, _ := NewKey()
+	proof, _ := Proof(key.Private, http.MethodPost, e.sb.FAPIIssuer()+"/par", "", "", e.clock.Now())
+	a, _ := e.client.clientAssertion()
+	if status, body := e.parRequest(t, proof, a); status != 400 || !strings.Contains(body, "use_dpop_nonce") {
+		t.Fatalf("proof without the nonce: %d %s", status, body)
 	}
 }

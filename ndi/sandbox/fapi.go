@@ -80,6 +80,8 @@ type fapiState struct {
 	jtis          map[string]time.Time // client assertion and DPoP jtis seen
 	nonce         string               // the resource server's current DPoP nonce
 	nonceAt       time.Time
+	asNonce       string // the authorisation server's, with FAPIASNonce
+	asNonceAt     time.Time
 	clientKeys    []jose.PublicJWK
 	clientKeysAt  time.Time
 }
@@ -334,6 +336,32 @@ func (s *Sandbox) checkDPoP(r *http.Request, method, endpoint, nonce, accessToke
 
 var errNeedNonce = errors.New("use_dpop_nonce")
 
+// checkASProof checks the DPoP proof of a PAR or token request, demanding
+// the authorisation server's nonce when Options.FAPIASNonce is set
+// (RFC 9449 §8). It writes the error itself.
+func (s *Sandbox) checkASProof(w http.ResponseWriter, r *http.Request, path string) (string, bool) {
+	nonce := ""
+	if s.opt.FAPIASNonce {
+		s.mu.Lock()
+		if s.fapi.asNonce == "" || s.opt.Now().Sub(s.fapi.asNonceAt) > 5*time.Minute {
+			s.fapi.asNonce, s.fapi.asNonceAt = randomB64(24), s.opt.Now()
+		}
+		nonce = s.fapi.asNonce
+		s.mu.Unlock()
+	}
+	jkt, err := s.checkDPoP(r, http.MethodPost, s.issuer()+path, nonce, "")
+	switch {
+	case errors.Is(err, errNeedNonce):
+		w.Header().Set("DPoP-Nonce", nonce)
+		oauthError(w, 400, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof")
+		return "", false
+	case err != nil:
+		oauthError(w, 400, "invalid_dpop_proof", err.Error())
+		return "", false
+	}
+	return jkt, true
+}
+
 func (s *Sandbox) fapiPAR(w http.ResponseWriter, r *http.Request) {
 	form, ok := fapiForm(w, r)
 	if !ok {
@@ -379,9 +407,8 @@ func (s *Sandbox) fapiPAR(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, 401, "invalid_client", err.Error())
 		return
 	}
-	jkt, err := s.checkDPoP(r, http.MethodPost, s.issuer()+"/par", "", "")
-	if err != nil {
-		oauthError(w, 400, "invalid_dpop_proof", err.Error())
+	jkt, ok := s.checkASProof(w, r, "/par")
+	if !ok {
 		return
 	}
 	p := &par{requestURI: "urn:ietf:params:oauth:request_uri:" + randomB64(48), scope: scope, state: form["state"],
@@ -486,9 +513,8 @@ func (s *Sandbox) fapiToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, 401, "invalid_client", err.Error())
 		return
 	}
-	jkt, err := s.checkDPoP(r, http.MethodPost, s.issuer()+"/token", "", "")
-	if err != nil {
-		oauthError(w, 400, "invalid_dpop_proof", err.Error())
+	jkt, ok := s.checkASProof(w, r, "/token")
+	if !ok {
 		return
 	}
 	now := s.opt.Now()

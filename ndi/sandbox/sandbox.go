@@ -74,6 +74,10 @@ type Options struct {
 	// FAPI registers a Myinfo client with the FAPI 2.0 side (under
 	// Prefix+"/fapi"); Client may then be left empty.
 	FAPI *FAPIClient
+	// FAPIASNonce makes PAR and token demand an authorisation-server DPoP
+	// nonce (RFC 9449 §8), as Singpass may; the resource server always
+	// demands one.
+	FAPIASNonce bool
 }
 
 // Sandbox is the Singpass side. Mount it with mux.Handle(prefix+"/", sb).
