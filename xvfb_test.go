@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"image/png"
 	"io"
 	"net"
@@ -156,26 +155,46 @@ func checkResult(t *testing.T, display, shots, provider, bin, data, state string
 	}
 }
 
+// startXvfb starts a virtual display on a number Xvfb picks itself
+// (-displayfd), so stale sockets of killed servers never exhaust the
+// range; it is stopped with SIGTERM, which lets it remove its socket.
 func startXvfb(t *testing.T) string {
-	for n := 90; n < 110; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-			continue
-		}
-		display := fmt.Sprintf(":%d", n)
-		x := exec.Command("Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-		if err := x.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { x.Process.Kill(); x.Wait() })
-		for i := 0; i < 50; i++ {
-			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-				return display
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("Xvfb %s did not start", display)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free X display")
+	defer r.Close()
+	x := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+	x.ExtraFiles = []*os.File{w}
+	if err := x.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() {
+		x.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { x.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			x.Process.Kill()
+		}
+	})
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, 16)
+		n, _ := r.Read(b)
+		got <- strings.TrimSpace(string(b[:n]))
+	}()
+	select {
+	case n := <-got:
+		if n == "" {
+			t.Fatal("Xvfb did not start")
+		}
+		return ":" + n
+	case <-time.After(10 * time.Second):
+		t.Fatal("Xvfb did not report its display")
+	}
 	return ""
 }
 
