@@ -115,6 +115,9 @@ func (d *doctor) fapiKeys(cfg *kiosk.Config) {
 		default:
 			seen[k.Kid] = name
 			d.ok(name, "P-256, kid "+k.Kid)
+			if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+				d.warn(name, fmt.Sprintf("%s is readable by other users (%v): chmod 600 it", path, st.Mode().Perm()))
+			}
 		}
 	}
 	check("fapi.signing_key", f.SigningKey, false)

@@ -82,7 +82,7 @@ func TestDoctorFAPIProblems(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	key, _ := fapi.NewKey()
-	os.WriteFile(filepath.Join(dir, "shared.pem"), fapi.KeyPEM(key.Private), 0o600)
+	os.WriteFile(filepath.Join(dir, "shared.pem"), fapi.KeyPEM(key.Private), 0o644)
 	cfgFile := filepath.Join(dir, "kiosk.toml")
 	os.WriteFile(cfgFile, []byte(`[kiosk]
 provider = "fapi"
@@ -98,6 +98,7 @@ encryption_key = "shared.pem"
 	for _, want := range []string{
 		"ok   fapi.signing_key: P-256, kid " + key.Kid,
 		"FAIL fapi.encryption_key: the same key as fapi.signing_key",
+		"WARN fapi.signing_key: " + filepath.Join(dir, "shared.pem") + " is readable by other users",
 		"FAIL fapi.redirect_uri: 10.0.0.5 is a private address",
 		"ok   fapi.issuer: " + srv.URL + "/fapi/.well-known/openid-configuration answers (HTTP 200)",
 		"ok   clock: within",
