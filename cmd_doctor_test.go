@@ -82,7 +82,8 @@ func TestDoctorFAPIProblems(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	key, _ := fapi.NewKey()
-	os.WriteFile(filepath.Join(dir, "shared.pem"), fapi.KeyPEM(key.Private), 0o644)
+	os.WriteFile(filepath.Join(dir, "shared.pem"), fapi.KeyPEM(key.Private), 0o600)
+	os.Chmod(filepath.Join(dir, "shared.pem"), 0o644) // whatever the umask
 	cfgFile := filepath.Join(dir, "kiosk.toml")
 	os.WriteFile(cfgFile, []byte(`[kiosk]
 provider = "fapi"
