@@ -332,7 +332,7 @@ func (e *Engine) Step() time.Time {
 
 // rotate shows a new code. The one it replaces stays valid until it
 // expires, in case a phone scanned it just before. A remote provider's
-// code comes from prepare; until it is there the screen says so (or keeps
+// code comes from prefetch; until it is there the screen says so (or keeps
 // a code that is still good). e.mu is held.
 func (e *Engine) rotate(now time.Time) {
 	e.pending = nil
