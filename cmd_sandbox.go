@@ -141,7 +141,6 @@ callback_path = %[3]q
 [admin]
 pin_hash = %[12]q  # the sandbox PIN, 1234
 
-
 [verify]
 client_id = %[4]q
 client_secret = %[5]q

@@ -447,46 +447,31 @@ func (c *Config) SandboxDir() string { return filepath.Join(c.Kiosk.DataDir, "sa
 // VerifyClient loads the keys and returns a Verify client. In sandbox mode
 // it also returns the sandbox to mount at SandboxPrefix.
 func (c *Config) VerifyClient() (*verify.Client, *sandbox.Sandbox, error) {
-	return c.verifyClient(time.Now, nil, nil)
+	return c.verifyClient(time.Now, nil)
 }
 
 // verifyClient is VerifyClient with a clock for the client and the
-// sandbox, and the sandbox's Myinfo client when the kiosk runs FAPI.
-func (c *Config) verifyClient(clock func() time.Time, log *slog.Logger, fc *sandbox.FAPIClient) (*verify.Client, *sandbox.Sandbox, error) {
-	now := clock()
+// sandbox, and a log for the sandbox.
+func (c *Config) verifyClient(clock func() time.Time, log *slog.Logger) (*verify.Client, *sandbox.Sandbox, error) {
 	v := c.EffectiveVerify()
 	cfg := verify.Config{
 		ClientID: v.ClientID, ClientSecret: v.ClientSecret, CallbackURL: v.CallbackURL,
-		TokenURL: v.TokenURL, PersonURL: v.PersonURL, QRBaseURL: v.QRBaseURL, Attributes: v.Attributes,
+		TokenURL: v.TokenURL, PersonURL: v.PersonURL, QRBaseURL: v.QRBaseURL, Attributes: v.Attributes, Now: clock,
 	}
-	cfg.Now = clock
 	var sb *sandbox.Sandbox
 	if c.Sandbox {
-		keys, err := sandbox.LoadOrCreateKeys(c.SandboxDir(), now)
-		if err != nil {
+		var keys *sandbox.Keys
+		var err error
+		if sb, keys, cfg.HTTPClient, err = c.newSandbox(clock, log, nil); err != nil {
 			return nil, nil, err
 		}
 		cfg.Key, cfg.NDIKey = keys.Kiosk, &keys.NDI.PublicKey
-		httpClient, err := c.selfClient()
-		if err != nil {
-			return nil, nil, err
-		}
-		cfg.HTTPClient = httpClient
-		sb, err = sandbox.New(sandbox.Options{
-			Prefix: SandboxPrefix, PublicURL: c.BaseURL() + SandboxPrefix, HTTPClient: httpClient,
-			Key: keys.NDI, Cert: keys.NDICert, FAPI: fc, Now: clock, Logger: log,
-			Client: sandbox.Client{ID: v.ClientID, Secret: v.ClientSecret, CallbackURL: v.CallbackURL,
-				PublicKey: &keys.Kiosk.PublicKey, Attributes: v.Attributes},
-		})
-		if err != nil {
-			return nil, nil, err
-		}
 	} else {
 		key, err := pki.LoadPrivateKey(v.PrivateKey, v.PrivateKeyPassword)
 		if err != nil {
 			return nil, nil, err
 		}
-		ndi, _, err := pki.LoadPublicKey(v.NDICert, now)
+		ndi, _, err := pki.LoadPublicKey(v.NDICert, clock())
 		if err != nil {
 			return nil, nil, err
 		}
@@ -494,6 +479,28 @@ func (c *Config) verifyClient(clock func() time.Time, log *slog.Logger, fc *sand
 	}
 	client, err := verify.New(cfg)
 	return client, sb, err
+}
+
+// newSandbox is the embedded sandbox of sandbox mode, on the kiosk's own
+// server: its keys, the Verify client registered with it (and the Myinfo
+// client when fc is given), and the HTTP client for calls to that server.
+func (c *Config) newSandbox(clock func() time.Time, log *slog.Logger, fc *sandbox.FAPIClient) (*sandbox.Sandbox, *sandbox.Keys, *http.Client, error) {
+	v := c.EffectiveVerify()
+	keys, err := sandbox.LoadOrCreateKeys(c.SandboxDir(), clock())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	httpClient, err := c.selfClient()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sb, err := sandbox.New(sandbox.Options{
+		Prefix: SandboxPrefix, PublicURL: c.BaseURL() + SandboxPrefix, HTTPClient: httpClient,
+		Key: keys.NDI, Cert: keys.NDICert, FAPI: fc, Now: clock, Logger: log,
+		Client: sandbox.Client{ID: v.ClientID, Secret: v.ClientSecret, CallbackURL: v.CallbackURL,
+			PublicKey: &keys.Kiosk.PublicKey, Attributes: v.Attributes},
+	})
+	return sb, keys, httpClient, err
 }
 
 // FaceStep builds the engine's Face step from [face]: the service client

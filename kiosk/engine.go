@@ -133,11 +133,10 @@ type Engine struct {
 	inFlight int // exchanges running
 
 	// A remote provider's codes are prepared ahead, off the lock.
-	ready       *readyCode // the next code, prepared
-	fetching    bool       // a code is being prepared
-	wantCode    bool       // show the prepared code as soon as it arrives
-	shownExpiry time.Time  // when the code on screen stops being scannable
-	fetchAfter  time.Time  // after a failed attempt, the next waits until then
+	ready      *readyCode // the next code, prepared
+	fetching   bool       // a code is being prepared
+	wantCode   bool       // show the prepared code as soon as it arrives
+	fetchAfter time.Time  // after a failed attempt, the next waits until then
 }
 
 type readyCode struct {
@@ -270,6 +269,7 @@ func (e *Engine) Step() time.Time {
 			delete(e.states, st)
 		}
 	}
+	shown := e.shownExpiry()
 	switch e.screen.Phase {
 	case PhaseStarting:
 		if !e.fetching {
@@ -277,7 +277,7 @@ func (e *Engine) Step() time.Time {
 		}
 	case PhaseQR:
 		switch {
-		case !now.Before(e.shownExpiry) && e.ready == nil && (e.fetching || now.Before(e.fetchAfter)):
+		case !now.Before(shown) && e.ready == nil && (e.fetching || now.Before(e.fetchAfter)):
 			// The next code is late: a dead code must not stay on screen.
 			e.wantCode = true
 			e.set(Screen{Phase: PhaseStarting})
@@ -305,21 +305,22 @@ func (e *Engine) Step() time.Time {
 	case PhaseChecking:
 		return now.Add(time.Second)
 	}
+	shown = e.shownExpiry() // the step may have shown a new code
 	switch e.screen.Phase {
 	case PhaseQR:
 		switch {
 		case e.fetching:
-			if next := now.Add(time.Second); next.Before(e.shownExpiry) {
+			if next := now.Add(time.Second); next.Before(shown) {
 				return next
 			}
-			return e.shownExpiry
+			return shown
 		case e.provider.Remote() && e.ready == nil:
 			next := e.screen.NextQR.Add(-prefetchLead)
 			if next.Before(e.fetchAfter) {
 				next = e.fetchAfter
 			}
-			if e.shownExpiry.Before(next) && now.Before(e.shownExpiry) {
-				next = e.shownExpiry
+			if shown.Before(next) && now.Before(shown) {
+				next = shown
 			}
 			return next
 		}
@@ -355,11 +356,14 @@ func (e *Engine) rotate(now time.Time) {
 		}
 	}
 	e.wantCode = true
-	if e.screen.Phase != PhaseStarting && (e.screen.Phase != PhaseQR || !now.Before(e.shownExpiry)) {
+	if e.screen.Phase != PhaseStarting && (e.screen.Phase != PhaseQR || !now.Before(e.shownExpiry())) {
 		e.set(Screen{Phase: PhaseStarting})
 	}
 	e.prefetch()
 }
+
+// shownExpiry is when the code on screen stops being scannable (PhaseQR).
+func (e *Engine) shownExpiry() time.Time { return e.screen.NextQR.Add(e.cfg.QRLead) }
 
 func (e *Engine) newState() string { return e.cfg.KioskID + "-" + verify.NewNonce()[:32] }
 
@@ -381,7 +385,6 @@ func (e *Engine) show(now time.Time, state string, c Code) {
 	}
 	e.states[state] = outstanding{expires: accept, issued: now}
 	e.visit++
-	e.shownExpiry = c.Expiry
 	e.set(Screen{Phase: PhaseQR, QR: c.URL, QRStart: c.Start, NextQR: c.Expiry.Add(-e.cfg.QRLead)})
 	if e.onQR != nil {
 		e.onQR(c.URL)
@@ -411,7 +414,7 @@ func (e *Engine) prefetch() {
 		if err != nil {
 			e.fetchAfter = now.Add(fetchBackoff)
 			e.log.Error("cannot prepare a code", "error", err.Error())
-			if e.screen.Phase == PhaseStarting || (e.screen.Phase == PhaseQR && !now.Before(e.shownExpiry)) {
+			if e.screen.Phase == PhaseStarting || (e.screen.Phase == PhaseQR && !now.Before(e.shownExpiry())) {
 				e.wantCode = false
 				e.showUnavailable(now)
 			}

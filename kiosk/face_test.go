@@ -120,10 +120,7 @@ func TestFaceWithoutCamera(t *testing.T) {
 		t.Fatalf("broken camera: %+v", s)
 	}
 	r.clock.Add(10 * time.Second)
-	r.engine.Step()
-	if r.engine.Screen().Phase != PhaseQR {
-		t.Fatal("no recovery to the QR screen")
-	}
+	r.waitQR(t) // back on a code by itself
 }
 
 func TestFaceInVisitorModeAndOneOAuthCall(t *testing.T) {

@@ -168,7 +168,7 @@ func (c *Config) Identity(clock func() time.Time, log *slog.Logger) (*Identity, 
 		clock = time.Now
 	}
 	if c.Kiosk.Provider != ProviderFAPI {
-		client, sb, err := c.verifyClient(clock, log, nil)
+		client, sb, err := c.verifyClient(clock, log)
 		if err != nil {
 			return nil, err
 		}
@@ -199,13 +199,8 @@ func (c *Config) Identity(clock func() time.Time, log *slog.Logger) (*Identity, 
 		// The sandbox also registers the Verify client (harmless), and the
 		// Myinfo client whose JWKS it fetches from this kiosk, as Singpass
 		// would.
-		_, sb, err := c.verifyClient(clock, log, &sandbox.FAPIClient{ID: f.ClientID, RedirectURI: f.RedirectURI,
-			JWKSURL: c.BaseURL() + f.JWKSPath, Scopes: SandboxScopes()})
-		if err != nil {
-			return nil, err
-		}
-		id.Sandbox = sb
-		if httpClient, err = c.selfClient(); err != nil {
+		if id.Sandbox, _, httpClient, err = c.newSandbox(clock, log, &sandbox.FAPIClient{ID: f.ClientID,
+			RedirectURI: f.RedirectURI, JWKSURL: c.BaseURL() + f.JWKSPath, Scopes: SandboxScopes()}); err != nil {
 			return nil, err
 		}
 	}

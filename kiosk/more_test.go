@@ -47,10 +47,7 @@ func TestStorageFailureRefusesTheVisit(t *testing.T) {
 				t.Fatalf("screen %+v", s)
 			}
 			r.clock.Add(10 * time.Second)
-			r.engine.Step()
-			if r.engine.Screen().Phase != PhaseQR {
-				t.Fatal("no recovery to the QR screen")
-			}
+			r.waitQR(t) // back on a code by itself
 		})
 	}
 }

@@ -72,13 +72,13 @@ func apiError(api string, resp *http.Response, body []byte) *APIError {
 }
 
 // get fetches a JSON document (discovery, JWKS).
-func (c *Client) get(ctx context.Context, api, u string) ([]byte, error) {
+func get(ctx context.Context, hc *http.Client, api, u string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.cfg.HTTPClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, unreachable(api, err)
 	}
@@ -126,8 +126,7 @@ func (c *Client) metadata(ctx context.Context) (*Metadata, error) {
 // the FAPI issuer's, with every endpoint the kiosk uses.
 func Discover(ctx context.Context, hc *http.Client, issuer string) (*Metadata, error) {
 	issuer = strings.TrimRight(issuer, "/")
-	c := &Client{cfg: Config{HTTPClient: hc}}
-	body, err := c.get(ctx, "discovery", issuer+"/.well-known/openid-configuration")
+	body, err := get(ctx, hc, "discovery", issuer+"/.well-known/openid-configuration")
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +179,7 @@ func (c *Client) issuerSigningKey(ctx context.Context, kid string) (*ecdsa.Publi
 	if err != nil {
 		return nil, err
 	}
-	body, err := c.get(ctx, "jwks", meta.JWKSURI)
+	body, err := get(ctx, c.cfg.HTTPClient, "jwks", meta.JWKSURI)
 	if err != nil {
 		return nil, err
 	}

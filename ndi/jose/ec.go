@@ -171,7 +171,7 @@ func ParseJWKS(data []byte) ([]PublicJWK, error) {
 // key-management algorithm and A256GCM or A256CBC-HS512; kid and cty go in
 // the protected header when set.
 func EncryptECDH(plaintext []byte, pub *ecdsa.PublicKey, kid, alg, enc, cty string) ([]byte, error) {
-	kalg, cenc, err := ecdhAlgorithms(alg, enc)
+	kalg, cenc, err := ecdhJWE.check(alg, enc)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +196,7 @@ func DecryptECDH(compact []byte, keys map[string]*ecdsa.PrivateKey) ([]byte, err
 		return nil, fmt.Errorf("%w: not a compact JWE", ErrDecrypt)
 	}
 	h := msg.ProtectedHeaders()
-	kalg, _, err := ecdhAlgorithms(h.Algorithm().String(), h.ContentEncryption().String())
+	kalg, _, err := ecdhJWE.check(h.Algorithm().String(), h.ContentEncryption().String())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
 	}
@@ -217,30 +217,4 @@ func DecryptECDH(compact []byte, keys map[string]*ecdsa.PrivateKey) ([]byte, err
 		last = err
 	}
 	return nil, fmt.Errorf("%w: %v", ErrDecrypt, last)
-}
-
-func ecdhAlgorithms(alg, enc string) (jwa.KeyEncryptionAlgorithm, jwa.ContentEncryptionAlgorithm, error) {
-	var k jwa.KeyEncryptionAlgorithm
-	switch alg {
-	case ECDHES:
-		k = jwa.ECDH_ES
-	case ECDHESA128KW:
-		k = jwa.ECDH_ES_A128KW
-	case ECDHESA192KW:
-		k = jwa.ECDH_ES_A192KW
-	case ECDHESA256KW:
-		k = jwa.ECDH_ES_A256KW
-	default:
-		return "", "", fmt.Errorf("key algorithm %q not accepted (want ECDH-ES or ECDH-ES+A*KW)", alg)
-	}
-	var c jwa.ContentEncryptionAlgorithm
-	switch enc {
-	case A256GCM:
-		c = jwa.A256GCM
-	case A256CBCHS512:
-		c = jwa.A256CBC_HS512
-	default:
-		return "", "", fmt.Errorf("content encryption %q not accepted (want A256GCM or A256CBC-HS512)", enc)
-	}
-	return k, c, nil
 }

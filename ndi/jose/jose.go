@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwe"
@@ -60,7 +61,7 @@ func SignJSON(v any, key *rsa.PrivateKey) ([]byte, error) {
 // key-management (RSA-OAEP or RSA-OAEP-256) and content (A256GCM or
 // A128CBC-HS256) algorithms.
 func Encrypt(plaintext []byte, key *rsa.PublicKey, alg, enc string) ([]byte, error) {
-	kalg, cenc, err := algorithms(alg, enc)
+	kalg, cenc, err := rsaJWE.check(alg, enc)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func Decrypt(compact []byte, key *rsa.PrivateKey) ([]byte, error) {
 		return nil, fmt.Errorf("%w: not a compact JWE", ErrDecrypt)
 	}
 	h := msg.ProtectedHeaders()
-	kalg, _, err := algorithms(h.Algorithm().String(), h.ContentEncryption().String())
+	kalg, _, err := rsaJWE.check(h.Algorithm().String(), h.ContentEncryption().String())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
 	}
@@ -87,24 +88,26 @@ func Decrypt(compact []byte, key *rsa.PrivateKey) ([]byte, error) {
 	return out, nil
 }
 
-func algorithms(alg, enc string) (jwa.KeyEncryptionAlgorithm, jwa.ContentEncryptionAlgorithm, error) {
-	var k jwa.KeyEncryptionAlgorithm
-	switch alg {
-	case RSAOAEP:
-		k = jwa.RSA_OAEP
-	case RSAOAEP256:
-		k = jwa.RSA_OAEP_256
-	default:
-		return "", "", fmt.Errorf("key algorithm %q not accepted (want RSA-OAEP or RSA-OAEP-256)", alg)
+// family is a set of JWE algorithms this package accepts together: the
+// key-management and content-encryption names, as jwx spells them too.
+type family struct {
+	keys, encs         []string
+	wantKeys, wantEncs string
+}
+
+var (
+	rsaJWE  = family{[]string{RSAOAEP, RSAOAEP256}, []string{A256GCM, A128CBCHS256}, "RSA-OAEP or RSA-OAEP-256", "A256GCM or A128CBC-HS256"}
+	ecdhJWE = family{[]string{ECDHES, ECDHESA128KW, ECDHESA192KW, ECDHESA256KW}, []string{A256GCM, A256CBCHS512},
+		"ECDH-ES or ECDH-ES+A*KW", "A256GCM or A256CBC-HS512"}
+)
+
+// check returns alg and enc as jwx algorithms, or why the family refuses them.
+func (f family) check(alg, enc string) (jwa.KeyEncryptionAlgorithm, jwa.ContentEncryptionAlgorithm, error) {
+	if !slices.Contains(f.keys, alg) {
+		return "", "", fmt.Errorf("key algorithm %q not accepted (want %s)", alg, f.wantKeys)
 	}
-	var c jwa.ContentEncryptionAlgorithm
-	switch enc {
-	case A256GCM:
-		c = jwa.A256GCM
-	case A128CBCHS256:
-		c = jwa.A128CBC_HS256
-	default:
-		return "", "", fmt.Errorf("content encryption %q not accepted (want A256GCM or A128CBC-HS256)", enc)
+	if !slices.Contains(f.encs, enc) {
+		return "", "", fmt.Errorf("content encryption %q not accepted (want %s)", enc, f.wantEncs)
 	}
-	return k, c, nil
+	return jwa.KeyEncryptionAlgorithm(alg), jwa.ContentEncryptionAlgorithm(enc), nil
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -275,15 +274,6 @@ func garble(jwe []byte) []byte {
 	}
 	parts[3] = string(b)
 	return []byte(strings.Join(parts, "."))
-}
-
-// readAll reads r into buf, up to its size.
-func readAll(r io.Reader, buf []byte) (int, error) {
-	n, err := io.ReadFull(r, buf)
-	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		err = nil
-	}
-	return n, err
 }
 
 // playFault answers with the fault if it applies here; it reports whether

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -78,10 +79,8 @@ type fapiState struct {
 	codes         map[string]*fapiGrant
 	tokens        map[string]*fapiGrant
 	jtis          map[string]time.Time // client assertion and DPoP jtis seen
-	nonce         string               // the resource server's current DPoP nonce
-	nonceAt       time.Time
-	asNonce       string // the authorisation server's, with FAPIASNonce
-	asNonceAt     time.Time
+	rsNonce       dpopNonce            // the resource server's current DPoP nonce
+	asNonce       dpopNonce            // the authorisation server's, with FAPIASNonce
 	clientKeys    []jose.PublicJWK
 	clientKeysAt  time.Time
 }
@@ -210,12 +209,11 @@ func (s *Sandbox) clientKey(ctx context.Context, kid, use string) (*ecdsa.Public
 		return nil, "", fmt.Errorf("cannot fetch the client's JWKS: %v", unwrapURLError(err))
 	}
 	defer resp.Body.Close()
-	body := make([]byte, 64<<10)
-	n, _ := readAll(resp.Body, body)
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != 200 {
 		return nil, "", fmt.Errorf("the client's JWKS answered HTTP %d", resp.StatusCode)
 	}
-	if keys, err = jose.ParseJWKS(body[:n]); err != nil {
+	if keys, err = jose.ParseJWKS(body); err != nil {
 		return nil, "", err
 	}
 	s.mu.Lock()
@@ -336,6 +334,20 @@ func (s *Sandbox) checkDPoP(r *http.Request, method, endpoint, nonce, accessToke
 
 var errNeedNonce = errors.New("use_dpop_nonce")
 
+// dpopNonce is a server's DPoP nonce, renewed every five minutes.
+type dpopNonce struct {
+	value string
+	since time.Time
+}
+
+// current is the nonce to demand now; s.mu is held.
+func (n *dpopNonce) current(now time.Time) string {
+	if n.value == "" || now.Sub(n.since) > 5*time.Minute {
+		n.value, n.since = randomB64(24), now
+	}
+	return n.value
+}
+
 // checkASProof checks the DPoP proof of a PAR or token request, demanding
 // the authorisation server's nonce when Options.FAPIASNonce is set
 // (RFC 9449 §8). It writes the error itself.
@@ -343,10 +355,7 @@ func (s *Sandbox) checkASProof(w http.ResponseWriter, r *http.Request, path stri
 	nonce := ""
 	if s.opt.FAPIASNonce {
 		s.mu.Lock()
-		if s.fapi.asNonce == "" || s.opt.Now().Sub(s.fapi.asNonceAt) > 5*time.Minute {
-			s.fapi.asNonce, s.fapi.asNonceAt = randomB64(24), s.opt.Now()
-		}
-		nonce = s.fapi.asNonce
+		nonce = s.fapi.asNonce.current(s.opt.Now())
 		s.mu.Unlock()
 	}
 	jkt, err := s.checkDPoP(r, http.MethodPost, s.issuer()+path, nonce, "")
@@ -610,10 +619,7 @@ func (s *Sandbox) fapiUserinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	now := s.opt.Now()
-	if s.fapi.nonce == "" || now.Sub(s.fapi.nonceAt) > 5*time.Minute {
-		s.fapi.nonce, s.fapi.nonceAt = randomB64(24), now
-	}
-	nonce := s.fapi.nonce
+	nonce := s.fapi.rsNonce.current(now)
 	g, known := s.fapi.tokens[at]
 	s.mu.Unlock()
 	jkt, err := s.checkDPoP(r, http.MethodGet, s.issuer()+"/userinfo", nonce, at)
