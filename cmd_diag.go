@@ -11,7 +11,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"ndikiosk/kiosk"
-	"ndikiosk/ndi/verify"
+	"ndikiosk/ndi"
 )
 
 // runQR prints one fresh QR URL: the quickest check that the keys, client
@@ -29,7 +29,7 @@ func runQR(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *state == "" {
-		*state = cfg.Kiosk.ID + "-" + verify.NewNonce()[:32]
+		*state = cfg.Kiosk.ID + "-" + ndi.NewNonce()[:32]
 	}
 	// With Verify the QR is signed here; with FAPI this is a real pushed
 	// authorisation request (client assertion, DPoP), so a URL printed
@@ -82,7 +82,7 @@ func runExchange(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Verify.ExchangeTimeout.Duration)
 	defer cancel()
-	p, err := client.Exchange(ctx, verify.Callback{Code: *code, State: *state})
+	p, err := client.Exchange(ctx, ndi.Callback{Code: *code, State: *state})
 	if err != nil {
 		return err
 	}

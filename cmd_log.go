@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"ndikiosk/kiosk"
-	"ndikiosk/ndi/verify"
+	"ndikiosk/ndi"
 	"ndikiosk/storage"
 )
 
@@ -66,7 +66,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 }
 
 func day(s string) (time.Time, error) {
-	t, err := time.ParseInLocation("2006-01-02", s, verify.SGT)
+	t, err := time.ParseInLocation("2006-01-02", s, ndi.SGT)
 	if err != nil {
 		return t, fmt.Errorf("%q is not a date like 2026-11-22", s)
 	}

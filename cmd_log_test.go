@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"ndikiosk/kiosk"
-	"ndikiosk/ndi/verify"
+	"ndikiosk/ndi"
 	"ndikiosk/storage"
 )
 
@@ -22,7 +22,7 @@ func seedLog(t *testing.T) (string, []int64) {
 	defer db.Close()
 	var ids []int64
 	for i, day := range []string{"2026-11-20", "2026-11-21", "2026-11-22"} {
-		start, _ := time.ParseInLocation("2006-01-02 15:04", day+" 23:30", verify.SGT)
+		start, _ := time.ParseInLocation("2006-01-02 15:04", day+" 23:30", ndi.SGT)
 		id, err := db.Save(context.Background(), kiosk.Visit{KioskID: "k1", Mode: kiosk.ModeVisitor, TxnRef: "k1-" + day,
 			Attributes: []string{"name", "partialuinfin"}, StartedAt: start, DecidedAt: start.Add(time.Second),
 			Outcome: kiosk.OutcomeCheckedIn, MaskedID: "*****567D", Name: []string{"=HYPERLINK(1)", "ALICE", "BOB, JR"}[i],

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"ndikiosk/kiosk"
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
-	"ndikiosk/ndi/verify"
 )
 
 // runSandbox serves the Singpass sandbox on its own, for integrators who
@@ -30,7 +30,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("dir", filepath.Join(kiosk.DefaultDataDir(), "sandbox"), "where the sandbox keeps its keys and the kiosk config it writes")
 	callback := fs.String("callback", "http://127.0.0.1:8080/callback", "the relying party's registered callback URL")
 	rpCert := fs.String("rp-cert", "", "the relying party's certificate or public key (default: the sandbox's test kiosk key)")
-	attrs := fs.String("attributes", strings.Join(verify.Attributes, ","), "attributes registered for the client")
+	attrs := fs.String("attributes", strings.Join(ndi.Attributes, ","), "attributes registered for the client")
 	jwks := fs.String("jwks", "", "the Myinfo (FAPI) client's JWKS URL (default: /.well-known/jwks.json on the callback's host)")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/face"
 	"ndikiosk/ndi/fapi"
 	"ndikiosk/ndi/pki"
@@ -386,7 +387,7 @@ func (c *Config) check() []string {
 	switch k.Provider {
 	case ProviderVerify:
 		for _, a := range v.Attributes {
-			if !verify.KnownAttribute(a) {
+			if !ndi.KnownAttribute(a) {
 				p = append(p, fmt.Sprintf("verify.attributes: %q is not a Verify attribute", a))
 			}
 		}

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"ndikiosk/ndi"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"ndikiosk/ndi/verify"
 )
 
 // Phase is what the screen shows.
@@ -157,7 +155,7 @@ const fetchBackoff = 3 * time.Second
 // dropped on submit, cancel or timeout.
 type pendingVisit struct {
 	visit  Visit
-	person *verify.Person
+	person *ndi.Person
 }
 
 type outstanding struct {
@@ -365,7 +363,7 @@ func (e *Engine) rotate(now time.Time) {
 // shownExpiry is when the code on screen stops being scannable (PhaseQR).
 func (e *Engine) shownExpiry() time.Time { return e.screen.NextQR.Add(e.cfg.QRLead) }
 
-func (e *Engine) newState() string { return e.cfg.KioskID + "-" + verify.NewNonce()[:32] }
+func (e *Engine) newState() string { return e.cfg.KioskID + "-" + ndi.NewNonce()[:32] }
 
 // show puts a code on screen and starts awaiting its callback. e.mu is held.
 func (e *Engine) show(now time.Time, state string, c Code) {
@@ -448,8 +446,8 @@ func (e *Engine) poke() {
 // reused states are refused before anything else happens; a good one is
 // consumed, answered at once, and exchanged in the background.
 func (e *Engine) Callback(q url.Values) Verdict {
-	cb, err := verify.ParseCallback(q)
-	var perr *verify.ProviderError
+	cb, err := ndi.ParseCallback(q)
+	var perr *ndi.ProviderError
 	state := cb.State
 	switch {
 	case errors.As(err, &perr):
@@ -534,7 +532,7 @@ func (e *Engine) notRecorded(now time.Time, err error) {
 
 // finish turns the exchange's answer into the decision screen.
 // A visit cancelled meanwhile is dropped.
-func (e *Engine) finish(visit uint64, rec Visit, p *verify.Person, err error) {
+func (e *Engine) finish(visit uint64, rec Visit, p *ndi.Person, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	defer e.poke()
@@ -545,7 +543,7 @@ func (e *Engine) finish(visit uint64, rec Visit, p *verify.Person, err error) {
 	now := e.now()
 	if err != nil {
 		e.log.Warn("exchange failed", "error", err.Error())
-		if verify.Unavailable(err) {
+		if ndi.Unavailable(err) {
 			e.record(rec, OutcomeUnavailable, reasonFor(err))
 			e.showUnavailable(now)
 			return
@@ -564,16 +562,16 @@ func (e *Engine) finish(visit uint64, rec Visit, p *verify.Person, err error) {
 
 // decide applies the mode's policy to a verified (and, with Face, matched)
 // person. e.mu is held.
-func (e *Engine) decide(now time.Time, rec Visit, p *verify.Person) {
+func (e *Engine) decide(now time.Time, rec Visit, p *ndi.Person) {
 	if e.cfg.Mode == ModeVisitor {
 		e.visitor(now, rec, p)
 		return
 	}
 	out := OutcomeCannotDecide
 	switch p.CheckAge(e.cfg.MinAge, now) {
-	case verify.AtLeast:
+	case ndi.AtLeast:
 		out = OutcomeEligible
-	case verify.Below:
+	case ndi.Below:
 		out = OutcomeNotEligible
 	}
 	if err := e.record(rec, out, ""); err != nil {
@@ -586,7 +584,7 @@ func (e *Engine) decide(now time.Time, rec Visit, p *verify.Person) {
 
 // visitor handles a verified visitor: refused if on the deny list, checked
 // out if already checked in today, otherwise asked to confirm.
-func (e *Engine) visitor(now time.Time, rec Visit, p *verify.Person) {
+func (e *Engine) visitor(now time.Time, rec Visit, p *ndi.Person) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	rec.PersonKey = e.store.PersonKey(p.Subject())
@@ -664,25 +662,22 @@ func (e *Engine) StaffCheckOut(ctx context.Context, id int64) error {
 
 // startOfDay is midnight in Singapore on t's Singapore date.
 func startOfDay(t time.Time) time.Time {
-	y, m, d := t.In(verify.SGT).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, verify.SGT)
+	y, m, d := t.In(ndi.SGT).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, ndi.SGT)
 }
 
 // reasonFor is a short code for the log; never the error text, which could
 // carry something from outside.
 func reasonFor(err error) string {
-	var api *verify.APIError
 	var coded interface{ LogReason() string }
 	switch {
 	case errors.As(err, &coded):
 		return coded.LogReason()
-	case errors.As(err, &api):
-		return api.API + "-" + strconv.Itoa(api.Status)
-	case errors.Is(err, verify.ErrUnavailable):
-		return "verify-unreachable"
-	case errors.Is(err, verify.ErrBadToken):
+	case errors.Is(err, ndi.ErrUnavailable):
+		return "unreachable"
+	case errors.Is(err, ndi.ErrBadToken):
 		return "bad-token"
-	case errors.Is(err, verify.ErrBadResponse):
+	case errors.Is(err, ndi.ErrBadResponse):
 		return "bad-response"
 	}
 	return "exchange-failed"

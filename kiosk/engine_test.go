@@ -20,9 +20,9 @@ import (
 
 	"ndikiosk/internal/testclock"
 	. "ndikiosk/kiosk"
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/face"
 	"ndikiosk/ndi/sandbox"
-	"ndikiosk/ndi/verify"
 	"ndikiosk/storage"
 )
 
@@ -33,7 +33,7 @@ type countingProvider struct {
 	exchanges atomic.Int32
 }
 
-func (c *countingProvider) Exchange(ctx context.Context, cb verify.Callback) (*verify.Person, error) {
+func (c *countingProvider) Exchange(ctx context.Context, cb ndi.Callback) (*ndi.Person, error) {
 	c.exchanges.Add(1)
 	return c.Provider.Exchange(ctx, cb)
 }
@@ -233,7 +233,7 @@ func TestAgeDecisions(t *testing.T) {
 				v := vs[0]
 				if v.Outcome != c.want || !strings.HasPrefix(v.MaskedID, "*****") || v.Name != "" || v.Mode != ModeAge ||
 					strings.Join(v.Attributes, ",") != wantAttrs || !strings.HasPrefix(v.TxnRef, "kiosk1-") || v.PersonKey != nil ||
-					v.MaskedID != verify.MaskID(personaID(t, c.label)) {
+					v.MaskedID != ndi.MaskID(personaID(t, c.label)) {
 					t.Fatalf("logged %+v", v)
 				}
 			})

@@ -3,10 +3,9 @@ package kiosk
 import (
 	"context"
 	"errors"
+	"ndikiosk/ndi"
 	"strconv"
 	"time"
-
-	"ndikiosk/ndi/verify"
 )
 
 // FaceChecker is the SingPass Face service as the engine needs it
@@ -61,7 +60,7 @@ func (e *Engine) Camera() Camera {
 
 // startFace begins the Face step for a verified person: eligibility first,
 // off the engine's lock. e.mu is held.
-func (e *Engine) startFace(rec Visit, p *verify.Person) {
+func (e *Engine) startFace(rec Visit, p *ndi.Person) {
 	e.pending = &pendingVisit{visit: rec, person: p}
 	var ok bool
 	var err error
@@ -163,7 +162,7 @@ func (e *Engine) compare(ctx context.Context, userID string) (float64, error) {
 
 // faceUserID is the UIN/FIN the Face service knows the person by: the
 // released uinfin, or the access token's subject.
-func faceUserID(p *verify.Person) string {
+func faceUserID(p *ndi.Person) string {
 	if p.UINFIN.Present() {
 		return string(p.UINFIN.Value)
 	}

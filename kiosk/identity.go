@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/fapi"
 	"ndikiosk/ndi/sandbox"
-	"ndikiosk/ndi/verify"
 )
 
 // Identity is the configured identity provider with what the rest of the
@@ -217,7 +217,7 @@ func (c *Config) Identity(clock func() time.Time, log *slog.Logger) (*Identity, 
 // every one the kiosk can read.
 func SandboxScopes() []string {
 	var out []string
-	for _, a := range verify.Attributes {
+	for _, a := range ndi.Attributes {
 		if fapi.ValidScope(a) {
 			out = append(out, a)
 		}

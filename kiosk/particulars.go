@@ -1,6 +1,6 @@
 package kiosk
 
-import "ndikiosk/ndi/verify"
+import "ndikiosk/ndi"
 
 var attributeLabels = map[string]string{
 	"name": "Name", "aliasname": "Alias", "hanyupinyinname": "Hanyu Pinyin name", "hanyupinyinaliasname": "Hanyu Pinyin alias",
@@ -14,9 +14,9 @@ var attributeLabels = map[string]string{
 
 // Particulars lists what Singpass released, in the order it was requested,
 // as received; the full UIN/FIN and passport number are masked.
-func Particulars(p *verify.Person, attributes []string) []Particular {
+func Particulars(p *ndi.Person, attributes []string) []Particular {
 	r := p.Redacted()
-	items := map[string]verify.Item{
+	items := map[string]ndi.Item{
 		"name": r.Name, "aliasname": r.AliasName, "hanyupinyinname": r.HanyuPinyinName,
 		"hanyupinyinaliasname": r.HanyuPinyinAliasName, "marriedname": r.MarriedName, "partialuinfin": r.PartialUINFIN,
 		"uinfin": r.UINFIN, "uuid": r.UUID, "sex": r.Sex, "race": r.Race, "secondaryrace": r.SecondaryRace, "dob": r.DOB,

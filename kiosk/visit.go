@@ -3,9 +3,8 @@ package kiosk
 import (
 	"context"
 	"errors"
+	"ndikiosk/ndi"
 	"time"
-
-	"ndikiosk/ndi/verify"
 )
 
 // Visit is one row of the visit log: what the purpose needs and no more.
@@ -73,4 +72,4 @@ func (e *StoreError) Error() string {
 }
 
 // SGT is Singapore time, in which the kiosk shows and exports times.
-var SGT = verify.SGT
+var SGT = ndi.SGT

@@ -126,7 +126,7 @@ func TestRefusalsAndErrorsAreLogged(t *testing.T) { forProviders(t, testRefusals
 
 func testRefusalsAndErrorsAreLogged(t *testing.T, provider string) {
 	r := newRigWith(t, provider, EngineConfig{})
-	unavailable := map[string]string{ProviderVerify: "person-500", ProviderFAPI: "fapi-userinfo-500"}[provider]
+	unavailable := map[string]string{ProviderVerify: "verify-person-500", ProviderFAPI: "fapi-userinfo-500"}[provider]
 	r.visit(t, "Adult citizen", "deny", "")
 	r.engine.Cancel()
 	r.visit(t, "Adult citizen", "allow", sandbox.FaultPerson500)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"ndikiosk/kiosk"
-	"ndikiosk/ndi/verify"
+	"ndikiosk/ndi"
 )
 
 var exportHeader = []string{"id", "kiosk_id", "mode", "txn_ref", "attributes", "started_at", "decided_at",
@@ -43,7 +43,7 @@ func sgt(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(verify.SGT).Format(time.RFC3339)
+	return t.In(ndi.SGT).Format(time.RFC3339)
 }
 
 func toRow(v kiosk.Visit) exportRow {

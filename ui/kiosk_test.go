@@ -17,6 +17,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"ndikiosk/kiosk"
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/verify"
 )
@@ -36,7 +37,7 @@ func (f *fakeProvider) NewCode(_ context.Context, state string, lifetime time.Du
 
 func (f *fakeProvider) Remote() bool { return false }
 
-func (f *fakeProvider) Exchange(ctx context.Context, cb verify.Callback) (*verify.Person, error) {
+func (f *fakeProvider) Exchange(ctx context.Context, cb ndi.Callback) (*ndi.Person, error) {
 	if f.release != nil {
 		select {
 		case <-f.release:
@@ -46,14 +47,14 @@ func (f *fakeProvider) Exchange(ctx context.Context, cb verify.Callback) (*verif
 	}
 	switch cb.Code {
 	case "adult":
-		return &verify.Person{DOB: verify.Item{Value: "1980-01-01"}, PartialUINFIN: verify.Item{Value: "*****123A"}}, nil
+		return &ndi.Person{DOB: ndi.Item{Value: "1980-01-01"}, PartialUINFIN: ndi.Item{Value: "*****123A"}}, nil
 	case "minor":
-		return &verify.Person{DOB: verify.Item{Value: verify.Text(time.Now().AddDate(-16, 0, 0).Format("2006-01-02"))}}, nil
+		return &ndi.Person{DOB: ndi.Item{Value: ndi.Text(time.Now().AddDate(-16, 0, 0).Format("2006-01-02"))}}, nil
 	case "down":
-		return nil, verify.ErrUnavailable
+		return nil, ndi.ErrUnavailable
 	case "visitor":
-		p := &verify.Person{Name: verify.Item{Value: "TAN AH KOW"}, PartialUINFIN: verify.Item{Value: "*****567D"},
-			MobileNo: verify.Phone{AreaCode: verify.Item{Value: "65"}, Number: verify.Item{Value: "91234567"}}}
+		p := &ndi.Person{Name: ndi.Item{Value: "TAN AH KOW"}, PartialUINFIN: ndi.Item{Value: "*****567D"},
+			MobileNo: ndi.Phone{AreaCode: ndi.Item{Value: "65"}, Number: ndi.Item{Value: "91234567"}}}
 		p.SetSubject("S1234567D")
 		return p, nil
 	}
@@ -322,7 +323,7 @@ func BenchmarkQRBuildSignEncode(b *testing.B) {
 	now := time.Now()
 	for b.Loop() {
 		u, err := verify.SignQR(verify.QR{Callback: "https://kiosk.example.sg/callback", ClientID: "STG2-SGVERIFY-KIOSK",
-			Nonce: verify.NewNonce(), Type: verify.Dynamic, State: "kiosk1-0123456789abcdef0123456789abcdef",
+			Nonce: ndi.NewNonce(), Type: verify.Dynamic, State: "kiosk1-0123456789abcdef0123456789abcdef",
 			Start: now, Expiry: now.Add(2 * time.Minute)}, key)
 		if err != nil {
 			b.Fatal(err)

@@ -20,8 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/jose"
-	"ndikiosk/ndi/verify"
 )
 
 // StagingBaseURL is the staging service; production is ProductionBaseURL
@@ -67,24 +67,6 @@ var (
 	ErrBadResponse   = errors.New("face service answer rejected")
 	ErrRequest       = errors.New("face service rejected the request")
 )
-
-// APIError is a non-200 answer.
-type APIError struct {
-	Call   string
-	Status int
-	Detail string // the service's message, redacted
-	kind   error
-}
-
-func (e *APIError) Error() string {
-	s := fmt.Sprintf("face %s: HTTP %d: %v", e.Call, e.Status, e.kind)
-	if e.Detail != "" {
-		s += " (" + e.Detail + ")"
-	}
-	return s
-}
-
-func (e *APIError) Unwrap() error { return e.kind }
 
 // Client talks to the Face service. It caches its OAuth token and is safe
 // for concurrent use.
@@ -142,7 +124,7 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 	}
 	json.Unmarshal(body, &t)
 	if resp.StatusCode != http.StatusOK {
-		return "", &APIError{Call: "oauth", Status: resp.StatusCode, Detail: verify.Redact(t.ErrorDescription, 160), kind: kindFor(resp.StatusCode)}
+		return "", apiError("oauth", resp.StatusCode, ndi.Redact(t.ErrorDescription, 160), kindFor(resp.StatusCode))
 	}
 	if t.AccessToken == "" {
 		return "", fmt.Errorf("%w: oauth answer has no access_token", ErrBadResponse)
@@ -152,6 +134,11 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 	}
 	c.token, c.expiry = t.AccessToken, c.cfg.Now().Add(time.Duration(t.ExpiresIn)*time.Second)
 	return c.token, nil
+}
+
+// apiError is a non-200 answer of one of the service's calls.
+func apiError(call string, status int, detail string, kind error) *ndi.APIError {
+	return &ndi.APIError{Service: ndi.ServiceFace, Short: "face", API: call, Status: status, Detail: detail, Kind: kind}
 }
 
 func kindFor(status int) error {
@@ -215,7 +202,7 @@ func (c *Client) call(ctx context.Context, name, path string, body any, out any)
 		if perr == nil {
 			detail = errorDetail(payload)
 		}
-		return &APIError{Call: name, Status: resp.StatusCode, Detail: detail, kind: kind}
+		return apiError(name, resp.StatusCode, detail, kind)
 	}
 	if perr != nil {
 		return perr
@@ -266,7 +253,7 @@ func errorDetail(payload []byte) string {
 	default:
 		text = e.ErrorDescription
 	}
-	return verify.Redact(text, 160)
+	return ndi.Redact(text, 160)
 }
 
 func (c *Client) request(userID string) map[string]any {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"ndikiosk/internal/testclock"
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/face"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
@@ -143,7 +144,7 @@ func TestValidateIsOneShot(t *testing.T) {
 			t.Fatalf("%s: validate %+v %v", tc.label, res, err)
 		}
 		_, err = c.Validate(ctx, id, tok, "127.0.0.1", "ndikiosk")
-		var api *face.APIError
+		var api *ndi.APIError
 		if !errors.Is(err, face.ErrTokenUsed) || !errors.As(err, &api) || api.Status != 400 || api.Detail != "Invalid token" {
 			t.Fatalf("second validate: %v", err)
 		}
@@ -173,8 +174,8 @@ func TestWrongCertificateAndCredentials(t *testing.T) {
 	}
 	c, _, _ = setup(t, func(cfg *face.Config) { cfg.ClientSecret = "guess" })
 	_, err := c.Registered(context.Background(), persona(t, "Adult citizen"))
-	var api *face.APIError
-	if !errors.Is(err, face.ErrUnauthorised) || !errors.As(err, &api) || api.Call != "oauth" || api.Detail != "Client authentication failed" {
+	var api *ndi.APIError
+	if !errors.Is(err, face.ErrUnauthorised) || !errors.As(err, &api) || api.API != "oauth" || api.Detail != "Client authentication failed" {
 		t.Fatalf("wrong secret: %v", err)
 	}
 	c, _, _ = setup(t, func(cfg *face.Config) { cfg.ServiceID = "OTHER" })

@@ -1,7 +1,7 @@
 // Package fapi is a Singpass Myinfo client for the FAPI 2.0 profile:
 // discovery, pushed authorisation requests with PKCE, private_key_jwt client
 // assertions, DPoP-bound tokens, encrypted and signed ID tokens and
-// userinfo, and the mapping of Myinfo's person_info into verify.Person, so
+// userinfo, and the mapping of Myinfo's person_info into ndi.Person, so
 // that the kiosk treats both Singpass products alike.
 package fapi
 
@@ -24,8 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/jose"
-	"ndikiosk/ndi/verify"
 )
 
 // Singpass's FAPI issuers.
@@ -129,7 +129,7 @@ func New(cfg Config) (*Client, error) {
 // into a Person. Verify's partialuinfin has no Myinfo equivalent: ask for
 // uinfin, which the kiosk masks on arrival.
 func ValidScope(s string) bool {
-	return s != "partialuinfin" && s != "openid" && verify.KnownAttribute(s)
+	return s != "partialuinfin" && s != "openid" && ndi.KnownAttribute(s)
 }
 
 // Config returns the configuration in use.
@@ -192,7 +192,7 @@ func (c *Client) Authorize(ctx context.Context, state string) (Authorization, er
 		return Authorization{}, err
 	}
 	if !strings.HasPrefix(par.RequestURI, "urn:ietf:params:oauth:request_uri:") || par.ExpiresIn <= 0 {
-		return Authorization{}, fmt.Errorf("%w: the PAR answer has no usable request_uri", verify.ErrServer)
+		return Authorization{}, fmt.Errorf("%w: the PAR answer has no usable request_uri", ndi.ErrServer)
 	}
 	expiry := start.Add(time.Duration(par.ExpiresIn) * time.Second)
 	s.expires = expiry.Add(sessionLifetime)
@@ -230,13 +230,13 @@ func (c *Client) pruneSessions(now time.Time) {
 // Exchange swaps the redirect's code for the person: token (DPoP-bound,
 // private_key_jwt), ID token checks, then userinfo. The state's session is
 // used up whatever happens.
-func (c *Client) Exchange(ctx context.Context, cb verify.Callback) (*verify.Person, error) {
+func (c *Client) Exchange(ctx context.Context, cb ndi.Callback) (*ndi.Person, error) {
 	c.mu.Lock()
 	s, ok := c.sessions[cb.State]
 	delete(c.sessions, cb.State)
 	c.mu.Unlock()
 	if !ok || c.cfg.Now().After(s.expires) {
-		return nil, fmt.Errorf("%w: no authorisation is waiting for this state (used, expired, or from before a restart)", verify.ErrCodeRejected)
+		return nil, fmt.Errorf("%w: no authorisation is waiting for this state (used, expired, or from before a restart)", ndi.ErrCodeRejected)
 	}
 	meta, err := c.metadata(ctx)
 	if err != nil {
@@ -258,14 +258,14 @@ func (c *Client) Exchange(ctx context.Context, cb verify.Callback) (*verify.Pers
 		return nil, err
 	}
 	if tok.AccessToken == "" || !strings.EqualFold(tok.TokenType, "DPoP") {
-		return nil, fmt.Errorf("%w: the token answer is not a DPoP-bound access token", verify.ErrBadToken)
+		return nil, fmt.Errorf("%w: the token answer is not a DPoP-bound access token", ndi.ErrBadToken)
 	}
 	idClaims, err := c.openJWT(ctx, []byte(tok.IDToken))
 	if err != nil {
-		return nil, fmt.Errorf("%w: ID token: %v", verify.ErrBadToken, err)
+		return nil, fmt.Errorf("%w: ID token: %v", ndi.ErrBadToken, err)
 	}
 	if err := c.checkClaims(idClaims, s.nonce); err != nil {
-		return nil, fmt.Errorf("%w: ID token: %v", verify.ErrBadToken, err)
+		return nil, fmt.Errorf("%w: ID token: %v", ndi.ErrBadToken, err)
 	}
 	body, err := c.userinfo(ctx, meta.UserinfoEndpoint, tok.AccessToken, s.dpop)
 	if err != nil {
@@ -273,18 +273,18 @@ func (c *Client) Exchange(ctx context.Context, cb verify.Callback) (*verify.Pers
 	}
 	info, err := c.openJWT(ctx, body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: userinfo: %v", verify.ErrBadResponse, err)
+		return nil, fmt.Errorf("%w: userinfo: %v", ndi.ErrBadResponse, err)
 	}
 	if err := c.checkClaims(info, ""); err != nil {
-		return nil, fmt.Errorf("%w: userinfo: %v", verify.ErrBadResponse, err)
+		return nil, fmt.Errorf("%w: userinfo: %v", ndi.ErrBadResponse, err)
 	}
 	if info.Sub != idClaims.Sub {
-		return nil, fmt.Errorf("%w: userinfo is about another subject than the ID token", verify.ErrBadResponse)
+		return nil, fmt.Errorf("%w: userinfo is about another subject than the ID token", ndi.ErrBadResponse)
 	}
 	if len(info.PersonInfo) == 0 {
-		return nil, fmt.Errorf("%w: userinfo has no person_info", verify.ErrBadResponse)
+		return nil, fmt.Errorf("%w: userinfo has no person_info", ndi.ErrBadResponse)
 	}
-	p, err := verify.ParsePerson(info.PersonInfo)
+	p, err := ndi.ParsePerson(info.PersonInfo)
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +334,7 @@ func (c *Client) checkClaims(cl *claims, nonce string) error {
 	skew := c.cfg.ClockSkew
 	switch {
 	case cl.Iss != c.cfg.Issuer:
-		return fmt.Errorf("issuer is %q, not %q", verify.Redact(cl.Iss, 80), c.cfg.Issuer)
+		return fmt.Errorf("issuer is %q, not %q", ndi.Redact(cl.Iss, 80), c.cfg.Issuer)
 	case !slices.Contains(cl.Aud, c.cfg.ClientID):
 		return errors.New("it was issued for another client (aud)")
 	case cl.Sub == "":
@@ -389,7 +389,7 @@ func (c *Client) openJWT(ctx context.Context, compact []byte) (*claims, error) {
 	}
 	var cl claims
 	if err := json.Unmarshal(payload, &cl); err != nil {
-		return nil, fmt.Errorf("claims: %v", verify.Redact(err.Error(), 80))
+		return nil, fmt.Errorf("claims: %v", ndi.Redact(err.Error(), 80))
 	}
 	return &cl, nil
 }

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"ndikiosk/internal/testclock"
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/jose"
 	"ndikiosk/ndi/sandbox"
-	"ndikiosk/ndi/verify"
 )
 
 const testClient = "ndikiosk-fapi-test"
@@ -118,10 +118,10 @@ func (e *env) authorize(t *testing.T, label, decision, fault string) url.Values 
 	return u.Query()
 }
 
-func (e *env) visit(t *testing.T, label, fault string) (*verify.Person, error) {
+func (e *env) visit(t *testing.T, label, fault string) (*ndi.Person, error) {
 	t.Helper()
 	q := e.authorize(t, label, "allow", fault)
-	return e.client.Exchange(context.Background(), verify.Callback{Code: q.Get("code"), State: q.Get("state")})
+	return e.client.Exchange(context.Background(), ndi.Callback{Code: q.Get("code"), State: q.Get("state")})
 }
 
 func TestFullFlow(t *testing.T) {
@@ -144,20 +144,20 @@ func TestFullFlow(t *testing.T) {
 		t.Fatalf("scan %+v %v", res, err)
 	}
 	cb, _ := url.Parse(res.CallbackURL)
-	p, err := e.client.Exchange(context.Background(), verify.Callback{Code: cb.Query().Get("code"), State: cb.Query().Get("state")})
+	p, err := e.client.Exchange(context.Background(), ndi.Callback{Code: cb.Query().Get("code"), State: cb.Query().Get("state")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(p.UINFIN.Value) != id || p.Subject() != id || p.MaskedID() != verify.MaskID(id) ||
+	if string(p.UINFIN.Value) != id || p.Subject() != id || p.MaskedID() != ndi.MaskID(id) ||
 		p.Name.String() != "TAN WEI MING" || string(p.DOB.Value) != "1985-03-14" || !p.MobileNo.Present() {
 		t.Fatalf("person %+v", p.Redacted())
 	}
-	if age := p.CheckAge(18, e.clock.Now()); age != verify.AtLeast {
+	if age := p.CheckAge(18, e.clock.Now()); age != ndi.AtLeast {
 		t.Fatalf("age %v", age)
 	}
 	// The same redirect again: the session is used up.
-	_, err = e.client.Exchange(context.Background(), verify.Callback{Code: cb.Query().Get("code"), State: cb.Query().Get("state")})
-	if !errors.Is(err, verify.ErrCodeRejected) {
+	_, err = e.client.Exchange(context.Background(), ndi.Callback{Code: cb.Query().Get("code"), State: cb.Query().Get("state")})
+	if !errors.Is(err, ndi.ErrCodeRejected) {
 		t.Fatalf("replayed redirect: %v", err)
 	}
 	// A second visit reuses the cached issuer keys.
@@ -183,13 +183,13 @@ func TestNoUINFINScopeKeysOnSubject(t *testing.T) {
 func TestDeniedAndUnavailableRedirects(t *testing.T) {
 	e := newEnv(t)
 	q := e.authorize(t, "Adult citizen", "deny", "")
-	_, err := verify.ParseCallback(q)
-	var pe *verify.ProviderError
+	_, err := ndi.ParseCallback(q)
+	var pe *ndi.ProviderError
 	if !errors.As(err, &pe) || !pe.Denied() {
 		t.Fatalf("deny: %v", err)
 	}
 	q = e.authorize(t, "Adult citizen", "allow", sandbox.FaultUnavailable)
-	_, err = verify.ParseCallback(q)
+	_, err = ndi.ParseCallback(q)
 	if !errors.As(err, &pe) || !pe.Unavailable() {
 		t.Fatalf("unavailable: %v", err)
 	}
@@ -201,14 +201,14 @@ func TestRejections(t *testing.T) {
 		kind  error
 		text  string
 	}{
-		{sandbox.FaultWrongAudience, verify.ErrBadToken, "another client"},
-		{sandbox.FaultBadToken, verify.ErrBadToken, "signature"},
-		{sandbox.FaultExpiredToken, verify.ErrBadToken, "expired"},
-		{sandbox.FaultGarbledJWE, verify.ErrBadResponse, "decrypt"},
-		{sandbox.FaultBadSignature, verify.ErrBadResponse, "signature"},
-		{sandbox.FaultToken500, verify.ErrServer, "token: HTTP 500"},
-		{sandbox.FaultPerson500, verify.ErrServer, "userinfo: HTTP 500"},
-		{sandbox.FaultPerson404, verify.ErrNoProfile, "userinfo: HTTP 404"},
+		{sandbox.FaultWrongAudience, ndi.ErrBadToken, "another client"},
+		{sandbox.FaultBadToken, ndi.ErrBadToken, "signature"},
+		{sandbox.FaultExpiredToken, ndi.ErrBadToken, "expired"},
+		{sandbox.FaultGarbledJWE, ndi.ErrBadResponse, "decrypt"},
+		{sandbox.FaultBadSignature, ndi.ErrBadResponse, "signature"},
+		{sandbox.FaultToken500, ndi.ErrServer, "Singpass Myinfo token API: HTTP 500"},
+		{sandbox.FaultPerson500, ndi.ErrServer, "Singpass Myinfo userinfo API: HTTP 500"},
+		{sandbox.FaultPerson404, ndi.ErrNoProfile, "Singpass Myinfo userinfo API: HTTP 404"},
 	}
 	e := newEnv(t)
 	for _, c := range cases {
@@ -242,8 +242,8 @@ func TestWrongDPoPKeyAtToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	cb, _ := url.Parse(res.CallbackURL)
-	_, err = e.client.Exchange(context.Background(), verify.Callback{Code: cb.Query().Get("code"), State: state})
-	if !errors.Is(err, verify.ErrCodeRejected) || !strings.Contains(err.Error(), "DPoP key is not the one bound") {
+	_, err = e.client.Exchange(context.Background(), ndi.Callback{Code: cb.Query().Get("code"), State: state})
+	if !errors.Is(err, ndi.ErrCodeRejected) || !strings.Contains(err.Error(), "DPoP key is not the one bound") {
 		t.Fatalf("wrong DPoP key: %v", err)
 	}
 }
@@ -308,14 +308,14 @@ func TestBadClientAssertion(t *testing.T) {
 	cfg.Keys.Signing = stranger
 	bad, _ := New(cfg)
 	_, err := bad.Authorize(context.Background(), newState())
-	if !errors.Is(err, verify.ErrUnauthorised) || !strings.Contains(err.Error(), "invalid_client") {
+	if !errors.Is(err, ndi.ErrUnauthorised) || !strings.Contains(err.Error(), "invalid_client") {
 		t.Fatalf("unknown signing key: %v", err)
 	}
 	// The published key's kid, but signed by another key.
 	stranger.Kid = e.keys.Signing.Kid
 	cfg.Keys.Signing = stranger
 	bad, _ = New(cfg)
-	if _, err := bad.Authorize(context.Background(), newState()); !errors.Is(err, verify.ErrUnauthorised) ||
+	if _, err := bad.Authorize(context.Background(), newState()); !errors.Is(err, ndi.ErrUnauthorised) ||
 		!strings.Contains(err.Error(), "signature") {
 		t.Fatalf("forged assertion: %v", err)
 	}
@@ -376,7 +376,7 @@ func TestDiscoveryAndNetworkFailures(t *testing.T) {
 	dead.Close()
 	cfg.Issuer = dead.URL + "/fapi"
 	c, _ = New(cfg)
-	if _, err := c.Authorize(context.Background(), newState()); !errors.Is(err, verify.ErrUnavailable) || !verify.Unavailable(err) {
+	if _, err := c.Authorize(context.Background(), newState()); !errors.Is(err, ndi.ErrUnavailable) || !ndi.Unavailable(err) {
 		t.Fatalf("dead issuer: %v", err)
 	}
 	// A network that hangs: the caller's deadline ends it.
@@ -384,7 +384,7 @@ func TestDiscoveryAndNetworkFailures(t *testing.T) {
 	defer cancel()
 	e2 := newEnv(t)
 	q := e2.authorize(t, "Adult citizen", "allow", sandbox.FaultSlow)
-	if _, err := e2.client.Exchange(ctx, verify.Callback{Code: q.Get("code"), State: q.Get("state")}); !errors.Is(err, verify.ErrUnavailable) {
+	if _, err := e2.client.Exchange(ctx, ndi.Callback{Code: q.Get("code"), State: q.Get("state")}); !errors.Is(err, ndi.ErrUnavailable) {
 		t.Fatalf("hanging token call: %v", err)
 	}
 }
@@ -425,7 +425,7 @@ func TestPreviousEncryptionKeyStillOpens(t *testing.T) {
 	}
 	// Without it, the same answer cannot be read.
 	e.client.cfg.Keys.Previous = nil
-	if _, err := e.visit(t, "Adult citizen", ""); !errors.Is(err, verify.ErrBadToken) {
+	if _, err := e.visit(t, "Adult citizen", ""); !errors.Is(err, ndi.ErrBadToken) {
 		t.Fatalf("dropped key still opens: %v", err)
 	}
 }
@@ -460,7 +460,7 @@ func BenchmarkExchange(b *testing.B) {
 		}
 		u, _ := url.Parse(res.CallbackURL)
 		b.StartTimer()
-		if _, err := e.client.Exchange(context.Background(), verify.Callback{Code: u.Query().Get("code"), State: u.Query().Get("state")}); err != nil {
+		if _, err := e.client.Exchange(context.Background(), ndi.Callback{Code: u.Query().Get("code"), State: u.Query().Get("state")}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -480,7 +480,7 @@ func TestIssuerKeysRefreshOnUnknownKid(t *testing.T) {
 	e.client.jwksAt = e.clock.Now()
 	e.client.mu.Unlock()
 	// Fetched a moment ago: an unknown kid is refused without a fetch.
-	if _, err := e.visit(t, "Adult citizen", ""); !errors.Is(err, verify.ErrBadToken) || !strings.Contains(err.Error(), "does not publish") {
+	if _, err := e.visit(t, "Adult citizen", ""); !errors.Is(err, ndi.ErrBadToken) || !strings.Contains(err.Error(), "does not publish") {
 		t.Fatalf("unknown kid right after a fetch: %v", err)
 	}
 	if n := e.jwksFetch.Load(); n != 1 {

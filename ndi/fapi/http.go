@@ -13,60 +13,34 @@ import (
 	"strings"
 	"time"
 
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/jose"
-	"ndikiosk/ndi/verify"
 )
 
-// APIError is a refusal from one of Singpass's endpoints. It unwraps to the
-// verify error kinds, so callers branch the same way for both products.
-type APIError struct {
-	API    string // "discovery", "jwks", "par", "token" or "userinfo"
-	Status int
-	Code   string // the OAuth error code, e.g. invalid_grant
-	Detail string // error_description, PII masked, shortened
-	kind   error
-}
-
-func (e *APIError) Error() string {
-	msg := fmt.Sprintf("singpass %s: HTTP %d", e.API, e.Status)
-	if e.Code != "" {
-		msg += " " + e.Code
-	}
-	if e.Detail != "" {
-		msg += " (" + e.Detail + ")"
-	}
-	return msg + ": " + e.kind.Error()
-}
-
-func (e *APIError) Unwrap() error { return e.kind }
-
-// LogReason is a short code for the visit log.
-func (e *APIError) LogReason() string { return fmt.Sprintf("fapi-%s-%d", e.API, e.Status) }
-
-func apiError(api string, resp *http.Response, body []byte) *APIError {
-	e := &APIError{API: api, Status: resp.StatusCode}
+func apiError(api string, resp *http.Response, body []byte) *ndi.APIError {
+	e := &ndi.APIError{Service: ndi.ServiceMyinfo, Short: "fapi", API: api, Status: resp.StatusCode}
 	var b struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
 	}
 	if json.Unmarshal(body, &b) == nil {
-		e.Code, e.Detail = verify.Redact(b.Error, 64), verify.Redact(b.Description, 200)
+		e.Code, e.Detail = ndi.Redact(b.Error, 64), ndi.Redact(b.Description, 200)
 	}
 	switch s := resp.StatusCode; {
 	case s == 400 && api == "token" && (e.Code == "invalid_grant" || e.Code == ""):
-		e.kind = verify.ErrCodeRejected
+		e.Kind = ndi.ErrCodeRejected
 	case s == 401 || e.Code == "invalid_client" || e.Code == "invalid_dpop_proof":
-		e.kind = verify.ErrUnauthorised
+		e.Kind = ndi.ErrUnauthorised
 	case s == 403 || e.Code == "invalid_scope" || e.Code == "unauthorized_client":
-		e.kind = verify.ErrForbidden
+		e.Kind = ndi.ErrForbidden
 	case s == 404 && api == "userinfo":
-		e.kind = verify.ErrNoProfile
+		e.Kind = ndi.ErrNoProfile
 	case s == 502 || s == 503 || s == 504:
-		e.kind = verify.ErrUnavailable
+		e.Kind = ndi.ErrUnavailable
 	case s >= 500:
-		e.kind = verify.ErrServer
+		e.Kind = ndi.ErrServer
 	default:
-		e.kind = verify.ErrUnauthorised
+		e.Kind = ndi.ErrUnauthorised
 	}
 	return e
 }
@@ -98,7 +72,7 @@ func unreachable(api string, err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return fmt.Errorf("%w: %s: %v", verify.ErrUnavailable, api, err)
+	return ndi.Unreachable(ndi.ServiceMyinfo, api, err)
 }
 
 // metadata is the issuer's openid-configuration, fetched once an hour.
@@ -132,7 +106,7 @@ func Discover(ctx context.Context, hc *http.Client, issuer string) (*Metadata, e
 	}
 	var m Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, fmt.Errorf("%w: discovery document: %v", verify.ErrServer, err)
+		return nil, fmt.Errorf("%w: discovery document: %v", ndi.ErrServer, err)
 	}
 	if err := m.check(issuer); err != nil {
 		return nil, err
@@ -143,13 +117,13 @@ func Discover(ctx context.Context, hc *http.Client, issuer string) (*Metadata, e
 func (m *Metadata) check(issuer string) error {
 	if m.Issuer != issuer {
 		return fmt.Errorf("%w: the discovery document names issuer %q, not %q (use the FAPI issuer, e.g. %s)",
-			verify.ErrForbidden, verify.Redact(m.Issuer, 80), issuer, StagingIssuer)
+			ndi.ErrForbidden, ndi.Redact(m.Issuer, 80), issuer, StagingIssuer)
 	}
 	for _, e := range []struct{ name, v string }{{"pushed_authorization_request_endpoint", m.PAREndpoint},
 		{"authorization_endpoint", m.AuthorizationEndpoint}, {"token_endpoint", m.TokenEndpoint},
 		{"userinfo_endpoint", m.UserinfoEndpoint}, {"jwks_uri", m.JWKSURI}} {
 		if u, err := url.Parse(e.v); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			return fmt.Errorf("%w: the discovery document has no usable %s", verify.ErrServer, e.name)
+			return fmt.Errorf("%w: the discovery document has no usable %s", ndi.ErrServer, e.name)
 		}
 	}
 	return nil
@@ -173,7 +147,7 @@ func (c *Client) issuerSigningKey(ctx context.Context, kid string) (*ecdsa.Publi
 		return key, nil
 	}
 	if !stale {
-		return nil, fmt.Errorf("signed with key %q, which the issuer does not publish", verify.Redact(kid, 60))
+		return nil, fmt.Errorf("signed with key %q, which the issuer does not publish", ndi.Redact(kid, 60))
 	}
 	meta, err := c.metadata(ctx)
 	if err != nil {
@@ -185,7 +159,7 @@ func (c *Client) issuerSigningKey(ctx context.Context, kid string) (*ecdsa.Publi
 	}
 	keys, err := jose.ParseJWKS(body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: issuer %v", verify.ErrServer, err)
+		return nil, fmt.Errorf("%w: issuer %v", ndi.ErrServer, err)
 	}
 	set := map[string]*ecdsa.PublicKey{}
 	for _, k := range keys {
@@ -204,7 +178,7 @@ func (c *Client) issuerSigningKey(ctx context.Context, kid string) (*ecdsa.Publi
 			return k, nil
 		}
 	}
-	return nil, fmt.Errorf("signed with key %q, which the issuer does not publish", verify.Redact(kid, 60))
+	return nil, fmt.Errorf("signed with key %q, which the issuer does not publish", ndi.Redact(kid, 60))
 }
 
 // clientAssertion is the private_key_jwt: iss and sub the client id, aud
@@ -278,10 +252,10 @@ func (c *Client) postAS(ctx context.Context, api, endpoint string, form url.Valu
 		}
 		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
 			if !isJSON(resp.Header) {
-				return fmt.Errorf("%w: %s answered %q, not JSON", verify.ErrServer, api, resp.Header.Get("Content-Type"))
+				return fmt.Errorf("%w: %s answered %q, not JSON", ndi.ErrServer, api, resp.Header.Get("Content-Type"))
 			}
 			if err := json.Unmarshal(body, out); err != nil {
-				return fmt.Errorf("%w: %s answer: %v", verify.ErrServer, api, err)
+				return fmt.Errorf("%w: %s answer: %v", ndi.ErrServer, api, err)
 			}
 			return nil
 		}
@@ -340,7 +314,7 @@ func wwwAuthError(h string) string {
 	}
 	rest := h[i+7:]
 	if j := strings.IndexByte(rest, '"'); j >= 0 {
-		return verify.Redact(rest[:j], 64)
+		return ndi.Redact(rest[:j], 64)
 	}
 	return ""
 }

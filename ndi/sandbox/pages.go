@@ -3,11 +3,10 @@ package sandbox
 import (
 	"encoding/json"
 	"html/template"
+	"ndikiosk/ndi"
 	"net/http"
 	"slices"
 	"time"
-
-	"ndikiosk/ndi/verify"
 )
 
 var pages = template.Must(template.New("phone").Parse(`<!doctype html>
@@ -82,7 +81,7 @@ func (s *Sandbox) render(w http.ResponseWriter, status int, d pageData) {
 func (s *Sandbox) consentPage(w http.ResponseWriter, ticket string) {
 	var rows []personaRow
 	for _, p := range Personas(s.opt.Now()) {
-		rows = append(rows, personaRow{ID: p.ID, Name: p.Name, Label: p.Label, Masked: verify.MaskID(p.ID), DOB: p.DOB, Face: p.Face})
+		rows = append(rows, personaRow{ID: p.ID, Name: p.Name, Label: p.Label, Masked: ndi.MaskID(p.ID), DOB: p.DOB, Face: p.Face})
 	}
 	faults := Faults
 	if s.opt.FAPI != nil {

@@ -3,10 +3,9 @@ package sandbox
 import (
 	"crypto/sha256"
 	"fmt"
+	"ndikiosk/ndi"
 	"strconv"
 	"time"
-
-	"ndikiosk/ndi/verify"
 )
 
 // Persona is a made-up person the sandbox can release. Identity numbers have
@@ -37,7 +36,7 @@ type Persona struct {
 // Personas returns the sandbox's people, with ages that hold on the
 // Singapore date of now (someone turns 18 today, someone 21 today).
 func Personas(now time.Time) []Persona {
-	today := now.In(verify.SGT)
+	today := now.In(ndi.SGT)
 	yearsAgo := func(years, days int) string {
 		return today.AddDate(-years, 0, -days).Format("2006-01-02")
 	}
@@ -108,7 +107,7 @@ func (p Persona) myinfo(attrs []string) map[string]any {
 		case "uinfin":
 			out[a] = value(p.ID)
 		case "partialuinfin":
-			out[a] = value(verify.MaskID(p.ID))
+			out[a] = value(ndi.MaskID(p.ID))
 		case "uuid":
 			out[a] = value(uuidFor(p.ID))
 		case "name":

@@ -1,10 +1,9 @@
 package sandbox
 
 import (
+	"ndikiosk/ndi"
 	"testing"
 	"time"
-
-	"ndikiosk/ndi/verify"
 )
 
 func TestNRICCheckLetters(t *testing.T) {
@@ -21,7 +20,7 @@ func TestNRICCheckLetters(t *testing.T) {
 }
 
 func TestPersonas(t *testing.T) {
-	now := time.Date(2026, 11, 22, 9, 0, 0, 0, verify.SGT)
+	now := time.Date(2026, 11, 22, 9, 0, 0, 0, ndi.SGT)
 	ps := Personas(now)
 	if len(ps) < 12 {
 		t.Fatalf("%d personas, want at least 12", len(ps))
@@ -46,20 +45,20 @@ func TestPersonas(t *testing.T) {
 		if !ok {
 			t.Fatalf("no persona %q", label)
 		}
-		today, _ := verify.AgeOn(p.DOB, now)
-		yesterday, _ := verify.AgeOn(p.DOB, now.AddDate(0, 0, -1))
+		today, _ := ndi.AgeOn(p.DOB, now)
+		yesterday, _ := ndi.AgeOn(p.DOB, now.AddDate(0, 0, -1))
 		if today != want[0] || yesterday != want[1] {
 			t.Errorf("%s: %d today, %d yesterday; want %v", label, today, yesterday, want)
 		}
 	}
-	if tomorrow, _ := verify.AgeOn(byLabel["17, turns 18 tomorrow"].DOB, now.AddDate(0, 0, 1)); tomorrow != 18 {
+	if tomorrow, _ := ndi.AgeOn(byLabel["17, turns 18 tomorrow"].DOB, now.AddDate(0, 0, 1)); tomorrow != 18 {
 		t.Errorf("turns 18 tomorrow: %d tomorrow", tomorrow)
 	}
 	if byLabel["Foreigner (FIN)"].ID[0] != 'G' || byLabel["Born 29 February"].DOB[5:] != "02-29" {
 		t.Error("foreigner or leap-day persona is wrong")
 	}
 	info := byLabel["Date of birth unavailable"].myinfo([]string{"dob", "name", "mobileno"})
-	p, err := verify.ParsePerson(mustJSON(t, info))
+	p, err := ndi.ParsePerson(mustJSON(t, info))
 	if err != nil || p.DOB.Present() || !p.DOB.Unavailable || p.MobileNo.Present() {
 		t.Fatalf("unavailable dob persona: %+v %v", p, err)
 	}

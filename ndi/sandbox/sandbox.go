@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/jose"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/verify"
@@ -125,7 +126,7 @@ func New(opt Options) (*Sandbox, error) {
 			return nil, errors.New("sandbox: the FAPI client needs an id, a redirect URI and a JWKS URL")
 		}
 		for _, sc := range f.Scopes {
-			if !verify.KnownAttribute(sc) || sc == "partialuinfin" {
+			if !ndi.KnownAttribute(sc) || sc == "partialuinfin" {
 				return nil, fmt.Errorf("sandbox: %q is not a Myinfo data item", sc)
 			}
 		}
@@ -136,10 +137,10 @@ func New(opt Options) (*Sandbox, error) {
 	opt.PublicURL = strings.TrimRight(opt.PublicURL, "/")
 	opt.Prefix = strings.TrimRight(opt.Prefix, "/")
 	if len(c.Attributes) == 0 && c.ID != "" {
-		opt.Client.Attributes = verify.Attributes
+		opt.Client.Attributes = ndi.Attributes
 	}
 	for _, a := range opt.Client.Attributes {
-		if !verify.KnownAttribute(a) {
+		if !ndi.KnownAttribute(a) {
 			return nil, fmt.Errorf("sandbox: %q is not a Verify attribute", a)
 		}
 	}

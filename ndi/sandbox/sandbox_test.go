@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/verify"
 )
@@ -57,7 +58,7 @@ func newPhoneRig(t *testing.T) *phoneRig {
 
 func (r *phoneRig) qr(t *testing.T, state string) string {
 	now := time.Now()
-	u, err := verify.SignQR(verify.QR{BaseURL: r.sb.QRBaseURL(), Callback: r.base + "/cb", ClientID: "CLIENT", Nonce: verify.NewNonce(),
+	u, err := verify.SignQR(verify.QR{BaseURL: r.sb.QRBaseURL(), Callback: r.base + "/cb", ClientID: "CLIENT", Nonce: ndi.NewNonce(),
 		Type: verify.Dynamic, State: state, Start: now, Expiry: now.Add(time.Minute)}, r.kioskKey.Key)
 	if err != nil {
 		t.Fatal(err)
@@ -143,13 +144,13 @@ func TestLandingRefusesForeignQR(t *testing.T) {
 	r := newPhoneRig(t)
 	other, _ := pki.NewKey()
 	now := time.Now()
-	forged, _ := verify.SignQR(verify.QR{BaseURL: r.sb.QRBaseURL(), Callback: r.base + "/cb", ClientID: "CLIENT", Nonce: verify.NewNonce(),
+	forged, _ := verify.SignQR(verify.QR{BaseURL: r.sb.QRBaseURL(), Callback: r.base + "/cb", ClientID: "CLIENT", Nonce: ndi.NewNonce(),
 		Type: verify.Dynamic, State: "x", Start: now, Expiry: now.Add(time.Minute)}, other)
 	if status, page := fetch(t, "GET", forged, nil); status != 400 || !strings.Contains(page, "signature does not verify") {
 		t.Fatalf("forged QR: %d", status)
 	}
 	wrongCallback, _ := verify.SignQR(verify.QR{BaseURL: r.sb.QRBaseURL(), Callback: "https://evil.example/cb", ClientID: "CLIENT",
-		Nonce: verify.NewNonce(), Type: verify.Dynamic, State: "x", Start: now, Expiry: now.Add(time.Minute)}, r.kioskKey.Key)
+		Nonce: ndi.NewNonce(), Type: verify.Dynamic, State: "x", Start: now, Expiry: now.Add(time.Minute)}, r.kioskKey.Key)
 	if _, err := r.sb.ScanURL(context.Background(), wrongCallback, Personas(now)[0].ID, "allow", ""); err == nil ||
 		!strings.Contains(err.Error(), "not the registered callback") {
 		t.Fatalf("unregistered callback: %v", err)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/jose"
 )
 
@@ -72,7 +73,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("verify client: no attributes to request")
 	}
 	for _, a := range cfg.Attributes {
-		if !KnownAttribute(a) {
+		if !ndi.KnownAttribute(a) {
 			return nil, fmt.Errorf("verify client: %q is not a Verify attribute", a)
 		}
 	}
@@ -108,7 +109,7 @@ func (c *Client) NewQR(state string, lifetime time.Duration) (string, QR, error)
 		BaseURL:  c.cfg.QRBaseURL,
 		Callback: c.cfg.CallbackURL,
 		ClientID: c.cfg.ClientID,
-		Nonce:    NewNonce(),
+		Nonce:    ndi.NewNonce(),
 		Type:     Dynamic,
 		State:    state,
 		Start:    now,
@@ -171,10 +172,10 @@ func (c *Client) Token(ctx context.Context, code, state string) (*Token, error) 
 		TokenType   string `json:"token_type"`
 	}
 	if err := json.Unmarshal(raw, &resp); err != nil || resp.AccessToken == "" {
-		return nil, fmt.Errorf("%w: token response has no access_token", ErrBadToken)
+		return nil, fmt.Errorf("%w: token response has no access_token", ndi.ErrBadToken)
 	}
 	if resp.TokenType != "" && !strings.EqualFold(resp.TokenType, "Bearer") {
-		return nil, fmt.Errorf("%w: token_type %q, want Bearer", ErrBadToken, Redact(resp.TokenType, 20))
+		return nil, fmt.Errorf("%w: token_type %q, want Bearer", ndi.ErrBadToken, ndi.Redact(resp.TokenType, 20))
 	}
 	return c.verifyToken(resp.AccessToken)
 }
@@ -182,7 +183,7 @@ func (c *Client) Token(ctx context.Context, code, state string) (*Token, error) 
 func (c *Client) verifyToken(access string) (*Token, error) {
 	payload, err := jose.VerifyRS256([]byte(access), c.cfg.NDIKey)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadToken, err)
+		return nil, fmt.Errorf("%w: %w", ndi.ErrBadToken, err)
 	}
 	var claims struct {
 		Sub   string          `json:"sub"`
@@ -191,21 +192,21 @@ func (c *Client) verifyToken(access string) (*Token, error) {
 		Scope json.RawMessage `json:"scope"`
 	}
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return nil, fmt.Errorf("%w: claims are not JSON", ErrBadToken)
+		return nil, fmt.Errorf("%w: claims are not JSON", ndi.ErrBadToken)
 	}
 	now := c.cfg.Now()
 	if claims.Exp == nil {
-		return nil, fmt.Errorf("%w: no exp claim", ErrBadToken)
+		return nil, fmt.Errorf("%w: no exp claim", ndi.ErrBadToken)
 	}
 	exp := time.Unix(int64(*claims.Exp), 0)
 	if now.After(exp.Add(c.cfg.ClockSkew)) {
-		return nil, fmt.Errorf("%w: expired at %s", ErrBadToken, exp.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: expired at %s", ndi.ErrBadToken, exp.UTC().Format(time.RFC3339))
 	}
 	if claims.Nbf != nil && now.Add(c.cfg.ClockSkew).Before(time.Unix(int64(*claims.Nbf), 0)) {
-		return nil, fmt.Errorf("%w: not valid yet; check the kiosk clock", ErrBadToken)
+		return nil, fmt.Errorf("%w: not valid yet; check the kiosk clock", ndi.ErrBadToken)
 	}
 	if claims.Sub == "" || strings.ContainsAny(claims.Sub, "/?#%\\ ") || len(claims.Sub) > 128 {
-		return nil, fmt.Errorf("%w: missing or malformed sub", ErrBadToken)
+		return nil, fmt.Errorf("%w: missing or malformed sub", ndi.ErrBadToken)
 	}
 	t := &Token{access: access, subject: claims.Sub, Expiry: exp}
 	// Myinfo v3 sends scope as an array; OAuth servers as a space-separated string.
@@ -220,7 +221,7 @@ func (c *Client) verifyToken(access string) (*Token, error) {
 
 // Person fetches, decrypts and verifies the person data the token allows.
 // txnNo is an optional transaction reference echoed in Singpass's logs.
-func (c *Client) Person(ctx context.Context, tok *Token, txnNo string) (*Person, error) {
+func (c *Client) Person(ctx context.Context, tok *Token, txnNo string) (*ndi.Person, error) {
 	endpoint := c.cfg.PersonURL + "/" + url.PathEscape(tok.subject)
 	params := map[string]string{
 		"client_id":  c.cfg.ClientID,
@@ -252,7 +253,7 @@ func (c *Client) Person(ctx context.Context, tok *Token, txnNo string) (*Person,
 		return nil, err
 	}
 	if p.UINFIN.Value != "" && string(p.UINFIN.Value) != tok.subject {
-		return nil, fmt.Errorf("%w: person data is for someone other than the token's subject", ErrBadResponse)
+		return nil, fmt.Errorf("%w: person data is for someone other than the token's subject", ndi.ErrBadResponse)
 	}
 	p.SetSubject(tok.subject)
 	return p, nil
@@ -260,37 +261,37 @@ func (c *Client) Person(ctx context.Context, tok *Token, txnNo string) (*Person,
 
 // openPerson decrypts the JWE, accepts the inner JWS raw or as a JSON
 // string, verifies it with the NDI key and decodes the person JSON.
-func (c *Client) openPerson(body []byte) (*Person, error) {
+func (c *Client) openPerson(body []byte) (*ndi.Person, error) {
 	body = bytes.TrimSpace(body)
 	if bytes.Count(body, []byte(".")) != 4 {
-		return nil, fmt.Errorf("%w: not an encrypted (JWE) response", ErrBadResponse)
+		return nil, fmt.Errorf("%w: not an encrypted (JWE) response", ndi.ErrBadResponse)
 	}
 	plain, err := jose.Decrypt(body, c.cfg.Key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadResponse, err)
+		return nil, fmt.Errorf("%w: %w", ndi.ErrBadResponse, err)
 	}
 	plain = bytes.TrimSpace(plain)
 	if len(plain) > 0 && plain[0] == '"' {
 		var s string
 		if err := json.Unmarshal(plain, &s); err != nil {
-			return nil, fmt.Errorf("%w: quoted JWS is not a JSON string", ErrBadResponse)
+			return nil, fmt.Errorf("%w: quoted JWS is not a JSON string", ndi.ErrBadResponse)
 		}
 		plain = []byte(s)
 	}
 	payload, err := jose.VerifyRS256(plain, c.cfg.NDIKey)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadResponse, err)
+		return nil, fmt.Errorf("%w: %w", ndi.ErrBadResponse, err)
 	}
-	return ParsePerson(payload)
+	return ndi.ParsePerson(payload)
 }
 
 // Exchange runs token then person for a callback.
-func (c *Client) Exchange(ctx context.Context, cb Callback) (*Person, error) {
+func (c *Client) Exchange(ctx context.Context, cb ndi.Callback) (*ndi.Person, error) {
 	tok, err := c.Token(ctx, cb.Code, cb.State)
 	if err != nil {
 		return nil, err
 	}
-	return c.Person(ctx, tok, randomHex(10))
+	return c.Person(ctx, tok, ndi.RandomHex(10))
 }
 
 // do sends req and returns a 200 body, or a typed error. Transport errors
@@ -307,19 +308,19 @@ func (c *Client) do(req *http.Request, api string) ([]byte, error) {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			cause = errors.New("no answer before the deadline")
 		}
-		return nil, fmt.Errorf("%w: %s API: %v", ErrUnavailable, api, cause)
+		return nil, ndi.Unreachable(ndi.ServiceVerify, api, cause)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return nil, &APIError{API: api, Status: resp.StatusCode, Message: errorMessage(b), kind: statusKind(api, resp.StatusCode)}
+		return nil, &ndi.APIError{Service: ndi.ServiceVerify, Short: "verify", API: api, Status: resp.StatusCode, Detail: errorMessage(b), Kind: statusKind(api, resp.StatusCode)}
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s API: reading the answer: %v", ErrUnavailable, api, err)
+		return nil, ndi.Unreachable(ndi.ServiceVerify, api, fmt.Errorf("reading the answer: %w", err))
 	}
 	if len(b) > maxBody {
-		return nil, fmt.Errorf("%w: %s answer larger than %d bytes", ErrBadResponse, api, maxBody)
+		return nil, fmt.Errorf("%w: %s answer larger than %d bytes", ndi.ErrBadResponse, api, maxBody)
 	}
 	return b, nil
 }
@@ -339,5 +340,23 @@ func errorMessage(b []byte) string {
 	if msg == "" {
 		msg = strings.TrimSpace(e.Error + " " + e.ErrorDescription)
 	}
-	return Redact(msg, 160)
+	return ndi.Redact(msg, 160)
+}
+
+// statusKind maps a status of the Verify error table to a kind of failure.
+func statusKind(api string, status int) error {
+	switch {
+	case status == 400 && api == "token":
+		return ndi.ErrCodeRejected
+	case status == 401:
+		return ndi.ErrUnauthorised
+	case status == 403:
+		return ndi.ErrForbidden
+	case status == 404 && api == "person":
+		return ndi.ErrNoProfile
+	case status == 502 || status == 503 || status == 504:
+		return ndi.ErrUnavailable
+	default:
+		return ndi.ErrServer
+	}
 }

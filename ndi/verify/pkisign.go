@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"ndikiosk/ndi"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ func BaseString(method, endpoint string, params map[string]string, auth PKISign)
 func SignPKI(key *rsa.PrivateKey, appID, method, endpoint string, params map[string]string, now time.Time) (string, error) {
 	auth := PKISign{
 		Timestamp:       strconv.FormatInt(now.UnixMilli(), 10),
-		Nonce:           NewNonce(),
+		Nonce:           ndi.NewNonce(),
 		AppID:           appID,
 		SignatureMethod: "RS256",
 	}

@@ -9,9 +9,9 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"ndikiosk/ndi"
 	"net/url"
 	"strconv"
 	"strings"
@@ -28,15 +28,12 @@ const (
 	Dynamic = "dynamic"
 )
 
-// MaxStateLen bounds the state we put in a QR; Verify appends it unencoded.
-const MaxStateLen = 255
-
 // QR describes one Verify QR code.
 type QR struct {
 	BaseURL  string // QRBaseURL unless a sandbox stands in
 	Callback string // the registered callback URL, as registered
 	ClientID string
-	Nonce    string // dynamic codes only; NewNonce makes one
+	Nonce    string // dynamic codes only; ndi.NewNonce makes one
 	Type     string // Static or Dynamic
 	State    string // [A-Za-z0-9_-]{1,255}
 	Start    time.Time
@@ -46,31 +43,6 @@ type QR struct {
 // ErrBadQR is wrapped by every QR validation failure.
 var ErrBadQR = errors.New("invalid QR")
 
-// NewNonce returns a single-use nonce: 20 random bytes as 40 hex characters.
-func NewNonce() string { return randomHex(20) }
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return hex.EncodeToString(b)
-}
-
-// ValidState reports whether s can travel unencoded in a QR and a callback.
-func ValidState(s string) bool {
-	if s == "" || len(s) > MaxStateLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 func (q QR) check() error {
 	switch {
 	case q.ClientID == "":
@@ -79,8 +51,8 @@ func (q QR) check() error {
 		return fmt.Errorf("%w: client_id has characters that cannot stand unencoded in the URL", ErrBadQR)
 	case q.Callback == "":
 		return fmt.Errorf("%w: empty callback URL", ErrBadQR)
-	case !ValidState(q.State):
-		return fmt.Errorf("%w: state must be 1-%d characters of A-Z a-z 0-9 _ -", ErrBadQR, MaxStateLen)
+	case !ndi.ValidState(q.State):
+		return fmt.Errorf("%w: state must be 1-%d characters of A-Z a-z 0-9 _ -", ErrBadQR, ndi.MaxStateLen)
 	case q.Type != Static && q.Type != Dynamic:
 		return fmt.Errorf("%w: qr_type %q (want static or dynamic)", ErrBadQR, q.Type)
 	case q.Type == Dynamic && q.Nonce == "":

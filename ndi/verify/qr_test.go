@@ -9,12 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/pki"
 )
 
@@ -198,18 +198,11 @@ func TestEncodeURIComponent(t *testing.T) {
 	}
 }
 
-func TestNewNonce(t *testing.T) {
-	a, b := NewNonce(), NewNonce()
-	if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(a) || a == b {
-		t.Fatalf("nonces %q %q", a, b)
-	}
-}
-
 func BenchmarkSignQR(b *testing.B) {
 	key, _ := testKeys(b)
 	q := sampleQR()
 	for b.Loop() {
-		q.Nonce = NewNonce()
+		q.Nonce = ndi.NewNonce()
 		if _, err := SignQR(q, key); err != nil {
 			b.Fatal(err)
 		}

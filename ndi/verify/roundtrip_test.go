@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"ndikiosk/internal/testclock"
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/jose"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
@@ -96,9 +97,9 @@ func newFixture(t testing.TB, tweak func(*sandbox.Options, *verify.Config)) *fix
 }
 
 // scan shows a fresh QR on the "screen" and lets the persona answer it.
-func (f *fixture) scan(t testing.TB, persona, decision, fault string) (verify.Callback, error) {
+func (f *fixture) scan(t testing.TB, persona, decision, fault string) (ndi.Callback, error) {
 	t.Helper()
-	u, _, err := f.client.NewQR("kiosk1-"+verify.NewNonce()[:12], 2*time.Minute)
+	u, _, err := f.client.NewQR("kiosk1-"+ndi.NewNonce()[:12], 2*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func (f *fixture) scan(t testing.TB, persona, decision, fault string) (verify.Ca
 		t.Fatalf("callback answered %d", res.CallbackStatus)
 	}
 	q := <-f.callbacks
-	return verify.ParseCallback(q)
+	return ndi.ParseCallback(q)
 }
 
 func persona(t testing.TB, label string) sandbox.Persona {
@@ -174,13 +175,13 @@ func TestFaults(t *testing.T) {
 		fault string
 		want  []error
 	}{
-		{sandbox.FaultToken500, []error{verify.ErrServer}},
-		{sandbox.FaultPerson500, []error{verify.ErrServer}},
-		{sandbox.FaultPerson404, []error{verify.ErrNoProfile}},
-		{sandbox.FaultBadSignature, []error{verify.ErrBadResponse, jose.ErrSignature}},
-		{sandbox.FaultGarbledJWE, []error{verify.ErrBadResponse, jose.ErrDecrypt}},
-		{sandbox.FaultBadToken, []error{verify.ErrBadToken, jose.ErrSignature}},
-		{sandbox.FaultExpiredToken, []error{verify.ErrBadToken}},
+		{sandbox.FaultToken500, []error{ndi.ErrServer}},
+		{sandbox.FaultPerson500, []error{ndi.ErrServer}},
+		{sandbox.FaultPerson404, []error{ndi.ErrNoProfile}},
+		{sandbox.FaultBadSignature, []error{ndi.ErrBadResponse, jose.ErrSignature}},
+		{sandbox.FaultGarbledJWE, []error{ndi.ErrBadResponse, jose.ErrDecrypt}},
+		{sandbox.FaultBadToken, []error{ndi.ErrBadToken, jose.ErrSignature}},
+		{sandbox.FaultExpiredToken, []error{ndi.ErrBadToken}},
 	}
 	f := newFixture(t, nil)
 	adult := persona(t, "Adult citizen")
@@ -208,8 +209,8 @@ func TestNoProfilePersona(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.client.Exchange(context.Background(), cb)
-	var apiErr *verify.APIError
-	if !errors.Is(err, verify.ErrNoProfile) || !errors.As(err, &apiErr) || apiErr.Status != 404 || apiErr.API != "person" {
+	var apiErr *ndi.APIError
+	if !errors.Is(err, ndi.ErrNoProfile) || !errors.As(err, &apiErr) || apiErr.Status != 404 || apiErr.API != "person" {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -223,7 +224,7 @@ func TestSlowServerHitsDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err = f.client.Exchange(ctx, cb)
-	if !errors.Is(err, verify.ErrUnavailable) || !verify.Unavailable(err) {
+	if !errors.Is(err, ndi.ErrUnavailable) || !ndi.Unavailable(err) {
 		t.Fatalf("want ErrUnavailable, got %v", err)
 	}
 	if strings.Contains(err.Error(), "http://") {
@@ -235,12 +236,12 @@ func TestDenyAndMaintenance(t *testing.T) {
 	f := newFixture(t, nil)
 	id := persona(t, "Adult citizen").ID
 	_, err := f.scan(t, id, "deny", "")
-	var pe *verify.ProviderError
-	if !errors.As(err, &pe) || !pe.Denied() || verify.Unavailable(err) {
+	var pe *ndi.ProviderError
+	if !errors.As(err, &pe) || !pe.Denied() || ndi.Unavailable(err) {
 		t.Fatalf("deny: %v", err)
 	}
 	_, err = f.scan(t, id, "allow", sandbox.FaultUnavailable)
-	if !errors.As(err, &pe) || !verify.Unavailable(err) {
+	if !errors.As(err, &pe) || !ndi.Unavailable(err) {
 		t.Fatalf("maintenance: %v", err)
 	}
 }
@@ -255,19 +256,19 @@ func TestCodeIsSingleUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.client.Token(context.Background(), cb.Code, cb.State)
-	if !errors.Is(err, verify.ErrCodeRejected) {
+	if !errors.Is(err, ndi.ErrCodeRejected) {
 		t.Fatalf("reused code: want ErrCodeRejected, got %v", err)
 	}
 	assertNoSecrets(t, err, "", cb.Code)
 	// A code that expired before use.
 	cb, _ = f.scan(t, persona(t, "Adult citizen").ID, "allow", "")
 	f.clock.Add(3 * time.Minute)
-	if _, err := f.client.Token(context.Background(), cb.Code, cb.State); !errors.Is(err, verify.ErrCodeRejected) {
+	if _, err := f.client.Token(context.Background(), cb.Code, cb.State); !errors.Is(err, ndi.ErrCodeRejected) {
 		t.Fatalf("expired code: want ErrCodeRejected, got %v", err)
 	}
 	// A code for another state.
 	cb, _ = f.scan(t, persona(t, "Adult citizen").ID, "allow", "")
-	if _, err := f.client.Token(context.Background(), cb.Code, "another-state"); !errors.Is(err, verify.ErrCodeRejected) {
+	if _, err := f.client.Token(context.Background(), cb.Code, "another-state"); !errors.Is(err, ndi.ErrCodeRejected) {
 		t.Fatalf("state mismatch: want ErrCodeRejected, got %v", err)
 	}
 }
@@ -313,7 +314,7 @@ func TestWrongKeysRejected(t *testing.T) {
 	if _, err := f.sb.Scan(context.Background(), persona(t, "Adult citizen").ID, "allow", ""); !errors.Is(err, verify.ErrBadQR) {
 		t.Fatalf("QR signed by an unregistered key: want ErrBadQR, got %v", err)
 	}
-	if _, err := f.client.Token(context.Background(), "whatever", "kiosk1-x"); !errors.Is(err, verify.ErrUnauthorised) {
+	if _, err := f.client.Token(context.Background(), "whatever", "kiosk1-x"); !errors.Is(err, ndi.ErrUnauthorised) {
 		t.Fatalf("token signed by an unregistered key: want ErrUnauthorised, got %v", err)
 	}
 	// The kiosk trusts a certificate that is not the NDI one.
@@ -322,7 +323,7 @@ func TestWrongKeysRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.client.Exchange(context.Background(), cb); !errors.Is(err, verify.ErrBadToken) {
+	if _, err := f.client.Exchange(context.Background(), cb); !errors.Is(err, ndi.ErrBadToken) {
 		t.Fatalf("token from an untrusted key: want ErrBadToken, got %v", err)
 	}
 }
@@ -330,12 +331,12 @@ func TestWrongKeysRejected(t *testing.T) {
 func TestWrongSecretAndUnregisteredAttributes(t *testing.T) {
 	f := newFixture(t, func(_ *sandbox.Options, c *verify.Config) { c.ClientSecret = "guess" })
 	cb, _ := f.scan(t, persona(t, "Adult citizen").ID, "allow", "")
-	if _, err := f.client.Exchange(context.Background(), cb); !errors.Is(err, verify.ErrUnauthorised) {
+	if _, err := f.client.Exchange(context.Background(), cb); !errors.Is(err, ndi.ErrUnauthorised) {
 		t.Fatalf("wrong secret: want ErrUnauthorised, got %v", err)
 	}
 	f = newFixture(t, func(_ *sandbox.Options, c *verify.Config) { c.Attributes = []string{"dob", "regadd"} })
 	cb, _ = f.scan(t, persona(t, "Adult citizen").ID, "allow", "")
-	if _, err := f.client.Exchange(context.Background(), cb); !errors.Is(err, verify.ErrForbidden) {
+	if _, err := f.client.Exchange(context.Background(), cb); !errors.Is(err, ndi.ErrForbidden) {
 		t.Fatalf("unregistered attribute: want ErrForbidden, got %v", err)
 	}
 }
