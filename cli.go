@@ -1,14 +1,14 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"ndikiosk/config"
 	"os"
 	"strings"
 	"time"
-
-	"ndikiosk/kiosk"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -111,14 +111,17 @@ func parse(fs *flag.FlagSet, args []string) error {
 
 // loadConfig reads --config, or the sandbox defaults when it is empty and
 // allowed.
-func loadConfig(path string, sandboxIfEmpty bool) (*kiosk.Config, error) {
+func loadConfig(path string, sandboxIfEmpty bool) (*config.Config, error) {
 	if path == "" {
 		if !sandboxIfEmpty {
-			return nil, kiosk.ErrNoConfig
+			return nil, errNoConfig
 		}
-		return kiosk.SandboxDefaults(), nil
+		return config.SandboxDefaults(), nil
 	}
-	return kiosk.Load(path)
+	return config.Load(path)
 }
 
 func now() time.Time { return time.Now() }
+
+// errNoConfig is returned by commands that need a config file.
+var errNoConfig = errors.New("--config FILE is required")

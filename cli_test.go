@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"ndikiosk/app"
+	"ndikiosk/config"
 	"ndikiosk/kiosk"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
@@ -242,12 +244,12 @@ func TestStandaloneSandboxFAPI(t *testing.T) {
 	var cfgFile string
 	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// What the kiosk would publish: the keys its config names.
-		cfg, err := kiosk.Load(cfgFile)
+		cfg, err := config.Load(cfgFile)
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
 		}
-		keys, err := cfg.FAPIKeys()
+		keys, err := app.FAPIKeys(cfg)
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
@@ -259,7 +261,7 @@ func TestStandaloneSandboxFAPI(t *testing.T) {
 	base, verifyCfg := startSandbox(t, jwks.URL+"/callback")
 	cfgFile = filepath.Join(filepath.Dir(verifyCfg), "kiosk-fapi.toml")
 	code, out, errs := runCLI("qr", "--config", cfgFile)
-	if code != 0 || !strings.HasPrefix(out, base+"/fapi/auth?client_id="+kiosk.SandboxFAPIClientID+"&request_uri=urn") {
+	if code != 0 || !strings.HasPrefix(out, base+"/fapi/auth?client_id="+config.SandboxFAPIClientID+"&request_uri=urn") {
 		t.Fatalf("qr with FAPI: %d %q %s", code, out, errs)
 	}
 	for _, f := range []string{"fapi-signing.pem", "fapi-encryption.pem"} {
@@ -272,7 +274,7 @@ func TestStandaloneSandboxFAPI(t *testing.T) {
 		t.Fatalf("exchange with FAPI: %d %s", code, errs)
 	}
 	// The generated Verify config now starts a kiosk: it carries the sandbox PIN.
-	if c, err := kiosk.Load(verifyCfg); err != nil || c.Admin.PINHash == "" {
+	if c, err := config.Load(verifyCfg); err != nil || c.Admin.PINHash == "" {
 		t.Fatalf("generated config: %v", err)
 	}
 }

@@ -10,7 +10,8 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
-	"ndikiosk/kiosk"
+	"ndikiosk/app"
+	"ndikiosk/config"
 	"ndikiosk/ndi"
 )
 
@@ -34,7 +35,7 @@ func runQR(args []string, stdout, stderr io.Writer) error {
 	// With Verify the QR is signed here; with FAPI this is a real pushed
 	// authorisation request (client assertion, DPoP), so a URL printed
 	// means Singpass accepted the kiosk's keys and registration.
-	id, err := cfg.Identity(nil, nil)
+	id, err := app.NewIdentity(cfg, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -72,11 +73,11 @@ func runExchange(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Kiosk.Provider == kiosk.ProviderFAPI {
+	if cfg.Kiosk.Provider == config.ProviderFAPI {
 		return errors.New("exchange is a Verify tool: with FAPI the PKCE verifier and the DPoP key of an authorisation live only " +
 			"in the kiosk that pushed it, so a code can be redeemed only there (use `ndikiosk qr` to test the FAPI registration)")
 	}
-	client, _, err := cfg.VerifyClient()
+	client, _, err := app.VerifyClient(cfg)
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"ndikiosk/app"
 	"ndikiosk/camera"
-	"ndikiosk/kiosk"
+	"ndikiosk/config"
 	"ndikiosk/ndi/fapi"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/storage"
@@ -58,9 +59,9 @@ func (d *doctor) fail(what string, err any) {
 	fmt.Fprintf(d.out, "FAIL %s: %v\n", what, err)
 }
 
-func (d *doctor) check(cfg *kiosk.Config) {
+func (d *doctor) check(cfg *config.Config) {
 	v := cfg.EffectiveVerify()
-	fapi := cfg.Kiosk.Provider == kiosk.ProviderFAPI
+	fapi := cfg.Kiosk.Provider == config.ProviderFAPI
 	switch {
 	case fapi:
 		d.fapiKeys(cfg)
@@ -98,7 +99,7 @@ func (d *doctor) check(cfg *kiosk.Config) {
 
 // fapiKeys loads the FAPI keys without making any: a missing file is made
 // on the kiosk's first start, after which its JWKS must be registered.
-func (d *doctor) fapiKeys(cfg *kiosk.Config) {
+func (d *doctor) fapiKeys(cfg *config.Config) {
 	f := cfg.EffectiveFAPI()
 	seen := map[string]string{}
 	check := func(name, path string, required bool) {
@@ -130,7 +131,7 @@ func (d *doctor) fapiKeys(cfg *kiosk.Config) {
 
 // fapiIssuer checks discovery (the FAPI issuer, every endpoint), the clock
 // against the issuer's, and says which JWKS URL Singpass must be given.
-func (d *doctor) fapiIssuer(cfg *kiosk.Config, client *http.Client) {
+func (d *doctor) fapiIssuer(cfg *config.Config, client *http.Client) {
 	f := cfg.EffectiveFAPI()
 	discovery := f.Issuer + "/.well-known/openid-configuration"
 	d.endpoint("fapi.issuer", discovery, client, true)
@@ -147,7 +148,7 @@ func (d *doctor) fapiIssuer(cfg *kiosk.Config, client *http.Client) {
 	}
 }
 
-func (d *doctor) keys(v kiosk.VerifyConfig) {
+func (d *doctor) keys(v config.VerifyConfig) {
 	key, err := pki.LoadPrivateKey(v.PrivateKey, v.PrivateKeyPassword)
 	if err != nil {
 		d.fail("verify.private_key", err)
@@ -262,8 +263,8 @@ func (d *doctor) endpoint(name, u string, client *http.Client, clock bool) {
 	}
 }
 
-func (d *doctor) face(cfg *kiosk.Config, client *http.Client) {
-	_, err := cfg.FaceStep(d.now, nil, client)
+func (d *doctor) face(cfg *config.Config, client *http.Client) {
+	_, err := app.FaceStep(cfg, func() time.Time { return d.now }, nil, client)
 	if cfg.Sandbox {
 		d.ok("face", "served by this kiosk's own sandbox")
 	} else if err != nil {

@@ -2,38 +2,38 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"image"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"syscall"
-	"time"
 
-	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
 
+	"ndikiosk/app"
 	"ndikiosk/assets"
-	"ndikiosk/camera"
+	"ndikiosk/config"
 	"ndikiosk/kiosk"
-	"ndikiosk/storage"
 	"ndikiosk/ui"
 )
 
-// runKiosk starts the kiosk: the callback server, the engine and the window.
+// runKiosk starts the kiosk: the callback server, the engine and the
+// window. SIGTERM or SIGINT (a service manager stopping it, Ctrl+C) closes
+// the window; the visit in flight is finished or dropped, the log closed
+// and the data folder freed before it exits.
 func runKiosk(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	cfgPath := fs.String("config", "", "config file (default: sandbox mode, no config needed)")
-	dataDir := fs.String("data-dir", "", "data folder (overrides kiosk.data_dir)")
-	listen := fs.String("listen", "", "callback server address (overrides kiosk.listen)")
-	mode := fs.String("mode", "", "age or visitor (overrides kiosk.mode)")
-	provider := fs.String("provider", "", "verify or fapi (overrides kiosk.provider)")
-	minAge := fs.Int("min-age", 0, "minimum age in age mode (overrides kiosk.min_age)")
+	var o config.Overrides
+	fs.StringVar(&o.DataDir, "data-dir", "", "data folder (overrides kiosk.data_dir)")
+	fs.StringVar(&o.Listen, "listen", "", "callback server address (overrides kiosk.listen)")
+	fs.StringVar(&o.Mode, "mode", "", "age or visitor (overrides kiosk.mode)")
+	fs.StringVar(&o.Provider, "provider", "", "verify or fapi (overrides kiosk.provider)")
+	fs.IntVar(&o.MinAge, "min-age", 0, "minimum age in age mode (overrides kiosk.min_age)")
 	windowed := fs.Bool("windowed", false, "a normal window instead of full screen (development)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -48,162 +48,67 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	override := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	override(&cfg.Kiosk.DataDir, *dataDir)
-	override(&cfg.Kiosk.Listen, *listen)
-	override(&cfg.Kiosk.Mode, *mode)
-	override(&cfg.Kiosk.Provider, *provider)
-	if *minAge != 0 {
-		cfg.Kiosk.MinAge = *minAge
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	pinHash := cfg.Admin.PINHash
-	if pinHash == "" {
-		if !cfg.Sandbox {
-			return errors.New("admin.pin_hash is missing: make one with `ndikiosk hash-pin` and add it to the config's [admin] table")
-		}
-		if pinHash, err = kiosk.HashPIN(kiosk.SandboxPIN); err != nil {
-			return err
-		}
-	}
-	lock, err := kiosk.NewPINLock(pinHash, cfg.Admin.MaxTries, time.Duration(cfg.Admin.LockMinutes)*time.Minute, nil)
-	if err != nil {
-		return err
-	}
+	cfg.Override(o)
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	id, err := cfg.Identity(nil, log)
+	k, err := app.New(cfg, app.Options{Version: version, Log: log})
 	if err != nil {
 		return err
 	}
-	sb := id.Sandbox
-	release, err := storage.Lock(cfg.Kiosk.DataDir)
-	if err != nil {
-		return err
-	}
-	defer release()
+	defer k.Close()
 	// A crash (an unrecovered panic in any goroutine) leaves its report
 	// here; the service manager then restarts the kiosk.
 	if crash, err := os.OpenFile(filepath.Join(cfg.Kiosk.DataDir, "crash.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
 		debug.SetCrashOutput(crash, debug.CrashOptions{})
 		crash.Close()
 	}
-	store, err := storage.Open(cfg.Kiosk.DataDir)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	ln, err := net.Listen("tcp", cfg.Kiosk.Listen)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("%s is in use: is another ndikiosk running? Choose another address with --listen", cfg.Kiosk.Listen)
-		}
-		return err
-	}
-	var onQR func(string)
-	var sandboxHandler http.Handler
+	c, sb := cfg.Kiosk, k.Identity.Sandbox
 	if sb != nil {
-		onQR, sandboxHandler = sb.Show, sb
 		fmt.Fprintf(stdout, "Sandbox mode: no real Singpass is involved.\nOpen the phone page to scan and consent: %s\n", sb.PhoneURL())
 		if cfg.Admin.PINHash == "" {
-			fmt.Fprintf(stdout, "Admin PIN (sandbox mode): %s — hold the top-left corner for 2 s, or press Ctrl+Alt+A\n", kiosk.SandboxPIN)
+			fmt.Fprintf(stdout, "Admin PIN (sandbox mode): %s — hold the top-left corner for 2 s, or press Ctrl+Alt+A\n", config.SandboxPIN)
 		}
 	}
-	faceStep, err := cfg.FaceStep(now(), sb, id.HTTPClient)
-	if err != nil {
-		ln.Close()
-		return err
+	log.Info("kiosk started", "listen", k.Addr(), "mode", c.Mode, "provider", c.Provider, "sandbox", sb != nil, "data_dir", c.DataDir)
+	if k.Identity.JWKSPath != "" {
+		log.Info("publishing this kiosk's FAPI keys", "jwks", k.Identity.JWKSPath, "redirect_uri", k.Identity.CallbackURL)
 	}
-	if faceStep != nil {
-		// A camera that cannot be opened does not stop the kiosk: each visit
-		// then ends on the "face check unavailable" screen with the
-		// operator's alternative, and the log says why.
-		cam, err := camera.Open(cfg.CameraSetting(), cfg.Face.Width, cfg.Face.Height)
-		if err != nil {
-			log.Error("camera", "error", err.Error())
-			cam = failedCamera{err}
-		}
-		defer cam.Close()
-		faceStep.Camera = cam
-	}
-	k := cfg.Kiosk
-	engine := kiosk.NewEngine(kiosk.EngineConfig{
-		Face:    faceStep,
-		KioskID: k.ID, Mode: k.Mode, Attributes: id.Attributes, MinAge: k.MinAge, QRLifetime: id.QRLifetime, QRLead: id.QRLead,
-		ExchangeTimeout: id.ExchangeTimeout, ResultTimeout: k.ResultTimeout.Duration, ServiceName: id.Name,
-		MaxOutstanding: id.MaxOutstanding,
-		ConfirmTimeout: k.ConfirmTimeout.Duration, Contact: k.Contact, Alternative: k.Alternative,
-		Hosts: cfg.Visitor.Hosts, Purposes: cfg.Visitor.Purposes, FreeText: cfg.Visitor.FreeText,
-	}, id.Provider, store, nil, log, onQR)
-	srv := kiosk.NewServer(kiosk.NewHandler(engine, kiosk.ServerConfig{
-		CallbackPath: id.CallbackPath, Sandbox: sandboxHandler, Version: version, JWKSPath: id.JWKSPath, JWKS: id.JWKS}))
-	go func() {
-		var err error
-		if k.TLSCert != "" {
-			srv.TLSConfig = kiosk.TLSConfig()
-			err = srv.ServeTLS(ln, k.TLSCert, k.TLSKey)
-		} else {
-			err = srv.Serve(ln)
-		}
-		if !errors.Is(err, http.ErrServerClosed) {
-			log.Error("callback server stopped", "error", err)
-		}
-	}()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go engine.Run(ctx)
-	go kiosk.KeepFor(ctx, store, k.RetentionDays, time.Now, log)
-	log.Info("kiosk started", "listen", ln.Addr().String(), "mode", k.Mode, "provider", k.Provider, "sandbox", sb != nil, "data_dir", k.DataDir)
-	if id.JWKSPath != "" {
-		log.Info("publishing this kiosk's FAPI keys", "jwks", id.JWKSPath, "redirect_uri", id.CallbackURL)
-	}
-
 	if dir, err := assets.FontDir(); err == nil {
 		if err := assets.InstallFonts(dir); err != nil {
 			log.Warn("fonts for Chinese and Tamil not installed; those scripts may not render", "error", err.Error())
 		}
 	}
-	a := app.NewWithID("sg.ndikiosk.kiosk")
+	a := fyneapp.NewWithID("sg.ndikiosk.kiosk")
 	w := a.NewWindow("ndikiosk")
-	venue := k.Venue
+	venue := c.Venue
 	if venue == "" && sb != nil {
 		venue = "ndikiosk · sandbox"
 	}
-	admin := &kiosk.Admin{Store: store, Engine: engine, Lock: lock, Quit: a.Quit,
-		Export: func(ctx context.Context, out io.Writer, f kiosk.VisitFilter) error {
-			return store.Export(ctx, out, f, "csv")
-		},
-		Status: func(ctx context.Context) kiosk.Status {
-			s := kiosk.Status{Version: version, Mode: k.Mode, Sandbox: sb != nil, Listen: ln.Addr().String(),
-				CallbackURL: id.CallbackURL, DataDir: k.DataDir}
-			for _, f := range []string{store.Path(), store.Path() + "-wal"} {
-				if st, err := os.Stat(f); err == nil {
-					s.DatabaseBytes += st.Size()
-				}
-			}
-			s.Endpoints = kiosk.Probe(ctx, id.HTTPClient, append(slices.Clone(id.Endpoints),
-				kiosk.Endpoint{Name: "This kiosk's server", URL: cfg.BaseURL() + "/healthz"}))
-			return s
-		}}
-	ui.New(a, w, engine, ui.Options{Venue: venue, PhoneCamera: id.PhoneCamera, Language: k.Language, Windowed: *windowed, HideCursor: k.HideCursor, Admin: admin})
+	ui.New(a, w, k.Engine, ui.Options{Venue: venue, PhoneCamera: k.Identity.PhoneCamera, Language: c.Language,
+		Windowed: *windowed, HideCursor: c.HideCursor, Admin: k.Admin(a.Quit)})
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ran := make(chan error, 1)
+	go func() {
+		err := k.Run(ctx)
+		if ctx.Err() != nil {
+			log.Info("stopping on a signal")
+		}
+		ran <- err
+		fyne.Do(a.Quit) // a signal, or a server that died: either way the window goes
+	}()
 	w.ShowAndRun()
-
-	cancel()
-	shut, done := context.WithTimeout(context.Background(), 3*time.Second)
-	defer done()
-	return srv.Shutdown(shut)
+	stop()
+	if err := k.Close(); err != nil {
+		log.Warn("closing", "error", err.Error())
+	}
+	select {
+	case err := <-ran:
+		return err
+	default:
+		return nil
+	}
 }
-
-// failedCamera stands in for a camera that could not be opened.
-type failedCamera struct{ err error }
-
-func (f failedCamera) Frame(context.Context) (image.Image, error) { return nil, f.err }
-func (f failedCamera) Close() error                               { return nil }
 
 // runHashPIN prints the admin.pin_hash line for a PIN read from stdin (or
 // --pin, which leaves the PIN in the shell history).

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"ndikiosk/config"
 	"ndikiosk/kiosk"
 	"ndikiosk/ndi"
 	"ndikiosk/ndi/pki"
@@ -27,7 +28,7 @@ import (
 func runSandbox(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sandbox", stderr)
 	listen := fs.String("listen", "127.0.0.1:5156", "address to serve on")
-	dir := fs.String("dir", filepath.Join(kiosk.DefaultDataDir(), "sandbox"), "where the sandbox keeps its keys and the kiosk config it writes")
+	dir := fs.String("dir", filepath.Join(config.DefaultDataDir(), "sandbox"), "where the sandbox keeps its keys and the kiosk config it writes")
 	callback := fs.String("callback", "http://127.0.0.1:8080/callback", "the relying party's registered callback URL")
 	rpCert := fs.String("rp-cert", "", "the relying party's certificate or public key (default: the sandbox's test kiosk key)")
 	attrs := fs.String("attributes", strings.Join(ndi.Attributes, ","), "attributes registered for the client")
@@ -56,22 +57,22 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	base := "http://" + ln.Addr().String() + kiosk.SandboxPrefix
+	base := "http://" + ln.Addr().String() + config.SandboxPrefix
 	sb, err := sandbox.New(sandbox.Options{
-		Prefix: kiosk.SandboxPrefix, PublicURL: base, Key: keys.NDI, Cert: keys.NDICert,
+		Prefix: config.SandboxPrefix, PublicURL: base, Key: keys.NDI, Cert: keys.NDICert,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
-		Client: sandbox.Client{ID: kiosk.SandboxClientID, Secret: kiosk.SandboxClientSecret, CallbackURL: *callback,
+		Client: sandbox.Client{ID: config.SandboxClientID, Secret: config.SandboxClientSecret, CallbackURL: *callback,
 			PublicKey: rpKey, Attributes: strings.Split(*attrs, ",")},
 		// The same relying party as a Myinfo app under FAPI 2.0: its keys
 		// are fetched from its JWKS URL, as Singpass does.
-		FAPI: &sandbox.FAPIClient{ID: kiosk.SandboxFAPIClientID, RedirectURI: *callback, JWKSURL: *jwks,
-			Scopes: kiosk.SandboxScopes()},
+		FAPI: &sandbox.FAPIClient{ID: config.SandboxFAPIClientID, RedirectURI: *callback, JWKSURL: *jwks,
+			Scopes: config.SandboxScopes()},
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	pinHash, err := kiosk.HashPIN(kiosk.SandboxPIN)
+	pinHash, err := kiosk.HashPIN(config.SandboxPIN)
 	if err != nil {
 		ln.Close()
 		return err
@@ -101,10 +102,10 @@ Myinfo under FAPI 2.0:
   client id:        %[14]s (redirect URI %[10]s, JWKS fetched from %[15]s)
   kiosk config:     %[16]s
 `, base, sb.QRBaseURL(), sb.TokenURL(), sb.PersonURL(), keys.NDICertPath, keys.KioskKeyPath, keys.KioskCertPath,
-		kiosk.SandboxClientID, kiosk.SandboxClientSecret, *callback, cfgPath, kiosk.SandboxPIN,
-		sb.FAPIIssuer(), kiosk.SandboxFAPIClientID, *jwks, fapiPath)
+		config.SandboxClientID, config.SandboxClientSecret, *callback, cfgPath, config.SandboxPIN,
+		sb.FAPIIssuer(), config.SandboxFAPIClientID, *jwks, fapiPath)
 	mux := http.NewServeMux()
-	mux.Handle(kiosk.SandboxPrefix+"/", sb)
+	mux.Handle(config.SandboxPrefix+"/", sb)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second}
 	ctx, stop := stopContext()
@@ -151,7 +152,7 @@ token_url = %[9]q
 person_url = %[10]q
 qr_base_url = %[11]q
 qr_lifetime = "120s"
-`, base, callback.Host, path, kiosk.SandboxClientID, kiosk.SandboxClientSecret,
+`, base, callback.Host, path, config.SandboxClientID, config.SandboxClientSecret,
 		filepath.Base(keys.KioskKeyPath), filepath.Base(keys.NDICertPath), callback.String(),
 		base+"/token", base+"/person", base+"/sgverify", pinHash)
 }
@@ -179,5 +180,5 @@ redirect_uri = %[6]q
 signing_key = "fapi-signing.pem"       # made on first start
 encryption_key = "fapi-encryption.pem" # made on first start
 jwks_path = %[7]q
-`, base, callback.Host, pinHash, base+"/fapi", kiosk.SandboxFAPIClientID, callback.String(), jwksPath)
+`, base, callback.Host, pinHash, base+"/fapi", config.SandboxFAPIClientID, callback.String(), jwksPath)
 }

@@ -15,9 +15,9 @@ func Open(spec string, width, height int) (kiosk.Camera, error) {
 	kind, arg, _ := strings.Cut(spec, ":")
 	switch {
 	case spec == "synthetic":
-		return kiosk.NewSyntheticCamera(width, height), nil
+		return NewSyntheticCamera(width, height), nil
 	case kind == "still":
-		return kiosk.OpenStill(arg)
+		return OpenStill(arg)
 	case kind == "v4l2":
 		return OpenV4L2(arg, width, height)
 	case strings.HasPrefix(spec, "/dev/"):

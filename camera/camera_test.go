@@ -46,7 +46,7 @@ func TestStillFolderInNameOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, _ := c.Frame(context.Background())
-	c.(*kiosk.StillCamera).Advance()
+	c.(*StillCamera).Advance()
 	second, _ := c.Frame(context.Background())
 	if first.Bounds().Dx() != 11 || second.Bounds().Dx() != 10 {
 		t.Fatalf("order: %v then %v", first.Bounds(), second.Bounds())

@@ -12,6 +12,12 @@ import (
 	"time"
 )
 
+// Modes of the kiosk.
+const (
+	ModeAge     = "age"
+	ModeVisitor = "visitor"
+)
+
 // Phase is what the screen shows.
 type Phase int
 
@@ -88,26 +94,27 @@ type Particular struct {
 	Value     string
 }
 
-// EngineConfig tunes the engine; zero values take the defaults shown.
+// EngineConfig tunes the engine. app builds it from config.Config, where
+// the defaults live; only MaxInFlight may be left zero.
 type EngineConfig struct {
 	KioskID         string
-	Mode            string        // ModeAge (default) or ModeVisitor
+	Mode            string        // ModeAge or ModeVisitor
 	Attributes      []string      // what is requested from Singpass, for the transaction log
 	Hosts           []string      // visitor mode: whom a visitor may see
 	Purposes        []string      // visitor mode: why
 	FreeText        bool          // visitor mode: hosts and purposes may be typed in
-	ConfirmTimeout  time.Duration // 60 s to confirm particulars, then everything is purged
+	ConfirmTimeout  time.Duration // time to confirm particulars, then everything is purged
 	Face            *FaceConfig   // nil: no Face step
-	MinAge          int           // 18
-	QRLifetime      time.Duration // 120 s
-	QRLead          time.Duration // 10 s: the next code is shown this long before the current expires
-	ExchangeTimeout time.Duration // 15 s
-	ResultTimeout   time.Duration // 8 s
-	MaxOutstanding  int           // 4 codes at once: the shown one and a few just replaced
-	MaxInFlight     int           // 4 exchanges at once, counting cancelled ones still finishing
-	Contact         string
-	Alternative     string
-	ServiceName     string // named when it cannot serve: "Verify" (default) or "Singpass"
+	MinAge          int           // age mode threshold
+	QRLifetime      time.Duration // how long a code may be scanned
+	QRLead          time.Duration // the next code is shown this long before the current expires
+	ExchangeTimeout time.Duration // deadline of one exchange (and of one code request)
+	ResultTimeout   time.Duration // how long a result stays on screen
+	MaxOutstanding  int           // codes awaited at once: the shown one and a few just replaced
+	MaxInFlight     int           // exchanges at once, counting cancelled ones still finishing; 0: 4
+	Contact         string        // the operator's contact, for the unavailable message
+	Alternative     string        // the operator's non-Singpass alternative
+	ServiceName     string        // named when it cannot serve: "Verify" or "Singpass"
 }
 
 // Engine runs the kiosk: it rotates the QR, guards the callback, runs the
@@ -125,8 +132,10 @@ type Engine struct {
 	states   map[string]outstanding
 	subs     []func(Screen)
 	wake     chan struct{}
-	ctx      context.Context
-	visit    uint64 // changes with every new code and every accepted callback
+	ctx      context.Context // set once by NewEngine; cancelled by Close
+	cancel   context.CancelFunc
+	work     sync.WaitGroup // every goroutine the engine starts
+	visit    uint64         // changes with every new code and every accepted callback
 	pending  *pendingVisit
 	inFlight int // exchanges running
 
@@ -169,51 +178,53 @@ type Verdict struct {
 	Message string
 }
 
-// NewEngine returns an engine that logs visits in store. now may be nil
-// (time.Now); onQR may be nil.
-func NewEngine(cfg EngineConfig, p Provider, store VisitStore, now func() time.Time, log *slog.Logger, onQR func(string)) *Engine {
-	if now == nil {
-		now = time.Now
+// Deps are what the engine works with.
+type Deps struct {
+	Provider Provider
+	Store    VisitStore
+	Now      func() time.Time // nil: time.Now
+	Log      *slog.Logger     // nil: slog.Default()
+	OnQR     func(string)     // told of every new QR (the sandbox's "camera"); may be nil
+}
+
+// maxInFlight bounds the exchanges running at once, counting cancelled
+// ones still finishing.
+const maxInFlight = 4
+
+// NewEngine returns an engine that works until ctx ends or Close is
+// called. cfg comes complete from the config package, where every default
+// lives; a missing value is an error, not a silent default.
+func NewEngine(ctx context.Context, cfg EngineConfig, d Deps) (*Engine, error) {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	if log == nil {
-		log = slog.Default()
+	if d.Log == nil {
+		d.Log = slog.Default()
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&cfg.QRLifetime, 120*time.Second)
-	def(&cfg.QRLead, 10*time.Second)
-	def(&cfg.ExchangeTimeout, 15*time.Second)
-	def(&cfg.ResultTimeout, 8*time.Second)
-	def(&cfg.ConfirmTimeout, 60*time.Second)
-	if cfg.Mode == "" {
-		cfg.Mode = ModeAge
-	}
-	if cfg.Face != nil {
-		f := *cfg.Face
-		f.defaults()
-		cfg.Face = &f
-	}
-	if cfg.MinAge == 0 {
-		cfg.MinAge = 18
-	}
-	if cfg.MaxOutstanding == 0 {
-		cfg.MaxOutstanding = 4
+	switch {
+	case d.Provider == nil || d.Store == nil:
+		return nil, errors.New("engine: a provider and a visit store are required")
+	case cfg.KioskID == "" || (cfg.Mode != ModeAge && cfg.Mode != ModeVisitor):
+		return nil, errors.New("engine: kiosk id and mode are required")
+	case cfg.ServiceName == "" || cfg.Contact == "":
+		return nil, errors.New("engine: the service name and the operator's contact are required")
+	case cfg.QRLifetime <= 0 || cfg.QRLead <= 0 || cfg.QRLead >= cfg.QRLifetime:
+		return nil, errors.New("engine: the QR lead must be positive and shorter than the QR lifetime")
+	case cfg.ExchangeTimeout <= 0 || cfg.ResultTimeout <= 0 || cfg.ConfirmTimeout <= 0:
+		return nil, errors.New("engine: exchange, result and confirm timeouts are required")
+	case cfg.MinAge <= 0 || cfg.MaxOutstanding <= 0:
+		return nil, errors.New("engine: minimum age and outstanding codes are required")
 	}
 	if cfg.MaxInFlight == 0 {
-		cfg.MaxInFlight = 4
+		cfg.MaxInFlight = maxInFlight
 	}
-	if cfg.QRLead >= cfg.QRLifetime {
-		cfg.QRLead = cfg.QRLifetime / 10
+	if f := cfg.Face; f != nil && (f.Checker == nil || f.Camera == nil || f.Threshold <= 0 || f.Countdown <= 0 || f.Retries < 0) {
+		return nil, errors.New("engine: the Face step needs its service, a camera, a threshold and a countdown")
 	}
-	if cfg.KioskID == "" {
-		cfg.KioskID = "kiosk"
-	}
-	return &Engine{cfg: cfg, provider: p, store: store, now: now, log: log, onQR: onQR,
-		states: map[string]outstanding{}, wake: make(chan struct{}, 1), ctx: context.Background(),
-		screen: Screen{Phase: PhaseStarting, MinAge: cfg.MinAge}}
+	ctx, cancel := context.WithCancel(ctx)
+	return &Engine{cfg: cfg, provider: d.Provider, store: d.Store, now: d.Now, log: d.Log, onQR: d.OnQR,
+		states: map[string]outstanding{}, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
+		screen: Screen{Phase: PhaseStarting, MinAge: cfg.MinAge}}, nil
 }
 
 // Subscribe registers fn for every new Screen; it gets the current one at
@@ -233,11 +244,9 @@ func (e *Engine) Screen() Screen {
 	return e.screen
 }
 
-// Run drives the timers until ctx ends.
-func (e *Engine) Run(ctx context.Context) {
-	e.mu.Lock()
-	e.ctx = ctx
-	e.mu.Unlock()
+// Run drives the timers until the engine's context ends or Close is
+// called.
+func (e *Engine) Run() {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -248,12 +257,29 @@ func (e *Engine) Run(ctx context.Context) {
 		}
 		timer.Reset(max(d, 10*time.Millisecond))
 		select {
-		case <-ctx.Done():
+		case <-e.ctx.Done():
 			return
 		case <-timer.C:
 		case <-e.wake:
 		}
 	}
+}
+
+// Close cancels what the engine is doing (exchanges, code requests, Face
+// calls) and waits until every goroutine it started has returned, so the
+// visit log can be closed after it.
+func (e *Engine) Close() {
+	e.cancel()
+	e.work.Wait()
+}
+
+// spawn runs fn on a goroutine that Close waits for.
+func (e *Engine) spawn(fn func()) {
+	e.work.Add(1)
+	go func() {
+		defer e.work.Done()
+		fn()
+	}()
 }
 
 // Step does what is due at the engine's clock and returns when it next has
@@ -399,9 +425,8 @@ func (e *Engine) prefetch() {
 	}
 	e.fetching = true
 	state := e.newState()
-	parent := e.ctx
-	go func() {
-		ctx, cancel := context.WithTimeout(parent, e.cfg.ExchangeTimeout)
+	e.spawn(func() {
+		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
 		c, err := e.provider.NewCode(ctx, state, e.cfg.QRLifetime)
 		cancel()
 		e.mu.Lock()
@@ -422,7 +447,7 @@ func (e *Engine) prefetch() {
 		if e.wantCode && (e.screen.Phase == PhaseStarting || e.screen.Phase == PhaseQR) {
 			e.rotate(now)
 		}
-	}()
+	})
 }
 
 // set publishes a new screen; e.mu is held.
@@ -493,12 +518,12 @@ func (e *Engine) Callback(q url.Values) Verdict {
 	e.visit++
 	visit := e.visit
 	e.inFlight++
-	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
-	go func() {
+	e.spawn(func() {
+		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
 		defer cancel()
 		p, err := e.provider.Exchange(ctx, cb)
 		e.finish(visit, rec, p, err)
-	}()
+	})
 	return Verdict{200, "Done — please look at the kiosk screen."}
 }
 
@@ -685,24 +710,13 @@ func reasonFor(err error) string {
 
 func (e *Engine) showUnavailable(now time.Time) {
 	e.set(Screen{Phase: PhaseUnavailable, Outcome: OutcomeUnavailable, Message: e.unavailableMessage(), Until: now.Add(e.cfg.ResultTimeout),
-		Contact: e.contact(), Alternative: e.cfg.Alternative})
-}
-
-func (e *Engine) contact() string {
-	if e.cfg.Contact == "" {
-		return "the venue staff"
-	}
-	return e.cfg.Contact
+		Contact: e.cfg.Contact, Alternative: e.cfg.Alternative})
 }
 
 // unavailableMessage is the wording the Verify documentation prescribes,
 // followed by the operator's alternative.
 func (e *Engine) unavailableMessage() string {
-	service := e.cfg.ServiceName
-	if service == "" {
-		service = "Verify"
-	}
-	msg := "We are unable to validate your identity through " + service + ". Please contact " + e.contact() + " if you require additional assistance."
+	msg := "We are unable to validate your identity through " + e.cfg.ServiceName + ". Please contact " + e.cfg.Contact + " if you require additional assistance."
 	if alt := strings.TrimSpace(e.cfg.Alternative); alt != "" {
 		msg += "\n" + alt
 	}

@@ -17,13 +17,11 @@ type FaceChecker interface {
 
 // FaceConfig turns the Face step on.
 type FaceConfig struct {
-	Checker       FaceChecker
-	Camera        Camera
-	Threshold     float64       // pass at a score ≥ this; default 0.70
-	Retries       int           // further attempts after a failed one; default 2 (0 allowed with NoRetries)
-	NoRetries     bool          // one attempt only
-	Countdown     time.Duration // from "look at the camera" to the capture; default 3 s
-	MaxImageBytes int           // default 2,000,000
+	Checker   FaceChecker
+	Camera    Camera
+	Threshold float64       // pass at a score ≥ this
+	Retries   int           // further attempts after a failed one
+	Countdown time.Duration // from "look at the camera" to the capture
 }
 
 // Face results as logged with the visit.
@@ -35,20 +33,8 @@ const (
 	FaceNoCamera      = "no-camera"
 )
 
-func (f *FaceConfig) defaults() {
-	if f.Threshold == 0 {
-		f.Threshold = 0.70
-	}
-	if f.Retries == 0 && !f.NoRetries {
-		f.Retries = 2
-	}
-	if f.Countdown == 0 {
-		f.Countdown = 3 * time.Second
-	}
-	if f.MaxImageBytes == 0 {
-		f.MaxImageBytes = 2_000_000
-	}
-}
+// maxImageBytes bounds the still sent to the Face service.
+const maxImageBytes = 2_000_000
 
 // Camera is the Face step's camera, for the preview; nil without Face.
 func (e *Engine) Camera() Camera {
@@ -82,7 +68,7 @@ func (e *Engine) startFace(rec Visit, p *ndi.Person) {
 // meanwhile. e.mu is held by the caller.
 func (e *Engine) offLock(work func(ctx context.Context), result func(now time.Time)) {
 	visit := e.visit
-	go func() {
+	e.spawn(func() {
 		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
 		defer cancel()
 		work(ctx)
@@ -93,7 +79,7 @@ func (e *Engine) offLock(work func(ctx context.Context), result func(now time.Ti
 			return
 		}
 		result(e.now())
-	}()
+	})
 }
 
 // faceEnds logs a visit that the Face step refused and shows why. e.mu is held.
@@ -153,7 +139,7 @@ func (e *Engine) compare(ctx context.Context, userID string) (float64, error) {
 	if s, ok := e.cfg.Face.Camera.(interface{ Advance() }); ok {
 		defer s.Advance()
 	}
-	jpg, err := EncodeStill(img, e.cfg.Face.MaxImageBytes)
+	jpg, err := EncodeStill(img, maxImageBytes)
 	if err != nil {
 		return 0, errors.Join(ErrNoCamera, err)
 	}

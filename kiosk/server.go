@@ -1,6 +1,7 @@
 package kiosk
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"html/template"
 	"net"
@@ -11,11 +12,12 @@ import (
 
 // ServerConfig sets up the kiosk's embedded HTTP server.
 type ServerConfig struct {
-	CallbackPath string
-	Sandbox      http.Handler // mounted at SandboxPrefix when not nil
-	Version      string
-	JWKSPath     string // FAPI: the kiosk's public keys, fetched by Singpass
-	JWKS         []byte
+	CallbackPath  string
+	Sandbox       http.Handler // mounted at SandboxPrefix when not nil
+	SandboxPrefix string
+	Version       string
+	JWKSPath      string // FAPI: the kiosk's public keys, fetched by Singpass
+	JWKS          []byte
 }
 
 var phonePage = template.Must(template.New("cb").Parse(`<!doctype html>
@@ -62,7 +64,7 @@ func NewHandler(e *Engine, cfg ServerConfig) http.Handler {
 		})
 	}
 	if cfg.Sandbox != nil {
-		mux.Handle(SandboxPrefix+"/", cfg.Sandbox)
+		mux.Handle(cfg.SandboxPrefix+"/", cfg.Sandbox)
 	}
 	return mux
 }
@@ -131,4 +133,13 @@ func (p *penaltyBox) blocked(ip string) bool {
 	defer p.mu.Unlock()
 	s := p.hits[ip]
 	return s != nil && s.n >= p.limit && time.Since(s.since) <= p.window
+}
+
+// TLSConfig is the server side of kiosk.tls_cert: TLS 1.2 or newer with the
+// ECDHE AES-GCM suites Singpass asks for.
+func TLSConfig() *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: []uint16{
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	}}
 }

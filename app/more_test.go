@@ -1,4 +1,4 @@
-package kiosk_test
+package app_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"ndikiosk/app"
+	"ndikiosk/config"
 	. "ndikiosk/kiosk"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
@@ -41,7 +43,7 @@ func TestStorageFailureRefusesTheVisit(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			r := newRig(t, EngineConfig{}, c.wrap)
+			r := newRig(t, nil, c.wrap)
 			s := r.visit(t, "Adult citizen", "allow", "")
 			if s.Outcome != OutcomeNotRecorded || s.Message != c.want {
 				t.Fatalf("screen %+v", s)
@@ -53,9 +55,9 @@ func TestStorageFailureRefusesTheVisit(t *testing.T) {
 }
 
 func TestInFlightBound(t *testing.T) {
-	r := newRig(t, EngineConfig{MaxInFlight: 2, ExchangeTimeout: 10 * time.Second})
+	r := newRig(t, exchangeTimeout(10*time.Second))
 	id := personaID(t, "Adult citizen")
-	for i := 0; i < 2; i++ {
+	for i := 0; i < 4; i++ { // the engine runs at most four at once
 		res, err := r.sb.Scan(context.Background(), id, "allow", sandbox.FaultSlow)
 		if err != nil || res.CallbackStatus != 200 {
 			t.Fatalf("scan %d: %+v %v", i, res, err)
@@ -64,7 +66,7 @@ func TestInFlightBound(t *testing.T) {
 	}
 	res, err := r.sb.Scan(context.Background(), id, "allow", "")
 	if err != nil || res.CallbackStatus != 503 {
-		t.Fatalf("third exchange while two run: %+v %v", res, err)
+		t.Fatalf("fifth exchange while four run: %+v %v", res, err)
 	}
 	time.Sleep(3200 * time.Millisecond) // the slow ones finish (token and person 1.5 s each)
 	r.engine.Cancel()
@@ -74,7 +76,7 @@ func TestInFlightBound(t *testing.T) {
 }
 
 func TestForgeryFloodIsThrottled(t *testing.T) {
-	r := newRig(t, EngineConfig{})
+	r := newRig(t, nil)
 	codes := map[int]int{}
 	for i := 0; i < 30; i++ {
 		status, _ := get(t, r.base+"/callback?code=x&state=kiosk1-forged")
@@ -112,7 +114,7 @@ func TestRetentionPurgesAtStart(t *testing.T) {
 }
 
 func TestRetentionDeletesOldVisits(t *testing.T) {
-	r := newRig(t, EngineConfig{})
+	r := newRig(t, nil)
 	r.visit(t, "Adult citizen", "allow", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	go KeepFor(ctx, r.store, 30, func() time.Time { return time.Now().AddDate(0, 0, 31) }, quietLog())
@@ -139,36 +141,31 @@ func TestTLSSandboxMode(t *testing.T) {
 	cert, _ := x509.ParseCertificate(der)
 	os.WriteFile(filepath.Join(dir, "tls.crt"), pki.CertPEM(cert), 0o600)
 	os.WriteFile(filepath.Join(dir, "tls.key"), pki.KeyPEM(key), 0o600)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfgFile := filepath.Join(dir, "kiosk.toml")
 	os.WriteFile(cfgFile, []byte(`sandbox = true
 [kiosk]
-listen = "`+ln.Addr().String()+`"
+listen = "127.0.0.1:0"
 data_dir = "data"
 tls_cert = "tls.crt"
 tls_key = "tls.key"
 `), 0o600)
-	cfg, err := Load(cfgFile)
+	cfg, err := config.Load(cfgFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, sb, err := cfg.VerifyClient()
+	k, err := app.New(cfg, app.Options{Log: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer k.Close()
 	if !strings.HasPrefix(cfg.EffectiveVerify().CallbackURL, "https://") {
 		t.Fatalf("callback %s", cfg.EffectiveVerify().CallbackURL)
 	}
-	store := openStore(t, cfg.Kiosk.DataDir)
-	engine := NewEngine(EngineConfig{KioskID: "kiosk1", Attributes: cfg.EffectiveVerify().Attributes}, VerifyProvider{client}, store, nil, quietLog(), sb.Show)
-	srv := NewServer(NewHandler(engine, ServerConfig{CallbackPath: "/callback", Sandbox: sb}))
-	srv.TLSConfig = TLSConfig()
-	go srv.ServeTLS(ln, cfg.Kiosk.TLSCert, cfg.Kiosk.TLSKey)
-	defer srv.Close()
-	engine.Step()
+	go k.Run(context.Background())
+	sb, engine := k.Identity.Sandbox, k.Engine
+	for deadline := time.Now().Add(10 * time.Second); engine.Screen().Phase != PhaseQR && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	res, err := sb.Scan(context.Background(), personaID(t, "Adult citizen"), "allow", "")
 	if err != nil || res.CallbackStatus != 200 || !strings.HasPrefix(res.CallbackURL, "https://") {
 		t.Fatalf("scan over TLS: %+v %v", res, err)
@@ -180,7 +177,7 @@ tls_key = "tls.key"
 		t.Fatalf("visit over TLS: %+v", s)
 	}
 	// Plain HTTP is not served.
-	if resp, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil && resp.StatusCode == 200 {
+	if resp, err := http.Get("http://" + k.Addr() + "/healthz"); err == nil && resp.StatusCode == 200 {
 		t.Fatal("plain HTTP answered on a TLS listener")
 	}
 }

@@ -1,4 +1,4 @@
-package kiosk_test
+package app_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"ndikiosk/app"
+	"ndikiosk/config"
 	"ndikiosk/internal/phone"
 	. "ndikiosk/kiosk"
 	"ndikiosk/ndi/jose"
@@ -45,10 +47,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestFAPICodesRotateBeforeTheRequestURIExpires(t *testing.T) {
-	r := newRigWith(t, ProviderFAPI, EngineConfig{})
+	r := newRigWith(t, config.ProviderFAPI, nil)
 	first := r.engine.Screen()
 	u, _ := url.Parse(first.QR)
-	if u.Path != SandboxPrefix+"/fapi/auth" || !strings.HasPrefix(u.Query().Get("request_uri"), "urn:ietf:params:oauth:request_uri:") {
+	if u.Path != config.SandboxPrefix+"/fapi/auth" || !strings.HasPrefix(u.Query().Get("request_uri"), "urn:ietf:params:oauth:request_uri:") {
 		t.Fatalf("QR %s", first.QR)
 	}
 	// The request_uri lives 60 s; the next code shows 10 s before that and
@@ -91,7 +93,7 @@ func TestFAPICodesRotateBeforeTheRequestURIExpires(t *testing.T) {
 }
 
 func TestFAPIExpiredCodeCannotBeUsed(t *testing.T) {
-	r := newRigWith(t, ProviderFAPI, EngineConfig{})
+	r := newRigWith(t, config.ProviderFAPI, nil)
 	first := r.engine.Screen()
 	r.clock.Add(61 * time.Second)
 	if _, err := r.sb.ScanURL(context.Background(), first.QR, personaID(t, "Adult citizen"), "allow", ""); err == nil ||
@@ -104,7 +106,7 @@ func TestFAPIExpiredCodeCannotBeUsed(t *testing.T) {
 }
 
 func TestFAPIOutageAtPARRecovers(t *testing.T) {
-	r := newRigWith(t, ProviderFAPI, EngineConfig{ResultTimeout: 8 * time.Second})
+	r := newRigWith(t, config.ProviderFAPI, func(k *config.Config) { k.Kiosk.ResultTimeout.Duration = 8 * time.Second })
 	flaky := &flakyProvider{Provider: r.provider.Provider}
 	r.provider.Provider = flaky
 	first := r.engine.Screen()
@@ -135,7 +137,7 @@ func TestFAPIOutageAtPARRecovers(t *testing.T) {
 }
 
 func TestFAPIKioskPublishesItsJWKS(t *testing.T) {
-	r := newRigWith(t, ProviderFAPI, EngineConfig{})
+	r := newRigWith(t, config.ProviderFAPI, nil)
 	status, body := get(t, r.base+"/.well-known/jwks.json")
 	if status != 200 {
 		t.Fatalf("JWKS: %d", status)
@@ -152,9 +154,9 @@ func TestFAPIKioskPublishesItsJWKS(t *testing.T) {
 		}
 	}
 	// The keys were made on first start and are kept for the next.
-	conf := SandboxDefaults()
-	conf.Kiosk.DataDir, conf.Kiosk.Provider = r.dataDir, ProviderFAPI
-	again, err := conf.FAPIKeys()
+	conf := config.SandboxDefaults()
+	conf.Kiosk.DataDir, conf.Kiosk.Provider = r.dataDir, config.ProviderFAPI
+	again, err := app.FAPIKeys(conf)
 	if err != nil || again.Signing.Kid != keys[0].Kid || again.Encryption.Kid != keys[1].Kid {
 		t.Fatalf("keys after a restart: %v %v", again.Signing.Kid, err)
 	}
@@ -164,7 +166,7 @@ func TestFAPIKioskPublishesItsJWKS(t *testing.T) {
 // four minutes in the Singpass app while the kiosk keeps rotating; the
 // redirect is still accepted.
 func TestFAPISlowApprovalStillLands(t *testing.T) {
-	r := newRigWith(t, ProviderFAPI, EngineConfig{})
+	r := newRigWith(t, config.ProviderFAPI, nil)
 	counted := &flakyProvider{Provider: r.provider.Provider}
 	r.provider.Provider = counted
 	page, err := phone.Open(r.engine.Screen().QR)
@@ -194,7 +196,7 @@ func TestFAPISlowApprovalStillLands(t *testing.T) {
 // TestFAPIFailingPARIsNotHammered: an issuer that refuses at once gets one
 // attempt every few seconds, not one per engine step.
 func TestFAPIFailingPARIsNotHammered(t *testing.T) {
-	r := newRigWith(t, ProviderFAPI, EngineConfig{})
+	r := newRigWith(t, config.ProviderFAPI, nil)
 	flaky := &flakyProvider{Provider: r.provider.Provider}
 	r.provider.Provider = flaky
 	flaky.down.Store(true)

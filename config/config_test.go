@@ -1,4 +1,4 @@
-package kiosk_test
+package config_test
 
 import (
 	"os"
@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	. "ndikiosk/kiosk"
+	. "ndikiosk/config"
+	"ndikiosk/kiosk"
 )
 
 func loadText(t *testing.T, text string) (*Config, error) {
@@ -71,7 +72,7 @@ func TestModeDecidesDefaultAttributes(t *testing.T) {
 	if got := strings.Join(c.EffectiveVerify().Attributes, ","); got != "partialuinfin,dob" {
 		t.Fatalf("age mode asks for %s", got)
 	}
-	c.Kiosk.Mode = ModeVisitor // as --mode visitor does
+	c.Kiosk.Mode = kiosk.ModeVisitor // as --mode visitor does
 	if err := c.Validate(); err != nil {
 		t.Fatalf("sandbox visitor mode: %v", err)
 	}

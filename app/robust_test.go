@@ -1,6 +1,6 @@
 //go:build robust
 
-package kiosk_test
+package app_test
 
 import (
 	"context"
@@ -25,7 +25,7 @@ import (
 // real visit's time, and fails if the flood is under 5,000 requests a
 // second or the real visit takes more than a second.
 func TestRobustCallbackFlood(t *testing.T) {
-	r := newRig(t, EngineConfig{})
+	r := newRig(t, nil)
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
 	flood := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext, MaxIdleConnsPerHost: 64}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -89,7 +89,7 @@ func TestRobustFaultsEndOnQR(t *testing.T) {
 	forProviders(t, func(t *testing.T, provider string) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				r := newRigWith(t, provider, EngineConfig{ExchangeTimeout: 500 * time.Millisecond})
+				r := newRigWith(t, provider, exchangeTimeout(500*time.Millisecond))
 				s := r.visit(t, "Adult citizen", "allow", c.fault)
 				if s.Outcome != c.want {
 					t.Fatalf("%s: %+v", c.name, s)
@@ -107,7 +107,7 @@ func TestRobustFaultsEndOnQR(t *testing.T) {
 // Singpass refuses at the scan ("not valid yet; check the kiosk clock");
 // the kiosk stays on its QR screen and `ndikiosk doctor` names the skew.
 func TestRobustClockSkew(t *testing.T) {
-	r := newRig(t, EngineConfig{})
+	r := newRig(t, nil)
 	cfg := r.provider.Provider.(VerifyProvider).Config()
 	cfg.Now = func() time.Time { return r.clock.Now().Add(10 * time.Minute) }
 	fast, err := verify.New(cfg)

@@ -1,4 +1,4 @@
-package kiosk_test
+package app_test
 
 import (
 	"bytes"
@@ -9,18 +9,21 @@ import (
 	"testing"
 	"time"
 
+	"ndikiosk/config"
 	. "ndikiosk/kiosk"
 	"ndikiosk/ndi/sandbox"
 	"ndikiosk/storage"
 )
 
 func visitorRig(t *testing.T, provider ...string) *rig {
-	p := ProviderVerify
+	p := config.ProviderVerify
 	if len(provider) > 0 {
 		p = provider[0]
 	}
-	return newRigWith(t, p, EngineConfig{Mode: ModeVisitor, Hosts: []string{"Ms Lee (Finance)", "Mr Ong (IT)"},
-		Purposes: []string{"Meeting", "Delivery"}, ConfirmTimeout: time.Minute})
+	return newRigWith(t, p, func(k *config.Config) {
+		k.Kiosk.Mode, k.Kiosk.ConfirmTimeout.Duration = ModeVisitor, time.Minute
+		k.Visitor.Hosts, k.Visitor.Purposes = []string{"Ms Lee (Finance)", "Mr Ong (IT)"}, []string{"Meeting", "Delivery"}
+	})
 }
 
 func visits(t *testing.T, r *rig) []Visit {
@@ -35,13 +38,14 @@ func TestVisitorCheckInAndOut(t *testing.T) { forProviders(t, testVisitorCheckIn
 
 func testVisitorCheckInAndOut(t *testing.T, provider string) {
 	r := visitorRig(t, provider)
-	idAttr := map[string]string{ProviderVerify: "partialuinfin", ProviderFAPI: "uinfin"}[provider]
+	idAttr := map[string]string{config.ProviderVerify: "partialuinfin", config.ProviderFAPI: "uinfin"}[provider]
 	s := r.visit(t, "Comma and percent in name", "allow", "")
 	if s.Phase != PhaseConfirm || len(s.Hosts) != 2 || len(s.Purposes) != 2 {
 		t.Fatalf("confirm screen %+v", s)
 	}
-	want := []Particular{{"name", "Name", "TAN, AH KOW 100% (JOHN)"}, {idAttr, "NRIC/FIN", "*****468" + personaID(t, "Comma and percent in name")[8:]},
-		{"mobileno", "Mobile number", "—"}}
+	want := []Particular{{Attribute: "name", Label: "Name", Value: "TAN, AH KOW 100% (JOHN)"},
+		{Attribute: idAttr, Label: "NRIC/FIN", Value: "*****468" + personaID(t, "Comma and percent in name")[8:]},
+		{Attribute: "mobileno", Label: "Mobile number", Value: "—"}}
 	for i, p := range want {
 		if i >= len(s.Particulars) || s.Particulars[i] != p {
 			t.Fatalf("particulars %+v, want %+v", s.Particulars, want)
@@ -125,8 +129,8 @@ func testDenyList(t *testing.T, provider string) {
 func TestRefusalsAndErrorsAreLogged(t *testing.T) { forProviders(t, testRefusalsAndErrorsAreLogged) }
 
 func testRefusalsAndErrorsAreLogged(t *testing.T, provider string) {
-	r := newRigWith(t, provider, EngineConfig{})
-	unavailable := map[string]string{ProviderVerify: "verify-person-500", ProviderFAPI: "fapi-userinfo-500"}[provider]
+	r := newRigWith(t, provider, nil)
+	unavailable := map[string]string{config.ProviderVerify: "verify-person-500", config.ProviderFAPI: "fapi-userinfo-500"}[provider]
 	r.visit(t, "Adult citizen", "deny", "")
 	r.engine.Cancel()
 	r.visit(t, "Adult citizen", "allow", sandbox.FaultPerson500)
@@ -148,7 +152,7 @@ func TestNoPersonalDataInTheFile(t *testing.T) { forProviders(t, testNoPersonalD
 func testNoPersonalDataInTheFile(t *testing.T, provider string) {
 	labels := []string{"Adult citizen", "Comma and percent in name", "Chinese script name", "Foreigner (FIN)"}
 	var dirs []string
-	age := newRigWith(t, provider, EngineConfig{})
+	age := newRigWith(t, provider, nil)
 	for _, l := range labels {
 		age.engine.Cancel()
 		age.visit(t, l, "allow", "")

@@ -1,17 +1,12 @@
-// Package kiosk is the product's own domain: configuration, the rotating QR
-// sessions, the callback server, the visit flow and its policies. It has no
-// widgets; the ui package renders what it says.
-package kiosk
+// Package config is the kiosk's configuration: the TOML schema, the
+// NDIKIOSK_* environment overrides, validation, and every default. A new
+// config key goes here (and into packaging/ndikiosk.example.toml); the app
+// package builds a running kiosk from a Config.
+package config
 
 import (
-	"crypto/rsa"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,11 +16,9 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"ndikiosk/kiosk"
 	"ndikiosk/ndi"
-	"ndikiosk/ndi/face"
 	"ndikiosk/ndi/fapi"
-	"ndikiosk/ndi/pki"
-	"ndikiosk/ndi/sandbox"
 	"ndikiosk/ndi/verify"
 )
 
@@ -44,12 +37,6 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText writes the duration back as text.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// Modes of the kiosk.
-const (
-	ModeAge     = "age"
-	ModeVisitor = "visitor"
-)
 
 // Config is the kiosk's configuration file.
 type Config struct {
@@ -99,7 +86,7 @@ type AdminConfig struct {
 // FaceSettings is the [face] table: the SingPass Face check.
 type FaceSettings struct {
 	Enabled         bool     `toml:"enabled"`
-	Threshold       float64  `toml:"threshold"` // pass at a compare score ≥ this; default 0.70
+	Threshold       float64  `toml:"threshold"` // pass at a compare score above 0 and ≥ this; default 0.70
 	Retries         *int     `toml:"retries"`   // further attempts after a failed one; default 2
 	Countdown       Duration `toml:"countdown"` // default 3s
 	Camera          string   `toml:"camera"`    // v4l2:/dev/video0 (default), still:PATH or synthetic (sandbox default)
@@ -215,7 +202,7 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	def(&k.ID, "kiosk1")
-	def(&k.Mode, ModeAge)
+	def(&k.Mode, kiosk.ModeAge)
 	def(&k.Provider, ProviderVerify)
 	def(&k.Listen, "127.0.0.1:8080")
 	def(&k.CallbackPath, "/callback")
@@ -233,6 +220,17 @@ func (c *Config) applyDefaults() {
 	}
 	if k.ConfirmTimeout.Duration == 0 {
 		k.ConfirmTimeout.Duration = 60 * time.Second
+	}
+	fs := &c.Face
+	if fs.Threshold == 0 {
+		fs.Threshold = 0.70
+	}
+	if fs.Retries == nil {
+		two := 2
+		fs.Retries = &two
+	}
+	if fs.Countdown.Duration == 0 {
+		fs.Countdown.Duration = 3 * time.Second
 	}
 	vis := &c.Visitor
 	if len(vis.Hosts) == 0 && len(vis.Purposes) == 0 && !vis.FreeText && c.Sandbox {
@@ -319,7 +317,7 @@ func (c *Config) Validate() error {
 // DefaultAttributes is what a mode asks Verify for when the config is silent:
 // the date of birth only for age checks (plus the masked id for the log).
 func DefaultAttributes(mode string) []string {
-	if mode == ModeVisitor {
+	if mode == kiosk.ModeVisitor {
 		return []string{"name", "partialuinfin", "mobileno"}
 	}
 	return []string{"partialuinfin", "dob"}
@@ -329,8 +327,8 @@ func (c *Config) check() []string {
 	var p []string
 	k, v := c.Kiosk, c.EffectiveVerify()
 	switch k.Mode {
-	case ModeAge:
-	case ModeVisitor:
+	case kiosk.ModeAge:
+	case kiosk.ModeVisitor:
 		if !c.Visitor.FreeText && (len(c.Visitor.Hosts) == 0 || len(c.Visitor.Purposes) == 0) {
 			p = append(p, "visitor mode needs visitor.hosts and visitor.purposes, or visitor.free_text = true")
 		}
@@ -362,7 +360,7 @@ func (c *Config) check() []string {
 		}
 	}
 	if c.Admin.PINHash != "" {
-		if _, err := ParsePINHash(c.Admin.PINHash); err != nil {
+		if _, err := kiosk.ParsePINHash(c.Admin.PINHash); err != nil {
 			p = append(p, err.Error())
 		}
 	}
@@ -391,7 +389,7 @@ func (c *Config) check() []string {
 				p = append(p, fmt.Sprintf("verify.attributes: %q is not a Verify attribute", a))
 			}
 		}
-		if k.Mode == ModeAge && !slices.Contains(v.Attributes, "dob") {
+		if k.Mode == kiosk.ModeAge && !slices.Contains(v.Attributes, "dob") {
 			p = append(p, "verify.attributes must include \"dob\" in age mode")
 		}
 	case ProviderFAPI:
@@ -445,108 +443,6 @@ func (c *Config) resolvePaths() {
 // SandboxDir is where sandbox keys live.
 func (c *Config) SandboxDir() string { return filepath.Join(c.Kiosk.DataDir, "sandbox") }
 
-// VerifyClient loads the keys and returns a Verify client. In sandbox mode
-// it also returns the sandbox to mount at SandboxPrefix.
-func (c *Config) VerifyClient() (*verify.Client, *sandbox.Sandbox, error) {
-	return c.verifyClient(time.Now, nil)
-}
-
-// verifyClient is VerifyClient with a clock for the client and the
-// sandbox, and a log for the sandbox.
-func (c *Config) verifyClient(clock func() time.Time, log *slog.Logger) (*verify.Client, *sandbox.Sandbox, error) {
-	v := c.EffectiveVerify()
-	cfg := verify.Config{
-		ClientID: v.ClientID, ClientSecret: v.ClientSecret, CallbackURL: v.CallbackURL,
-		TokenURL: v.TokenURL, PersonURL: v.PersonURL, QRBaseURL: v.QRBaseURL, Attributes: v.Attributes, Now: clock,
-	}
-	var sb *sandbox.Sandbox
-	if c.Sandbox {
-		var keys *sandbox.Keys
-		var err error
-		if sb, keys, cfg.HTTPClient, err = c.newSandbox(clock, log, nil); err != nil {
-			return nil, nil, err
-		}
-		cfg.Key, cfg.NDIKey = keys.Kiosk, &keys.NDI.PublicKey
-	} else {
-		key, err := pki.LoadPrivateKey(v.PrivateKey, v.PrivateKeyPassword)
-		if err != nil {
-			return nil, nil, err
-		}
-		ndi, _, err := pki.LoadPublicKey(v.NDICert, clock())
-		if err != nil {
-			return nil, nil, err
-		}
-		cfg.Key, cfg.NDIKey = key.Key, ndi
-	}
-	client, err := verify.New(cfg)
-	return client, sb, err
-}
-
-// newSandbox is the embedded sandbox of sandbox mode, on the kiosk's own
-// server: its keys, the Verify client registered with it (and the Myinfo
-// client when fc is given), and the HTTP client for calls to that server.
-func (c *Config) newSandbox(clock func() time.Time, log *slog.Logger, fc *sandbox.FAPIClient) (*sandbox.Sandbox, *sandbox.Keys, *http.Client, error) {
-	v := c.EffectiveVerify()
-	keys, err := sandbox.LoadOrCreateKeys(c.SandboxDir(), clock())
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	httpClient, err := c.selfClient()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	sb, err := sandbox.New(sandbox.Options{
-		Prefix: SandboxPrefix, PublicURL: c.BaseURL() + SandboxPrefix, HTTPClient: httpClient,
-		Key: keys.NDI, Cert: keys.NDICert, FAPI: fc, Now: clock, Logger: log,
-		Client: sandbox.Client{ID: v.ClientID, Secret: v.ClientSecret, CallbackURL: v.CallbackURL,
-			PublicKey: &keys.Kiosk.PublicKey, Attributes: v.Attributes},
-	})
-	return sb, keys, httpClient, err
-}
-
-// FaceStep builds the engine's Face step from [face]: the service client
-// (the embedded sandbox's in sandbox mode) and the camera opener's setting.
-// It returns nil when Face is off.
-func (c *Config) FaceStep(now time.Time, sb *sandbox.Sandbox, httpClient *http.Client) (*FaceConfig, error) {
-	f := c.Face
-	if !f.Enabled {
-		return nil, nil
-	}
-	cfg := face.Config{BaseURL: f.BaseURL, ClientID: f.ClientID, ClientSecret: f.ClientSecret, ServiceID: f.ServiceID,
-		TransactionType: f.TransactionType, HTTPClient: httpClient}
-	switch f.Environment {
-	case "staging":
-		cfg.BaseURL = face.StagingBaseURL
-	case "production":
-		cfg.BaseURL = face.ProductionBaseURL
-	}
-	if sb != nil {
-		fc := sandbox.DefaultFaceClient
-		cfg.BaseURL, cfg.ClientID, cfg.ClientSecret, cfg.ServiceID = sb.FaceURL(), fc.ID, fc.Secret, fc.ServiceID
-		pub, _ := sb.Certificate().PublicKey.(*rsa.PublicKey)
-		cfg.ServiceKey = pub
-	} else {
-		pub, _, err := pki.LoadPublicKey(f.Cert, now)
-		if err != nil {
-			return nil, fmt.Errorf("face.cert: %w", err)
-		}
-		cfg.ServiceKey = pub
-	}
-	if f.UserPath != "" {
-		cfg.Paths = face.DefaultPaths
-		cfg.Paths.User = f.UserPath
-	}
-	client, err := face.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	step := &FaceConfig{Checker: client, Threshold: f.Threshold, Countdown: f.Countdown.Duration}
-	if f.Retries != nil {
-		step.Retries, step.NoRetries = *f.Retries, *f.Retries == 0
-	}
-	return step, nil
-}
-
 // CameraSetting is face.camera with its default: the synthetic camera in
 // sandbox mode, the first V4L2 device otherwise.
 func (c *Config) CameraSetting() string {
@@ -565,34 +461,6 @@ func (c *Config) BaseURL() string {
 		return "https://" + c.Kiosk.Listen
 	}
 	return "http://" + c.Kiosk.Listen
-}
-
-// selfClient is an HTTP client for calls the sandbox and the kiosk make to
-// the kiosk's own server; with TLS on, it trusts the kiosk's certificate.
-func (c *Config) selfClient() (*http.Client, error) {
-	client := &http.Client{Timeout: 30 * time.Second}
-	if c.Kiosk.TLSCert == "" {
-		return client, nil
-	}
-	pem, err := os.ReadFile(c.Kiosk.TLSCert)
-	if err != nil {
-		return nil, fmt.Errorf("kiosk.tls_cert: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("kiosk.tls_cert %s holds no PEM certificate", c.Kiosk.TLSCert)
-	}
-	client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-	return client, nil
-}
-
-// TLSConfig is the server side of kiosk.tls_cert: TLS 1.2 or newer with the
-// ECDHE AES-GCM suites Singpass asks for.
-func TLSConfig() *tls.Config {
-	return &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: []uint16{
-		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-	}}
 }
 
 // DefaultDataDir is the per-user data folder: $XDG_DATA_HOME/ndikiosk or
@@ -617,5 +485,24 @@ func DefaultDataDir() string {
 	return filepath.Join(os.TempDir(), "ndikiosk")
 }
 
-// ErrNoConfig is returned by commands that need a config file.
-var ErrNoConfig = errors.New("--config FILE is required")
+// Overrides are command-line values that replace the config's.
+type Overrides struct {
+	DataDir, Listen, Mode, Provider string
+	MinAge                          int
+}
+
+// Override applies the non-empty overrides; Validate checks the result.
+func (c *Config) Override(o Overrides) {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Kiosk.DataDir, o.DataDir)
+	set(&c.Kiosk.Listen, o.Listen)
+	set(&c.Kiosk.Mode, o.Mode)
+	set(&c.Kiosk.Provider, o.Provider)
+	if o.MinAge != 0 {
+		c.Kiosk.MinAge = o.MinAge
+	}
+}

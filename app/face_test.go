@@ -1,12 +1,14 @@
-package kiosk_test
+package app_test
 
 import (
 	"context"
 	"errors"
 	"image"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"ndikiosk/config"
 	. "ndikiosk/kiosk"
 )
 
@@ -27,8 +29,11 @@ func (r *rig) captureNow(t *testing.T) Screen {
 	return r.settle(t)
 }
 
-func faceOn(retries int) EngineConfig {
-	return EngineConfig{Face: &FaceConfig{Camera: NewSyntheticCamera(320, 240), Retries: retries, NoRetries: retries == 0}}
+func faceOn(retries int) func(*config.Config) {
+	return func(k *config.Config) {
+		k.Face.Enabled, k.Face.Retries = true, &retries
+		k.Face.Camera, k.Face.Width, k.Face.Height = "synthetic", 320, 240
+	}
 }
 
 func TestFaceMatchPasses(t *testing.T) { forProviders(t, testFaceMatchPasses) }
@@ -115,7 +120,10 @@ func (brokenCamera) Frame(context.Context) (image.Image, error) {
 func (brokenCamera) Close() error { return nil }
 
 func TestFaceWithoutCamera(t *testing.T) {
-	r := newRig(t, EngineConfig{Face: &FaceConfig{Camera: brokenCamera{}}})
+	r := newRig(t, func(k *config.Config) {
+		faceOn(2)(k)
+		k.Face.Camera = "still:" + filepath.Join(t.TempDir(), "no-such-camera")
+	})
 	if s := r.faceVisit(t, "Adult citizen"); s.Outcome != OutcomeFaceUnavailable || s.Reason != FaceNoCamera {
 		t.Fatalf("broken camera: %+v", s)
 	}
@@ -128,10 +136,11 @@ func TestFaceInVisitorModeAndOneOAuthCall(t *testing.T) {
 }
 
 func testFaceInVisitorModeAndOneOAuthCall(t *testing.T, provider string) {
-	cfg := faceOn(2)
-	cfg.Mode = ModeVisitor
-	cfg.Hosts, cfg.Purposes = []string{"Reception"}, []string{"Meeting"}
-	r := newRigWith(t, provider, cfg)
+	r := newRigWith(t, provider, func(k *config.Config) {
+		faceOn(2)(k)
+		k.Kiosk.Mode = ModeVisitor
+		k.Visitor.Hosts, k.Visitor.Purposes = []string{"Reception"}, []string{"Meeting"}
+	})
 	for _, label := range []string{"Adult citizen", "Chinese script name", "Tamil script name"} {
 		r.engine.Cancel()
 		if s := r.faceVisit(t, label); s.Phase != PhaseConfirm {

@@ -1,12 +1,10 @@
-package kiosk_test
+package app_test
 
 import (
 	"context"
-	"crypto/rsa"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,10 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"ndikiosk/app"
+	"ndikiosk/config"
 	"ndikiosk/internal/testclock"
 	. "ndikiosk/kiosk"
 	"ndikiosk/ndi"
-	"ndikiosk/ndi/face"
 	"ndikiosk/ndi/sandbox"
 	"ndikiosk/storage"
 )
@@ -39,6 +38,7 @@ func (c *countingProvider) Exchange(ctx context.Context, cb ndi.Callback) (*ndi.
 }
 
 type rig struct {
+	kiosk    *app.Kiosk
 	engine   *Engine
 	store    *storage.DB
 	sb       *sandbox.Sandbox
@@ -46,7 +46,7 @@ type rig struct {
 	clock    *testclock.Clock
 	base     string
 	dataDir  string
-	identity *Identity
+	identity *app.Identity
 }
 
 var (
@@ -59,7 +59,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 
 // Providers runs a test once per identity provider, switching nothing but
 // kiosk.provider in the config.
-var providers = []string{ProviderVerify, ProviderFAPI}
+var providers = []string{config.ProviderVerify, config.ProviderFAPI}
 
 func forProviders(t *testing.T, test func(t *testing.T, provider string)) {
 	for _, p := range providers {
@@ -68,15 +68,14 @@ func forProviders(t *testing.T, test func(t *testing.T, provider string)) {
 }
 
 // newRig runs a Verify kiosk; see newRigWith.
-func newRig(t testing.TB, cfg EngineConfig, wrap ...func(VisitStore) VisitStore) *rig {
-	return newRigWith(t, ProviderVerify, cfg, wrap...)
+func newRig(t testing.TB, tweak func(*config.Config), wrap ...func(VisitStore) VisitStore) *rig {
+	return newRigWith(t, config.ProviderVerify, tweak, wrap...)
 }
 
-// newRigWith runs an engine behind the real callback server with the
-// sandbox mounted on it, built from a sandbox-mode config exactly as
-// ndikiosk builds it, with a test clock. wrap, if given, wraps the SQLite
-// store (to make it fail).
-func newRigWith(t testing.TB, provider string, cfg EngineConfig, wrap ...func(VisitStore) VisitStore) *rig {
+// newRigWith runs a kiosk built by app.New, as ndikiosk builds it, from the
+// sandbox-mode config changed by tweak (may be nil), on a free port and a
+// test clock. wrap, if given, wraps the SQLite store (to make it fail).
+func newRigWith(t testing.TB, provider string, tweak func(*config.Config), wrap ...func(VisitStore) VisitStore) *rig {
 	t.Helper()
 	rigKeysOnce.Do(func() {
 		// RSA keys take a while to make: one set, copied into each rig.
@@ -88,64 +87,44 @@ func newRigWith(t testing.TB, provider string, cfg EngineConfig, wrap ...func(Vi
 	if rigKeysErr != nil {
 		t.Fatal(rigKeysErr)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{clock: testclock.New(time.Now()), base: "http://" + ln.Addr().String(), dataDir: t.TempDir()}
+	r := &rig{clock: testclock.New(time.Now()), dataDir: t.TempDir()}
 	if err := os.CopyFS(filepath.Join(r.dataDir, "sandbox"), os.DirFS(rigKeysDir)); err != nil {
 		t.Fatal(err)
 	}
-	conf := SandboxDefaults()
-	conf.Kiosk.Listen, conf.Kiosk.DataDir, conf.Kiosk.Provider = ln.Addr().String(), r.dataDir, provider
-	if cfg.Mode != "" {
-		conf.Kiosk.Mode = cfg.Mode
+	conf := config.SandboxDefaults()
+	conf.Kiosk.Listen, conf.Kiosk.DataDir, conf.Kiosk.Provider = "127.0.0.1:0", r.dataDir, provider
+	conf.Kiosk.Contact = "the front desk"
+	if tweak != nil {
+		tweak(conf)
 	}
-	conf.Face.Enabled = cfg.Face != nil
-	if err := conf.Validate(); err != nil {
-		t.Fatal(err)
+	opts := app.Options{Version: "test", Clock: r.clock.Now, Log: quietLog(),
+		WrapProvider: func(p Provider) Provider {
+			r.provider = &countingProvider{Provider: p}
+			return r.provider
+		}}
+	if len(wrap) > 0 {
+		opts.WrapStore = func(s VisitStore) VisitStore {
+			for _, w := range wrap {
+				s = w(s)
+			}
+			return s
+		}
 	}
-	id, err := conf.Identity(r.clock.Now, quietLog())
+	k, err := app.New(conf, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.sb, r.identity = id.Sandbox, id
+	r.kiosk, r.engine, r.store, r.identity, r.sb = k, k.Engine, k.Store, k.Identity, k.Identity.Sandbox
+	r.base = "http://" + k.Addr()
 	r.sb.SetSlowDelay(1500 * time.Millisecond)
-	r.provider = &countingProvider{Provider: id.Provider}
-	if cfg.Face != nil && cfg.Face.Checker == nil {
-		// The Face step talks to the sandbox's Face service.
-		pub := r.sb.Certificate().PublicKey.(*rsa.PublicKey)
-		fc, err := face.New(face.Config{BaseURL: r.sb.FaceURL(), ClientID: sandbox.DefaultFaceClient.ID,
-			ClientSecret: sandbox.DefaultFaceClient.Secret, ServiceID: sandbox.DefaultFaceClient.ServiceID,
-			ServiceKey: pub, Now: r.clock.Now})
-		if err != nil {
-			t.Fatal(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() {
+		cancel()
+		if err := k.Close(); err != nil {
+			t.Error(err)
 		}
-		f := *cfg.Face
-		f.Checker = fc
-		cfg.Face = &f
-	}
-	cfg.Attributes = id.Attributes
-	cfg.ServiceName = id.Name
-	if cfg.MaxOutstanding == 0 {
-		cfg.MaxOutstanding = id.MaxOutstanding
-	}
-	cfg.KioskID = "kiosk1"
-	cfg.Contact = "the front desk"
-	cfg.Alternative = "Please approach the counter."
-	if r.store, err = storage.Open(r.dataDir); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.store.Close() })
-	var store VisitStore = r.store
-	for _, w := range wrap {
-		store = w(store)
-	}
-	r.engine = NewEngine(cfg, r.provider, store, r.clock.Now, quietLog(), r.sb.Show)
-	srv := NewServer(NewHandler(r.engine, ServerConfig{CallbackPath: id.CallbackPath, Sandbox: r.sb, Version: "test",
-		JWKSPath: id.JWKSPath, JWKS: id.JWKS}))
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	})
+	go k.Serve(ctx)
 	r.waitQR(t)
 	return r
 }
@@ -218,10 +197,10 @@ func TestAgeDecisions(t *testing.T) {
 		{"Date of birth unavailable", 18, OutcomeCannotDecide},
 	}
 	forProviders(t, func(t *testing.T, provider string) {
-		wantAttrs := map[string]string{ProviderVerify: "partialuinfin,dob", ProviderFAPI: "uinfin,dob"}[provider]
+		wantAttrs := map[string]string{config.ProviderVerify: "partialuinfin,dob", config.ProviderFAPI: "uinfin,dob"}[provider]
 		for _, c := range cases {
 			t.Run(c.label, func(t *testing.T) {
-				r := newRigWith(t, provider, EngineConfig{MinAge: c.minAge})
+				r := newRigWith(t, provider, func(k *config.Config) { k.Kiosk.MinAge = c.minAge })
 				s := r.visit(t, c.label, "allow", "")
 				if s.Phase != PhaseResult || s.Outcome != c.want || s.MinAge != c.minAge {
 					t.Fatalf("screen %+v, want result %s", s, c.want)
@@ -244,7 +223,7 @@ func TestAgeDecisions(t *testing.T) {
 func TestResultClearsToNewCode(t *testing.T) { forProviders(t, testResultClearsToNewCode) }
 
 func testResultClearsToNewCode(t *testing.T, provider string) {
-	r := newRigWith(t, provider, EngineConfig{ResultTimeout: 8 * time.Second})
+	r := newRigWith(t, provider, func(k *config.Config) { k.Kiosk.ResultTimeout.Duration = 8 * time.Second })
 	first := r.engine.Screen().QR
 	r.visit(t, "Adult citizen", "allow", "")
 	r.clock.Add(7 * time.Second)
@@ -262,8 +241,8 @@ func testResultClearsToNewCode(t *testing.T, provider string) {
 func TestDeniedAndUnavailable(t *testing.T) { forProviders(t, testDeniedAndUnavailable) }
 
 func testDeniedAndUnavailable(t *testing.T, provider string) {
-	r := newRigWith(t, provider, EngineConfig{})
-	service := map[string]string{ProviderVerify: "Verify", ProviderFAPI: "Singpass"}[provider]
+	r := newRigWith(t, provider, nil)
+	service := map[string]string{config.ProviderVerify: "Verify", config.ProviderFAPI: "Singpass"}[provider]
 	if s := r.visit(t, "Adult citizen", "deny", ""); s.Outcome != OutcomeDenied {
 		t.Fatalf("deny: %+v", s)
 	}
@@ -286,7 +265,7 @@ func testDeniedAndUnavailable(t *testing.T, provider string) {
 
 func TestSlowExchangeTimesOut(t *testing.T) {
 	forProviders(t, func(t *testing.T, provider string) {
-		r := newRigWith(t, provider, EngineConfig{ExchangeTimeout: 300 * time.Millisecond})
+		r := newRigWith(t, provider, exchangeTimeout(300*time.Millisecond))
 		if s := r.visit(t, "Adult citizen", "allow", sandbox.FaultSlow); s.Phase != PhaseUnavailable {
 			t.Fatalf("slow Singpass: %+v", s)
 		}
@@ -307,7 +286,7 @@ func get(t *testing.T, u string) (int, string) {
 func TestForgedAndReplayedCallbacks(t *testing.T) { forProviders(t, testForgedAndReplayedCallbacks) }
 
 func testForgedAndReplayedCallbacks(t *testing.T, provider string) {
-	r := newRigWith(t, provider, EngineConfig{})
+	r := newRigWith(t, provider, nil)
 	before := r.engine.Screen()
 	for _, q := range []string{"code=abc&state=kiosk1-forged", "code=abc", "state=x", "error=access_denied&state=kiosk1-nope", "code=a%00b&state=kiosk1-x"} {
 		if status, _ := get(t, r.base+"/callback?"+q); status < 400 || status >= 500 {
@@ -331,7 +310,7 @@ func testForgedAndReplayedCallbacks(t *testing.T, provider string) {
 }
 
 func TestExpiredStateRefused(t *testing.T) {
-	r := newRig(t, EngineConfig{QRLifetime: time.Minute, QRLead: 5 * time.Second})
+	r := newRig(t, qrTiming(time.Minute, 5*time.Second))
 	u, _ := url.Parse(r.engine.Screen().QR)
 	state := u.Query().Get("state")
 	r.clock.Add(61 * time.Second)
@@ -344,7 +323,7 @@ func TestExpiredStateRefused(t *testing.T) {
 }
 
 func TestRotationKeepsRecentCodesValid(t *testing.T) {
-	r := newRig(t, EngineConfig{QRLifetime: 60 * time.Second, QRLead: 10 * time.Second})
+	r := newRig(t, qrTiming(60*time.Second, 10*time.Second))
 	first := r.engine.Screen()
 	if want := first.QRStart.Add(50 * time.Second); !first.NextQR.Equal(want) {
 		t.Fatalf("next code at %v, want %v", first.NextQR, want)
@@ -373,7 +352,7 @@ func TestRotationKeepsRecentCodesValid(t *testing.T) {
 }
 
 func TestCancelDropsLateResult(t *testing.T) {
-	r := newRig(t, EngineConfig{ExchangeTimeout: 10 * time.Second})
+	r := newRig(t, exchangeTimeout(10*time.Second))
 	if _, err := r.sb.Scan(context.Background(), personaID(t, "Adult citizen"), "allow", sandbox.FaultSlow); err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +371,7 @@ func TestCancelDropsLateResult(t *testing.T) {
 }
 
 func TestHealthz(t *testing.T) {
-	r := newRig(t, EngineConfig{})
+	r := newRig(t, nil)
 	status, body := get(t, r.base+"/healthz")
 	var h map[string]any
 	if status != 200 || json.Unmarshal([]byte(body), &h) != nil || h["phase"] != "qr" || h["outstanding_codes"].(float64) != 1 {
@@ -410,7 +389,7 @@ func BenchmarkCallbackToDecision(b *testing.B) {
 }
 
 func benchCallbackToDecision(b *testing.B, provider string) {
-	r := newRigWith(b, provider, EngineConfig{})
+	r := newRigWith(b, provider, nil)
 	accepted := make(chan time.Time, 1)
 	decided := make(chan time.Time, 1)
 	r.engine.Subscribe(func(s Screen) {
@@ -444,4 +423,14 @@ func openStore(t *testing.T, dir string) *storage.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// exchangeTimeout sets the exchange deadline of both providers.
+func exchangeTimeout(d time.Duration) func(*config.Config) {
+	return func(k *config.Config) { k.Verify.ExchangeTimeout.Duration, k.FAPI.ExchangeTimeout.Duration = d, d }
+}
+
+// qrTiming sets Verify's code lifetime and lead.
+func qrTiming(lifetime, lead time.Duration) func(*config.Config) {
+	return func(k *config.Config) { k.Verify.QRLifetime.Duration, k.Verify.QRLead.Duration = lifetime, lead }
 }

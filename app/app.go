@@ -1,0 +1,282 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"ndikiosk/camera"
+	"ndikiosk/config"
+	"ndikiosk/kiosk"
+	"ndikiosk/storage"
+)
+
+// Options are what a kiosk takes from its surroundings rather than from
+// its config.
+type Options struct {
+	Version string
+	Clock   func() time.Time // the engine's, the providers' and the sandbox's; nil: time.Now
+	Log     *slog.Logger     // nil: slog.Default()
+
+	// Instrumentation: wrap the provider or the visit log the engine uses
+	// (the end-to-end tests count exchanges and make the log fail).
+	WrapProvider func(kiosk.Provider) kiosk.Provider
+	WrapStore    func(kiosk.VisitStore) kiosk.VisitStore
+}
+
+// Kiosk is a kiosk ready to run: the data folder locked, the visit log
+// open, the callback server's port bound, the engine built. The window is
+// not part of it; it subscribes to Engine.
+type Kiosk struct {
+	Config   *config.Config
+	Identity *Identity
+	Store    *storage.DB
+	Engine   *kiosk.Engine
+	PINLock  *kiosk.PINLock
+
+	version string
+	clock   func() time.Time
+	log     *slog.Logger
+	ln      net.Listener
+	server  *http.Server
+	camera  kiosk.Camera
+	release func()
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// New builds a kiosk from cfg, which it validates first. kiosk.listen may
+// name port 0: the port the system picks is written back into cfg before
+// any URL is derived from it.
+func New(cfg *config.Config, opts Options) (_ *Kiosk, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	k := &Kiosk{Config: cfg, version: opts.Version, clock: opts.Clock, log: opts.Log}
+	if k.clock == nil {
+		k.clock = time.Now
+	}
+	if k.log == nil {
+		k.log = slog.Default()
+	}
+	k.ctx, k.cancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			k.Close()
+		}
+	}()
+	if k.PINLock, err = pinLock(cfg); err != nil {
+		return nil, err
+	}
+	if k.release, err = storage.Lock(cfg.Kiosk.DataDir); err != nil {
+		return nil, err
+	}
+	if k.ln, err = listen(cfg.Kiosk.Listen); err != nil {
+		return nil, err
+	}
+	cfg.Kiosk.Listen = k.ln.Addr().String()
+	if k.Identity, err = NewIdentity(cfg, k.clock, k.log); err != nil {
+		return nil, err
+	}
+	if k.Store, err = storage.Open(cfg.Kiosk.DataDir); err != nil {
+		return nil, err
+	}
+	face, err := k.faceStep()
+	if err != nil {
+		return nil, err
+	}
+	id := k.Identity
+	var store kiosk.VisitStore = k.Store
+	if opts.WrapStore != nil {
+		store = opts.WrapStore(store)
+	}
+	provider := id.Provider
+	if opts.WrapProvider != nil {
+		provider = opts.WrapProvider(provider)
+	}
+	deps := kiosk.Deps{Provider: provider, Store: store, Now: k.clock, Log: k.log}
+	if id.Sandbox != nil {
+		deps.OnQR = id.Sandbox.Show
+	}
+	if k.Engine, err = kiosk.NewEngine(k.ctx, engineConfig(cfg, id, face), deps); err != nil {
+		return nil, err
+	}
+	sc := kiosk.ServerConfig{CallbackPath: id.CallbackPath, Version: k.version, JWKSPath: id.JWKSPath, JWKS: id.JWKS}
+	if id.Sandbox != nil {
+		sc.Sandbox, sc.SandboxPrefix = id.Sandbox, config.SandboxPrefix
+	}
+	k.server = kiosk.NewServer(kiosk.NewHandler(k.Engine, sc))
+	return k, nil
+}
+
+// engineConfig is what the engine needs of the config and the provider.
+func engineConfig(cfg *config.Config, id *Identity, face *kiosk.FaceConfig) kiosk.EngineConfig {
+	c := cfg.Kiosk
+	return kiosk.EngineConfig{
+		KioskID: c.ID, Mode: c.Mode, MinAge: c.MinAge, Attributes: id.Attributes, Face: face,
+		QRLifetime: id.QRLifetime, QRLead: id.QRLead, MaxOutstanding: id.MaxOutstanding,
+		ExchangeTimeout: id.ExchangeTimeout, ResultTimeout: c.ResultTimeout.Duration, ConfirmTimeout: c.ConfirmTimeout.Duration,
+		ServiceName: id.Name, Contact: c.Contact, Alternative: c.Alternative,
+		Hosts: cfg.Visitor.Hosts, Purposes: cfg.Visitor.Purposes, FreeText: cfg.Visitor.FreeText,
+	}
+}
+
+// pinLock is the admin PIN pad: the configured hash, or the sandbox PIN.
+func pinLock(cfg *config.Config) (*kiosk.PINLock, error) {
+	hash := cfg.Admin.PINHash
+	if hash == "" {
+		if !cfg.Sandbox {
+			return nil, errors.New("admin.pin_hash is missing: make one with `ndikiosk hash-pin` and add it to the config's [admin] table")
+		}
+		var err error
+		if hash, err = kiosk.HashPIN(config.SandboxPIN); err != nil {
+			return nil, err
+		}
+	}
+	return kiosk.NewPINLock(hash, cfg.Admin.MaxTries, time.Duration(cfg.Admin.LockMinutes)*time.Minute, nil)
+}
+
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s is in use: is another ndikiosk running? Choose another address with --listen", addr)
+	}
+	return ln, err
+}
+
+// faceStep is the Face step with its camera, or nil when Face is off. A
+// camera that cannot be opened does not stop the kiosk: each visit then
+// ends on the "face check unavailable" screen with the operator's
+// alternative, and the log says why.
+func (k *Kiosk) faceStep() (*kiosk.FaceConfig, error) {
+	step, err := FaceStep(k.Config, k.clock, k.Identity.Sandbox, k.Identity.HTTPClient)
+	if err != nil || step == nil {
+		return nil, err
+	}
+	cam, err := camera.Open(k.Config.CameraSetting(), k.Config.Face.Width, k.Config.Face.Height)
+	if err != nil {
+		k.log.Error("camera", "error", err.Error())
+		cam = failedCamera{err}
+	}
+	k.camera, step.Camera = cam, cam
+	return step, nil
+}
+
+// failedCamera stands in for a camera that could not be opened.
+type failedCamera struct{ err error }
+
+func (f failedCamera) Frame(context.Context) (image.Image, error) { return nil, f.err }
+func (f failedCamera) Close() error                               { return nil }
+
+// Addr is the callback server's address.
+func (k *Kiosk) Addr() string { return k.ln.Addr().String() }
+
+// Run serves callbacks, drives the engine and applies the retention rule
+// until ctx ends or Close is called. It returns the callback server's
+// error if the server stops by itself: the kiosk then cannot be reached,
+// and whoever supervises it should restart it.
+func (k *Kiosk) Run(ctx context.Context) error {
+	k.wg.Add(2)
+	go func() { defer k.wg.Done(); k.Engine.Run() }()
+	go func() {
+		defer k.wg.Done()
+		kiosk.KeepFor(k.ctx, k.Store, k.Config.Kiosk.RetentionDays, k.clock, k.log)
+	}()
+	return k.Serve(ctx)
+}
+
+// Serve is Run without the engine's timers and the retention rule: for
+// tests that step the engine on their own clock.
+func (k *Kiosk) Serve(ctx context.Context) error {
+	served := make(chan error, 1)
+	go func() {
+		c := k.Config.Kiosk
+		if c.TLSCert != "" {
+			k.server.TLSConfig = kiosk.TLSConfig()
+			served <- k.server.ServeTLS(k.ln, c.TLSCert, c.TLSKey)
+			return
+		}
+		served <- k.server.Serve(k.ln)
+	}()
+	select {
+	case err := <-served:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		k.log.Error("callback server stopped", "error", err.Error())
+		return fmt.Errorf("the callback server stopped: %w", err)
+	case <-ctx.Done():
+		return nil
+	case <-k.ctx.Done():
+		return nil
+	}
+}
+
+// Close stops the server (letting requests in progress finish, up to 3 s),
+// the engine and its exchanges, then closes the camera and the visit log
+// and frees the data folder. It may be called more than once.
+func (k *Kiosk) Close() error {
+	var err error
+	k.once.Do(func() {
+		if k.server != nil {
+			shut, done := context.WithTimeout(context.Background(), 3*time.Second)
+			err = k.server.Shutdown(shut)
+			done()
+		} else if k.ln != nil {
+			k.ln.Close()
+		}
+		k.cancel()
+		if k.Engine != nil {
+			k.Engine.Close()
+		}
+		k.wg.Wait()
+		if k.camera != nil {
+			k.camera.Close()
+		}
+		if k.Store != nil {
+			err = errors.Join(err, k.Store.Close())
+		}
+		if k.release != nil {
+			k.release()
+		}
+	})
+	return err
+}
+
+// Admin is what the admin screens need; quit ends the kiosk.
+func (k *Kiosk) Admin(quit func()) *kiosk.Admin {
+	return &kiosk.Admin{Store: k.Store, Engine: k.Engine, Lock: k.PINLock, Quit: quit,
+		Export: func(ctx context.Context, out io.Writer, f kiosk.VisitFilter) error {
+			return k.Store.Export(ctx, out, f, "csv")
+		},
+		Status: k.Status}
+}
+
+// Status is the admin status page: settings, log size and whether the
+// provider's endpoints and the kiosk's own server answer.
+func (k *Kiosk) Status(ctx context.Context) kiosk.Status {
+	c := k.Config.Kiosk
+	s := kiosk.Status{Version: k.version, Mode: c.Mode, Sandbox: k.Identity.Sandbox != nil, Listen: k.Addr(),
+		CallbackURL: k.Identity.CallbackURL, DataDir: c.DataDir}
+	for _, f := range []string{k.Store.Path(), k.Store.Path() + "-wal"} {
+		if st, err := os.Stat(f); err == nil {
+			s.DatabaseBytes += st.Size()
+		}
+	}
+	s.Endpoints = kiosk.Probe(ctx, k.Identity.HTTPClient, append(slices.Clone(k.Identity.Endpoints),
+		kiosk.Endpoint{Name: "This kiosk's server", URL: k.Config.BaseURL() + "/healthz"}))
+	return s
+}
