@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"syscall"
@@ -32,6 +34,10 @@ type Options struct {
 	// (the end-to-end tests count exchanges and make the log fail).
 	WrapProvider func(kiosk.Provider) kiosk.Provider
 	WrapStore    func(kiosk.VisitStore) kiosk.VisitStore
+
+	// CrashLog sends the report of a crash (an unrecovered panic in any
+	// goroutine) to crash.log in the data folder, for the kiosk process.
+	CrashLog bool
 }
 
 // Kiosk is a kiosk ready to run: the data folder locked, the visit log
@@ -83,6 +89,9 @@ func New(cfg *config.Config, opts Options) (_ *Kiosk, err error) {
 	}
 	if k.release, err = storage.Lock(cfg.Kiosk.DataDir); err != nil {
 		return nil, err
+	}
+	if opts.CrashLog {
+		crashLog(cfg.Kiosk.DataDir)
 	}
 	if k.ln, err = listen(cfg.Kiosk.Listen); err != nil {
 		return nil, err
@@ -147,6 +156,15 @@ func pinLock(cfg *config.Config) (*kiosk.PINLock, error) {
 		}
 	}
 	return kiosk.NewPINLock(hash, cfg.Admin.MaxTries, time.Duration(cfg.Admin.LockMinutes)*time.Minute, nil)
+}
+
+// crashLog appends the report of a crash to dir/crash.log; the service
+// manager then restarts the kiosk.
+func crashLog(dir string) {
+	if f, err := os.OpenFile(filepath.Join(dir, "crash.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
+		debug.SetCrashOutput(f, debug.CrashOptions{})
+		f.Close()
+	}
 }
 
 func listen(addr string) (net.Listener, error) {
@@ -279,4 +297,21 @@ func (k *Kiosk) Status(ctx context.Context) kiosk.Status {
 	s.Endpoints = kiosk.Probe(ctx, k.Identity.HTTPClient, append(slices.Clone(k.Identity.Endpoints),
 		kiosk.Endpoint{Name: "This kiosk's server", URL: k.Config.BaseURL() + "/healthz"}))
 	return s
+}
+
+// OpenLog opens the visit log of dataDir, or else of the config at
+// cfgPath's kiosk.data_dir, or else of the default data folder: for the
+// commands that read the log while no kiosk runs.
+func OpenLog(cfgPath, dataDir string) (*storage.DB, error) {
+	if dataDir == "" {
+		cfg := config.SandboxDefaults()
+		if cfgPath != "" {
+			var err error
+			if cfg, err = config.Load(cfgPath); err != nil {
+				return nil, err
+			}
+		}
+		dataDir = cfg.Kiosk.DataDir
+	}
+	return storage.Open(dataDir)
 }

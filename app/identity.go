@@ -5,9 +5,11 @@
 package app
 
 import (
+	"context"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,11 +18,14 @@ import (
 
 	"ndikiosk/config"
 	"ndikiosk/kiosk"
+	"ndikiosk/ndi"
 	"ndikiosk/ndi/face"
 	"ndikiosk/ndi/fapi"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
 	"ndikiosk/ndi/verify"
+
+	"github.com/skip2/go-qrcode"
 )
 
 // Identity is the configured identity provider with what the rest of the
@@ -236,4 +241,43 @@ func selfClient(c *config.Config) (*http.Client, error) {
 	}
 	client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	return client, nil
+}
+
+// NewQR makes one code for state with the configured provider: with Verify
+// it is signed here; with FAPI it is a real pushed authorisation request
+// (client assertion, DPoP), so a URL means Singpass accepted the kiosk's
+// keys and registration. An empty state gets a random one. With png set,
+// the code is also written there as an image.
+func NewQR(c *config.Config, state, png string) (string, error) {
+	if state == "" {
+		state = c.Kiosk.ID + "-" + ndi.NewNonce()[:32]
+	}
+	id, err := NewIdentity(c, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), id.ExchangeTimeout)
+	defer cancel()
+	code, err := id.Provider.NewCode(ctx, state, id.QRLifetime)
+	if err == nil && png != "" {
+		if err = qrcode.WriteFile(code.URL, qrcode.Medium, 512, png); err != nil {
+			err = fmt.Errorf("write %s: %w", png, err)
+		}
+	}
+	return code.URL, err
+}
+
+// Exchange swaps a Verify authorisation code for the verified person.
+func Exchange(c *config.Config, code, state string) (*ndi.Person, error) {
+	if c.Kiosk.Provider == config.ProviderFAPI {
+		return nil, errors.New("exchange is a Verify tool: with FAPI the PKCE verifier and the DPoP key of an authorisation live only " +
+			"in the kiosk that pushed it, so a code can be redeemed only there (use `ndikiosk qr` to test the FAPI registration)")
+	}
+	client, _, err := VerifyClient(c)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.Verify.ExchangeTimeout.Duration)
+	defer cancel()
+	return client.Exchange(ctx, ndi.Callback{Code: code, State: state})
 }

@@ -3,6 +3,7 @@ package kiosk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"ndikiosk/ndi"
 	"time"
 )
@@ -73,3 +74,24 @@ func (e *StoreError) Error() string {
 
 // SGT is Singapore time, in which the kiosk shows and exports times.
 var SGT = ndi.SGT
+
+// Days is the filter for whole Singapore days from and to (YYYY-MM-DD, both
+// included); an empty one leaves that end open.
+func Days(from, to string) (VisitFilter, error) {
+	var f VisitFilter
+	for _, d := range []struct {
+		s   string
+		dst *time.Time
+		add int
+	}{{from, &f.From, 0}, {to, &f.To, 1}} {
+		if d.s == "" {
+			continue
+		}
+		t, err := time.ParseInLocation("2006-01-02", d.s, ndi.SGT)
+		if err != nil {
+			return f, fmt.Errorf("%q is not a date like 2026-11-22", d.s)
+		}
+		*d.dst = t.AddDate(0, 0, d.add)
+	}
+	return f, nil
+}

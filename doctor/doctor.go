@@ -1,4 +1,7 @@
-package main
+// Package doctor checks a kiosk's deployment: keys, certificates, the
+// callback or redirect URL, the data folder and visit log, the clock, the
+// provider's endpoints and the camera. A new check goes here.
+package doctor
 
 import (
 	"context"
@@ -21,27 +24,13 @@ import (
 	"ndikiosk/storage"
 )
 
-// runDoctor checks a kiosk's configuration and surroundings and lists every
-// problem at once; it exits non-zero when any check fails.
-func runDoctor(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("doctor", stderr)
-	cfgPath := fs.String("config", "", "config file (default: the sandbox defaults)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*cfgPath, true)
-	if err != nil {
-		fmt.Fprintf(stdout, "FAIL config: %v\n", err)
-		return fmt.Errorf("1 problem")
-	}
-	d := &doctor{out: stdout, now: time.Now()}
+// Check runs every check on cfg, writes one line per check to out, and
+// returns the number that failed.
+func Check(cfg *config.Config, out io.Writer, now time.Time) int {
+	d := &doctor{out: out, now: now}
 	d.ok("config", "loaded "+map[bool]string{true: "(sandbox mode)", false: cfg.Path()}[cfg.Sandbox])
 	d.check(cfg)
-	if d.failed > 0 {
-		return fmt.Errorf("%d problem(s) found", d.failed)
-	}
-	fmt.Fprintln(stdout, "All checks passed.")
-	return nil
+	return d.failed
 }
 
 type doctor struct {

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"ndikiosk/app"
+	"ndikiosk/config"
+	"ndikiosk/doctor"
+	"ndikiosk/kiosk"
+	"ndikiosk/ndi"
+	"ndikiosk/storage"
+)
+
+// runQR prints one fresh QR URL: the quickest check that the keys, client
+// id and callback (or redirect) URL in a config are what Singpass expects.
+func runQR(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("qr", stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	state := fs.String("state", "", "state to put in the QR (default: a random one)")
+	png := fs.String("png", "", "also write the QR code as a PNG image to this file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath, false)
+	if err != nil {
+		return err
+	}
+	u, err := app.NewQR(cfg, *state, *png)
+	if err == nil {
+		_, err = fmt.Fprintln(stdout, u)
+	}
+	return err
+}
+
+// runExchange swaps an authorisation code for the person and prints the
+// verified data with the UIN/FIN masked.
+func runExchange(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("exchange", stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	code := fs.String("code", "", "the authorisation code from the callback (required)")
+	state := fs.String("state", "", "the state from the callback")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *code == "" {
+		fmt.Fprintln(stderr, "--code is required")
+		return errUsage
+	}
+	cfg, err := loadConfig(*cfgPath, false)
+	if err != nil {
+		return err
+	}
+	p, err := app.Exchange(cfg, *code, *state)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(p.Redacted())
+}
+
+// runSandbox serves the Singpass sandbox on its own.
+func runSandbox(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sandbox", stderr)
+	o := app.StandaloneOptions{Log: slog.New(slog.NewTextHandler(stderr, nil))}
+	fs.StringVar(&o.Listen, "listen", "127.0.0.1:5156", "address to serve on")
+	fs.StringVar(&o.Dir, "dir", filepath.Join(config.DefaultDataDir(), "sandbox"), "where the sandbox keeps its keys and the kiosk config it writes")
+	fs.StringVar(&o.Callback, "callback", "http://127.0.0.1:8080/callback", "the relying party's registered callback URL")
+	fs.StringVar(&o.RPCert, "rp-cert", "", "the relying party's certificate or public key (default: the sandbox's test kiosk key)")
+	attrs := fs.String("attributes", strings.Join(ndi.Attributes, ","), "attributes registered for the client")
+	fs.StringVar(&o.JWKS, "jwks", "", "the Myinfo (FAPI) client's JWKS URL (default: /.well-known/jwks.json on the callback's host)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	o.Attributes = strings.Split(*attrs, ",")
+	s, err := app.NewStandalone(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, s.Summary())
+	ctx, stop := stopContext()
+	defer stop()
+	return s.Serve(ctx)
+}
+
+// logFlags adds --config and --data-dir to a command that reads the visit
+// log, and opens the log they point at.
+func logFlags(fs *flag.FlagSet) func() (*storage.DB, error) {
+	cfgPath := fs.String("config", "", "config file whose kiosk.data_dir to use")
+	dataDir := fs.String("data-dir", "", "data folder (default: kiosk.data_dir, or the user's data folder)")
+	return func() (*storage.DB, error) { return app.OpenLog(*cfgPath, *dataDir) }
+}
+
+// runExport writes the visit log to stdout, decrypted, masked ids only.
+func runExport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("export", stderr)
+	open := logFlags(fs)
+	from := fs.String("from", "", "first day, YYYY-MM-DD (Singapore time)")
+	to := fs.String("to", "", "last day, YYYY-MM-DD, included")
+	format := fs.String("format", "csv", "csv or json")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	f, err := kiosk.Days(*from, *to)
+	if err != nil {
+		return err
+	}
+	db, err := open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Export(context.Background(), stdout, f, *format)
+}
+
+// runDenyList adds (deny) or removes (allow) the person of a logged visit on
+// the deny list.
+func runDenyList(deny bool) func(args []string, stdout, stderr io.Writer) error {
+	return func(args []string, stdout, stderr io.Writer) error {
+		fs := newFlags(map[bool]string{true: "deny", false: "allow"}[deny], stderr)
+		open := logFlags(fs)
+		id := fs.Int64("visit", 0, "the id of one of the person's visits (see ndikiosk export) (required)")
+		note := fs.String("note", "", "why (deny only)")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if *id <= 0 {
+			fmt.Fprintln(stderr, "--visit ID is required")
+			return errUsage
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		masked, err := db.DenyVisitor(context.Background(), *id, deny, *note, time.Now())
+		if err == nil {
+			fmt.Fprintf(stdout, "%s: the person of visit %d (%s)\n", map[bool]string{true: "denied", false: "allowed again"}[deny], *id, masked)
+		}
+		return err
+	}
+}
+
+// runDoctor checks a kiosk's configuration and surroundings and lists every
+// problem at once; it exits non-zero when any check fails.
+func runDoctor(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("doctor", stderr)
+	cfgPath := fs.String("config", "", "config file (default: the sandbox defaults)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath, true)
+	if err != nil {
+		fmt.Fprintf(stdout, "FAIL config: %v\n", err)
+		return fmt.Errorf("1 problem")
+	}
+	if n := doctor.Check(cfg, stdout, time.Now()); n > 0 {
+		return fmt.Errorf("%d problem(s) found", n)
+	}
+	fmt.Fprintln(stdout, "All checks passed.")
+	return nil
+}
+
+// runHashPIN prints the admin.pin_hash line for a PIN read from stdin (or
+// --pin, which leaves the PIN in the shell history).
+func runHashPIN(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("hash-pin", stderr)
+	pin := fs.String("pin", "", "the PIN (default: read one line from standard input)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	p := *pin
+	if p == "" {
+		fmt.Fprint(stderr, "New admin PIN (4-12 digits): ")
+		var line string
+		fmt.Fscanln(stdin, &line)
+		p = line
+	}
+	h, err := kiosk.HashPIN(p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "[admin]\npin_hash = %q\n", h)
+	return nil
+}
