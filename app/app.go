@@ -243,7 +243,8 @@ func (k *Kiosk) Serve(ctx context.Context) error {
 	}
 }
 
-// Close stops the server (letting requests in progress finish, up to 3 s),
+// Close stops the server (letting requests in progress finish for up to 3 s,
+// then cutting them off),
 // the engine and its exchanges, then closes the camera and the visit log
 // and frees the data folder. It may be called more than once.
 func (k *Kiosk) Close() error {
@@ -251,7 +252,12 @@ func (k *Kiosk) Close() error {
 	k.once.Do(func() {
 		if k.server != nil {
 			shut, done := context.WithTimeout(context.Background(), 3*time.Second)
-			err = k.server.Shutdown(shut)
+			if k.server.Shutdown(shut) != nil {
+				// A request still hanging after 3 s (a slow client, a
+				// relay that keeps it open) is cut off: stopping wins.
+				k.log.Warn("requests still open after 3 s were cut off")
+				k.server.Close()
+			}
 			done()
 		} else if k.ln != nil {
 			k.ln.Close()

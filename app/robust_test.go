@@ -114,7 +114,7 @@ func TestRobustClockSkew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.provider.Provider = VerifyProvider{fast}
+	r.provider.Provider = VerifyProvider{Client: fast}
 	r.engine.Cancel() // a code signed with the fast clock
 	_, err = r.sb.Scan(context.Background(), personaID(t, "Adult citizen"), "allow", "")
 	if !errors.Is(err, verify.ErrBadQR) || !strings.Contains(err.Error(), "check the kiosk clock") {

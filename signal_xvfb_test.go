@@ -1,0 +1,91 @@
+//go:build xvfb
+
+package main
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestRealBinaryStopsOnSIGTERM stops the real kiosk the way systemd does,
+// with a visit in flight (a slow exchange): it must exit 0 within 5 s,
+// leave the visit log readable and free the data folder for the next
+// start.
+func TestRealBinaryStopsOnSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "ndikiosk")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("step build: %v\n%s", err, out)
+	}
+	display := startXvfb(t)
+	data := filepath.Join(dir, "data")
+	runtimeDir := filepath.Join(dir, "xdg")
+	os.Mkdir(runtimeDir, 0o700)
+	start := func() (*exec.Cmd, chan error, string) {
+		port := freePort(t)
+		logFile, _ := os.Create(filepath.Join(dir, "kiosk-"+port+".log"))
+		cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:"+port)
+		cmd.Env = append(os.Environ(), "DISPLAY="+display, "XDG_RUNTIME_DIR="+runtimeDir, "HOME="+dir)
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("step start kiosk: %v", err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			if t.Failed() {
+				b, _ := os.ReadFile(logFile.Name())
+				t.Logf("kiosk log:\n%s", b)
+			}
+		})
+		return cmd, exited, "http://127.0.0.1:" + port
+	}
+	cmd, exited, base := start()
+	waitPhase(t, base, "qr", exited)
+
+	// A visitor scans with a slow Singpass: the exchange takes 3 s.
+	resp, err := http.PostForm(base+"/sandbox/scan", url.Values{"persona": {sandboxAdult()}, "decision": {"allow"}, "fault": {"slow"}})
+	if err != nil {
+		t.Fatalf("step scan: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"callback_status":200`) {
+		t.Fatalf("step scan: %d %s", resp.StatusCode, body)
+	}
+	waitPhase(t, base, "checking", exited)
+
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("step SIGTERM: %v", err)
+	}
+	select {
+	case err := <-exited:
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			t.Fatalf("step exit: status %d after SIGTERM", exit.ExitCode())
+		} else if err != nil {
+			t.Fatalf("step exit: %v", err)
+		}
+		t.Logf("exited 0 %.2f s after SIGTERM", time.Since(sent).Seconds())
+	case <-time.After(5 * time.Second):
+		t.Fatal("step exit: still running 5 s after SIGTERM")
+	}
+
+	// The log is closed cleanly and readable; the data folder is free.
+	if out, err := exec.Command(bin, "export", "--data-dir", data).CombinedOutput(); err != nil {
+		t.Fatalf("step export after stop: %v\n%s", err, out)
+	}
+	_, exited, base = start()
+	waitPhase(t, base, "qr", exited)
+}
