@@ -27,15 +27,12 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Provider, "provider", "", "verify or fapi (overrides kiosk.provider)")
 	fs.IntVar(&o.MinAge, "min-age", 0, "minimum age in age mode (overrides kiosk.min_age)")
 	windowed := fs.Bool("windowed", false, "a normal window instead of full screen (development)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the heap is collected harder as it nears 48 MiB, which
 		// keeps the kiosk's resident memory ~10 MB lower at idle (bench/idle).
 		debug.SetMemoryLimit(48 << 20)
 	}
-	cfg, err := loadConfig(*cfgPath, true)
+	cfg, err := parseConfig(fs, args, cfgPath, true)
 	if err != nil {
 		return err
 	}

@@ -26,10 +26,7 @@ func runQR(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("config", "", "config file (required)")
 	state := fs.String("state", "", "state to put in the QR (default: a random one)")
 	png := fs.String("png", "", "also write the QR code as a PNG image to this file")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*cfgPath, false)
+	cfg, err := parseConfig(fs, args, cfgPath, false)
 	if err != nil {
 		return err
 	}
@@ -47,14 +44,11 @@ func runExchange(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("config", "", "config file (required)")
 	code := fs.String("code", "", "the authorisation code from the callback (required)")
 	state := fs.String("state", "", "the state from the callback")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *code == "" {
+	cfg, err := parseConfig(fs, args, cfgPath, false)
+	if err == nil && *code == "" {
 		fmt.Fprintln(stderr, "--code is required")
 		return errUsage
 	}
-	cfg, err := loadConfig(*cfgPath, false)
 	if err != nil {
 		return err
 	}
@@ -155,11 +149,10 @@ func runDenyList(deny bool) func(args []string, stdout, stderr io.Writer) error 
 func runDoctor(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("doctor", stderr)
 	cfgPath := fs.String("config", "", "config file (default: the sandbox defaults)")
-	if err := parse(fs, args); err != nil {
+	cfg, err := parseConfig(fs, args, cfgPath, true)
+	if err == errUsage || err == flag.ErrHelp {
 		return err
-	}
-	cfg, err := loadConfig(*cfgPath, true)
-	if err != nil {
+	} else if err != nil {
 		fmt.Fprintf(stdout, "FAIL config: %v\n", err)
 		return fmt.Errorf("1 problem")
 	}

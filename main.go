@@ -111,16 +111,18 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// loadConfig reads --config, or the sandbox defaults when it is empty and
-// allowed.
-func loadConfig(path string, sandboxIfEmpty bool) (*config.Config, error) {
-	if path == "" {
-		if !sandboxIfEmpty {
-			return nil, errNoConfig
-		}
-		return config.SandboxDefaults(), nil
+// parseConfig parses args, then loads the config at *path, or the sandbox
+// defaults when it is empty and sandboxIfEmpty.
+func parseConfig(fs *flag.FlagSet, args []string, path *string, sandboxIfEmpty bool) (*config.Config, error) {
+	switch err := parse(fs, args); {
+	case err != nil:
+		return nil, err
+	case *path != "":
+		return config.Load(*path)
+	case !sandboxIfEmpty:
+		return nil, errNoConfig
 	}
-	return config.Load(path)
+	return config.SandboxDefaults(), nil
 }
 
 // stopContext ends on Ctrl-C or SIGTERM; tests replace it.
