@@ -265,7 +265,8 @@ func testDeniedAndUnavailable(t *testing.T, provider string) {
 
 func TestSlowExchangeTimesOut(t *testing.T) {
 	forProviders(t, func(t *testing.T, provider string) {
-		r := newRigWith(t, provider, exchangeTimeout(300*time.Millisecond))
+		r := newRigWith(t, provider, exchangeTimeout(2*time.Second))
+		r.sb.SetSlowDelay(3 * time.Second) // past the deadline at the first call
 		if s := r.visit(t, "Adult citizen", "allow", sandbox.FaultSlow); s.Phase != PhaseUnavailable {
 			t.Fatalf("slow Singpass: %+v", s)
 		}

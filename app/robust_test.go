@@ -89,7 +89,7 @@ func TestRobustFaultsEndOnQR(t *testing.T) {
 	forProviders(t, func(t *testing.T, provider string) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				r := newRigWith(t, provider, exchangeTimeout(500*time.Millisecond))
+				r := newRigWith(t, provider, exchangeTimeout(2*time.Second))
 				s := r.visit(t, "Adult citizen", "allow", c.fault)
 				if s.Outcome != c.want {
 					t.Fatalf("%s: %+v", c.name, s)

@@ -6,7 +6,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,7 +16,6 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"ndikiosk/kiosk"
-	"ndikiosk/ndi"
 	"ndikiosk/ndi/fapi"
 	"ndikiosk/ndi/verify"
 )
@@ -195,43 +193,16 @@ func SandboxDefaults() *Config {
 func (c *Config) Path() string { return c.path }
 
 func (c *Config) applyDefaults() {
-	k := &c.Kiosk
-	def := func(s *string, v string) {
-		if *s == "" {
-			*s = v
-		}
-	}
-	def(&k.ID, "kiosk1")
-	def(&k.Mode, kiosk.ModeAge)
-	def(&k.Provider, ProviderVerify)
-	def(&k.Listen, "127.0.0.1:8080")
-	def(&k.CallbackPath, "/callback")
-	def(&k.DataDir, DefaultDataDir())
-	def(&k.Contact, "the venue staff")
-	def(&k.Alternative, "Please approach the counter.")
-	if k.MinAge == 0 {
-		k.MinAge = 18
-	}
-	if k.RetentionDays == 0 {
-		k.RetentionDays = 30
-	}
-	if k.ResultTimeout.Duration == 0 {
-		k.ResultTimeout.Duration = 8 * time.Second
-	}
-	if k.ConfirmTimeout.Duration == 0 {
-		k.ConfirmTimeout.Duration = 60 * time.Second
-	}
+	c.kioskDefaults()
 	fs := &c.Face
-	if fs.Threshold == 0 {
-		fs.Threshold = 0.70
-	}
+	fs.Threshold = or(fs.Threshold, 0.70)
 	if fs.Retries == nil {
 		two := 2
 		fs.Retries = &two
 	}
-	if fs.Countdown.Duration == 0 {
-		fs.Countdown.Duration = 3 * time.Second
-	}
+	fs.Countdown.Duration = or(fs.Countdown.Duration, 3*time.Second)
+	a := &c.Admin
+	a.MaxTries, a.LockMinutes = or(a.MaxTries, 5), or(a.LockMinutes, 5)
 	vis := &c.Visitor
 	if len(vis.Hosts) == 0 && len(vis.Purposes) == 0 && !vis.FreeText && c.Sandbox {
 		vis.Hosts = []string{"Reception", "Ms Tan Li Ling (Finance)", "Mr Rajesh Kumar (IT)"}
@@ -240,36 +211,43 @@ func (c *Config) applyDefaults() {
 	v := &c.Verify
 	switch v.Environment {
 	case "test":
-		def(&v.TokenURL, verify.TestTokenURL)
-		def(&v.PersonURL, verify.TestPersonURL)
+		v.TokenURL, v.PersonURL = or(v.TokenURL, verify.TestTokenURL), or(v.PersonURL, verify.TestPersonURL)
 	case "production":
-		def(&v.TokenURL, verify.ProdTokenURL)
-		def(&v.PersonURL, verify.ProdPersonURL)
+		v.TokenURL, v.PersonURL = or(v.TokenURL, verify.ProdTokenURL), or(v.PersonURL, verify.ProdPersonURL)
 	}
-	def(&v.QRBaseURL, verify.QRBaseURL)
-	if v.QRLifetime.Duration == 0 {
-		v.QRLifetime.Duration = 120 * time.Second
-	}
-	if v.QRLead.Duration == 0 {
-		v.QRLead.Duration = 10 * time.Second
-	}
-	if v.ExchangeTimeout.Duration == 0 {
-		v.ExchangeTimeout.Duration = 15 * time.Second
-	}
+	v.QRBaseURL = or(v.QRBaseURL, verify.QRBaseURL)
+	v.QRLifetime.Duration = or(v.QRLifetime.Duration, 120*time.Second)
+	v.QRLead.Duration = or(v.QRLead.Duration, 10*time.Second)
+	v.ExchangeTimeout.Duration = or(v.ExchangeTimeout.Duration, 15*time.Second)
 	f := &c.FAPI
 	switch f.Environment {
 	case "staging":
-		def(&f.Issuer, fapi.StagingIssuer)
+		f.Issuer = or(f.Issuer, fapi.StagingIssuer)
 	case "production":
-		def(&f.Issuer, fapi.ProductionIssuer)
+		f.Issuer = or(f.Issuer, fapi.ProductionIssuer)
 	}
-	def(&f.JWKSPath, "/.well-known/jwks.json")
-	if f.QRLead.Duration == 0 {
-		f.QRLead.Duration = 10 * time.Second
+	f.JWKSPath = or(f.JWKSPath, "/.well-known/jwks.json")
+	f.QRLead.Duration = or(f.QRLead.Duration, 10*time.Second)
+	f.ExchangeTimeout.Duration = or(f.ExchangeTimeout.Duration, 15*time.Second)
+}
+
+func (c *Config) kioskDefaults() {
+	k := &c.Kiosk
+	k.ID, k.Mode, k.Provider = or(k.ID, "kiosk1"), or(k.Mode, kiosk.ModeAge), or(k.Provider, ProviderVerify)
+	k.Listen, k.CallbackPath, k.DataDir = or(k.Listen, "127.0.0.1:8080"), or(k.CallbackPath, "/callback"), or(k.DataDir, DefaultDataDir())
+	k.Contact, k.Alternative = or(k.Contact, "the venue staff"), or(k.Alternative, "Please approach the counter.")
+	k.MinAge, k.RetentionDays = or(k.MinAge, 18), or(k.RetentionDays, 30)
+	k.ResultTimeout.Duration = or(k.ResultTimeout.Duration, 8*time.Second)
+	k.ConfirmTimeout.Duration = or(k.ConfirmTimeout.Duration, 60*time.Second)
+}
+
+// or is v, or def when v is the zero value (the key was not set).
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
 	}
-	if f.ExchangeTimeout.Duration == 0 {
-		f.ExchangeTimeout.Duration = 15 * time.Second
-	}
+	return v
 }
 
 // EffectiveVerify is the [verify] table as used: in sandbox mode the
@@ -321,109 +299,6 @@ func DefaultAttributes(mode string) []string {
 		return []string{"name", "partialuinfin", "mobileno"}
 	}
 	return []string{"partialuinfin", "dob"}
-}
-
-func (c *Config) check() []string {
-	var p []string
-	k, v := c.Kiosk, c.EffectiveVerify()
-	switch k.Mode {
-	case kiosk.ModeAge:
-	case kiosk.ModeVisitor:
-		if !c.Visitor.FreeText && (len(c.Visitor.Hosts) == 0 || len(c.Visitor.Purposes) == 0) {
-			p = append(p, "visitor mode needs visitor.hosts and visitor.purposes, or visitor.free_text = true")
-		}
-	default:
-		p = append(p, fmt.Sprintf("kiosk.mode is %q; want \"age\" or \"visitor\"", k.Mode))
-	}
-	switch k.Language {
-	case "", "en", "zh", "ms", "ta":
-	default:
-		p = append(p, fmt.Sprintf("kiosk.language is %q; want en, zh, ms or ta", k.Language))
-	}
-	if f := c.Face; f.Enabled {
-		if f.Threshold < 0 || f.Threshold > 1 {
-			p = append(p, "face.threshold must be between 0 and 1")
-		}
-		if f.Retries != nil && (*f.Retries < 0 || *f.Retries > 5) {
-			p = append(p, "face.retries must be between 0 and 5")
-		}
-		if !c.Sandbox {
-			for _, r := range []struct{ name, v string }{{"face.client_id", f.ClientID}, {"face.client_secret", f.ClientSecret},
-				{"face.service_id", f.ServiceID}, {"face.cert", f.Cert}} {
-				if r.v == "" {
-					p = append(p, "missing "+r.name+" (face.enabled is true)")
-				}
-			}
-			if f.BaseURL == "" && f.Environment == "" {
-				p = append(p, "missing face.base_url (or face.environment)")
-			}
-		}
-	}
-	if c.Admin.PINHash != "" {
-		if _, err := kiosk.ParsePINHash(c.Admin.PINHash); err != nil {
-			p = append(p, err.Error())
-		}
-	}
-	if k.RetentionDays < 1 || k.RetentionDays > 3650 {
-		p = append(p, fmt.Sprintf("kiosk.retention_days %d is out of range 1-3650", k.RetentionDays))
-	}
-	if k.MinAge < 1 || k.MinAge > 120 {
-		p = append(p, fmt.Sprintf("kiosk.min_age %d is out of range 1-120", k.MinAge))
-	}
-	if _, _, err := net.SplitHostPort(k.Listen); err != nil {
-		p = append(p, fmt.Sprintf("kiosk.listen %q is not host:port", k.Listen))
-	}
-	if !strings.HasPrefix(k.CallbackPath, "/") {
-		p = append(p, "kiosk.callback_path must start with /")
-	}
-	if v.Environment != "" && v.Environment != "test" && v.Environment != "production" {
-		p = append(p, fmt.Sprintf("verify.environment is %q; want \"test\" or \"production\"", v.Environment))
-	}
-	if !validKioskID(k.ID) {
-		p = append(p, fmt.Sprintf("kiosk.id %q must be 1-40 characters of A-Z a-z 0-9 _ -", k.ID))
-	}
-	switch k.Provider {
-	case ProviderVerify:
-		for _, a := range v.Attributes {
-			if !ndi.KnownAttribute(a) {
-				p = append(p, fmt.Sprintf("verify.attributes: %q is not a Verify attribute", a))
-			}
-		}
-		if k.Mode == kiosk.ModeAge && !slices.Contains(v.Attributes, "dob") {
-			p = append(p, "verify.attributes must include \"dob\" in age mode")
-		}
-	case ProviderFAPI:
-		p = append(p, c.checkFAPI()...)
-	default:
-		p = append(p, fmt.Sprintf("kiosk.provider is %q; want \"verify\" or \"fapi\"", k.Provider))
-	}
-	if (k.TLSCert == "") != (k.TLSKey == "") {
-		p = append(p, "kiosk.tls_cert and kiosk.tls_key go together")
-	}
-	if k.Provider != ProviderVerify {
-		return p
-	}
-	if v.QRLifetime.Duration < 30*time.Second || v.QRLifetime.Duration > 10*time.Minute {
-		p = append(p, "verify.qr_lifetime must be between 30s and 10m")
-	}
-	if v.QRLead.Duration < time.Second || v.QRLead.Duration >= v.QRLifetime.Duration/2 {
-		p = append(p, "verify.qr_lead must be at least 1s and less than half of verify.qr_lifetime")
-	}
-	if c.Sandbox {
-		return p
-	}
-	required := []struct{ name, value string }{
-		{"verify.client_id", v.ClientID}, {"verify.client_secret", v.ClientSecret},
-		{"verify.private_key", v.PrivateKey}, {"verify.ndi_cert", v.NDICert},
-		{"verify.callback_url", v.CallbackURL}, {"verify.token_url (or verify.environment)", v.TokenURL},
-		{"verify.person_url (or verify.environment)", v.PersonURL},
-	}
-	for _, r := range required {
-		if r.value == "" {
-			p = append(p, "missing "+r.name)
-		}
-	}
-	return p
 }
 
 func (c *Config) resolvePaths() {

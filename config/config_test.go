@@ -20,16 +20,24 @@ func loadText(t *testing.T, text string) (*Config, error) {
 
 func TestConfigChecks(t *testing.T) {
 	cases := map[string]string{
-		"sandbox = true\n[kiosk]\nmode = \"visitor\"\n[visitor]\nhosts = [\"A\"]\n": "visitor mode needs visitor.hosts and visitor.purposes",
-		"sandbox = true\n[kiosk]\nmode = \"bar\"\n":                                 `kiosk.mode is "bar"`,
-		"sandbox = true\n[verify]\nqr_lifetime = \"60s\"\nqr_lead = \"40s\"\n":      "verify.qr_lead must be",
-		"sandbox = true\n[verify]\nqr_lifetime = \"soon\"\n":                        "not a duration",
-		"sandbox = true\n[kiosk]\ntls_cert = \"a.pem\"\n":                           "kiosk.tls_cert and kiosk.tls_key go together",
-		"sandbox = true\n[verify]\nattributes = [\"name\"]\n":                       `must include "dob" in age mode`,
-		"sandbox = true\n[verify]\nattributes = [\"dob\", \"shoe_size\"]\n":         `"shoe_size" is not a Verify attribute`,
-		"sandbox = true\n[kiosk]\nretention_days = -1\n":                            "retention_days -1 is out of range",
-		"sandbox = true\n[kiosk]\nlisten = \"8080\"\n":                              `kiosk.listen "8080" is not host:port`,
-		"[verify]\nenvironment = \"staging\"\nclient_id = \"x\"\n":                  `verify.environment is "staging"`,
+		"sandbox = true\n[kiosk]\nmode = \"visitor\"\n[visitor]\nhosts = [\"A\"]\n":          "visitor mode needs visitor.hosts and visitor.purposes",
+		"sandbox = true\n[kiosk]\nmode = \"bar\"\n":                                          `kiosk.mode is "bar"`,
+		"sandbox = true\n[verify]\nqr_lifetime = \"60s\"\nqr_lead = \"40s\"\n":               "verify.qr_lead must be",
+		"sandbox = true\n[verify]\nqr_lifetime = \"soon\"\n":                                 "not a duration",
+		"sandbox = true\n[kiosk]\ntls_cert = \"a.pem\"\n":                                    "kiosk.tls_cert and kiosk.tls_key go together",
+		"sandbox = true\n[verify]\nattributes = [\"name\"]\n":                                `must include "dob" in age mode`,
+		"sandbox = true\n[verify]\nattributes = [\"dob\", \"shoe_size\"]\n":                  `"shoe_size" is not a Verify attribute`,
+		"sandbox = true\n[kiosk]\nretention_days = -1\n":                                     "retention_days -1 is out of range",
+		"sandbox = true\n[kiosk]\nlisten = \"8080\"\n":                                       `kiosk.listen "8080" is not host:port`,
+		"[verify]\nenvironment = \"staging\"\nclient_id = \"x\"\n":                           `verify.environment is "staging"`,
+		"sandbox = true\n[verify]\nexchange_timeout = \"1ns\"\n":                             "verify.exchange_timeout 1ns is out of range 2s-1m0s",
+		"sandbox = true\n[kiosk]\nprovider = \"fapi\"\n[fapi]\nexchange_timeout = \"90s\"\n": "fapi.exchange_timeout 1m30s is out of range",
+		"sandbox = true\n[kiosk]\nresult_timeout = \"-5s\"\n":                                "kiosk.result_timeout -5s is out of range",
+		"sandbox = true\n[kiosk]\nconfirm_timeout = \"1s\"\n":                                "kiosk.confirm_timeout 1s is out of range",
+		"sandbox = true\n[admin]\nmax_tries = 100000000\n":                                   "admin.max_tries 100000000 is out of range 3-20",
+		"sandbox = true\n[admin]\nlock_minutes = -1\n":                                       "admin.lock_minutes -1 is out of range",
+		"sandbox = true\n[face]\nenabled = true\ncountdown = \"0.1s\"\n":                     "face.countdown 100ms is out of range",
+		"sandbox = true\n[face]\nenabled = true\nthreshold = 1.5\n":                          "face.threshold 1.5 is out of range",
 	}
 	for text, want := range cases {
 		if _, err := loadText(t, text); err == nil || !strings.Contains(err.Error(), want) {

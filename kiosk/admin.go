@@ -85,11 +85,8 @@ func NewPINLock(hash string, maxTries int, lockFor time.Duration, now func() tim
 	if err != nil {
 		return nil, err
 	}
-	if maxTries <= 0 {
-		maxTries = 5
-	}
-	if lockFor <= 0 {
-		lockFor = 5 * time.Minute
+	if maxTries <= 0 || lockFor <= 0 {
+		return nil, errors.New("the PIN lock needs a number of tries and a lock time")
 	}
 	if now == nil {
 		now = time.Now

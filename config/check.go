@@ -1,0 +1,182 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"ndikiosk/kiosk"
+	"ndikiosk/ndi"
+	"ndikiosk/ndi/fapi"
+)
+
+// problems collects what is wrong with a config, by key name.
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// oneOf checks that v is one of the allowed values.
+func (p *problems) oneOf(key, v string, allowed ...string) {
+	if !slices.Contains(allowed, v) {
+		p.add("%s is %q; want %s", key, v, strings.Join(allowed, ", "))
+	}
+}
+
+// between checks a count or a duration against its range.
+func between[T int | time.Duration | float64](p *problems, key string, v, lo, hi T) {
+	if v < lo || v > hi {
+		p.add("%s %v is out of range %v-%v", key, v, lo, hi)
+	}
+}
+
+// required reports each empty value as missing.
+func (p *problems) required(why string, kv ...string) {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			p.add("missing %s%s", kv[i], why)
+		}
+	}
+}
+
+func (c *Config) check() []string {
+	var p problems
+	c.checkKiosk(&p)
+	if c.Face.Enabled {
+		c.checkFace(&p)
+	}
+	switch c.Kiosk.Provider {
+	case ProviderVerify:
+		c.checkVerify(&p)
+	case ProviderFAPI:
+		c.checkFAPI(&p)
+	default:
+		p.add("kiosk.provider is %q; want \"verify\" or \"fapi\"", c.Kiosk.Provider)
+	}
+	return p
+}
+
+func (c *Config) checkKiosk(p *problems) {
+	k := c.Kiosk
+	p.oneOf("kiosk.mode", k.Mode, kiosk.ModeAge, kiosk.ModeVisitor)
+	if k.Mode == kiosk.ModeVisitor && !c.Visitor.FreeText && (len(c.Visitor.Hosts) == 0 || len(c.Visitor.Purposes) == 0) {
+		p.add("visitor mode needs visitor.hosts and visitor.purposes, or visitor.free_text = true")
+	}
+	if k.Language != "" {
+		p.oneOf("kiosk.language", k.Language, "en", "zh", "ms", "ta")
+	}
+	if c.Admin.PINHash != "" {
+		if _, err := kiosk.ParsePINHash(c.Admin.PINHash); err != nil {
+			p.add("%v", err)
+		}
+	}
+	between(p, "kiosk.retention_days", k.RetentionDays, 1, 3650)
+	between(p, "kiosk.min_age", k.MinAge, 1, 120)
+	between(p, "kiosk.result_timeout", k.ResultTimeout.Duration, 2*time.Second, 5*time.Minute)
+	between(p, "kiosk.confirm_timeout", k.ConfirmTimeout.Duration, 15*time.Second, 10*time.Minute)
+	between(p, "admin.max_tries", c.Admin.MaxTries, 3, 20)
+	between(p, "admin.lock_minutes", c.Admin.LockMinutes, 1, 24*60)
+	if _, _, err := net.SplitHostPort(k.Listen); err != nil {
+		p.add("kiosk.listen %q is not host:port", k.Listen)
+	}
+	if !strings.HasPrefix(k.CallbackPath, "/") {
+		p.add("kiosk.callback_path must start with /")
+	}
+	if !validKioskID(k.ID) {
+		p.add("kiosk.id %q must be 1-40 characters of A-Z a-z 0-9 _ -", k.ID)
+	}
+	if (k.TLSCert == "") != (k.TLSKey == "") {
+		p.add("kiosk.tls_cert and kiosk.tls_key go together")
+	}
+}
+
+func (c *Config) checkFace(p *problems) {
+	f := c.Face
+	between(p, "face.threshold", f.Threshold, 0.01, 1)
+	between(p, "face.retries", *f.Retries, 0, 5)
+	between(p, "face.countdown", f.Countdown.Duration, time.Second, 10*time.Second)
+	if f.Width != 0 || f.Height != 0 {
+		between(p, "face.width", f.Width, 160, 4096)
+		between(p, "face.height", f.Height, 120, 4096)
+	}
+	if c.Sandbox {
+		return
+	}
+	p.required(" (face.enabled is true)", "face.client_id", f.ClientID, "face.client_secret", f.ClientSecret,
+		"face.service_id", f.ServiceID, "face.cert", f.Cert)
+	if f.BaseURL == "" && f.Environment == "" {
+		p.add("missing face.base_url (or face.environment)")
+	}
+}
+
+func (c *Config) checkVerify(p *problems) {
+	v := c.EffectiveVerify()
+	if v.Environment != "" {
+		p.oneOf("verify.environment", v.Environment, "test", "production")
+	}
+	for _, a := range v.Attributes {
+		if !ndi.KnownAttribute(a) {
+			p.add("verify.attributes: %q is not a Verify attribute", a)
+		}
+	}
+	if c.Kiosk.Mode == kiosk.ModeAge && !slices.Contains(v.Attributes, "dob") {
+		p.add("verify.attributes must include \"dob\" in age mode")
+	}
+	if v.QRLifetime.Duration < 30*time.Second || v.QRLifetime.Duration > 10*time.Minute {
+		p.add("verify.qr_lifetime must be between 30s and 10m")
+	}
+	if v.QRLead.Duration < time.Second || v.QRLead.Duration >= v.QRLifetime.Duration/2 {
+		p.add("verify.qr_lead must be at least 1s and less than half of verify.qr_lifetime")
+	}
+	between(p, "verify.exchange_timeout", v.ExchangeTimeout.Duration, 2*time.Second, time.Minute)
+	if c.Sandbox {
+		return
+	}
+	p.required("", "verify.client_id", v.ClientID, "verify.client_secret", v.ClientSecret,
+		"verify.private_key", v.PrivateKey, "verify.ndi_cert", v.NDICert, "verify.callback_url", v.CallbackURL,
+		"verify.token_url (or verify.environment)", v.TokenURL, "verify.person_url (or verify.environment)", v.PersonURL)
+}
+
+func (c *Config) checkFAPI(p *problems) {
+	f := c.EffectiveFAPI()
+	for _, s := range f.Scopes {
+		if !fapi.ValidScope(s) {
+			hint := ""
+			if s == "partialuinfin" {
+				hint = " (Myinfo has no partial UIN/FIN: ask for uinfin, which the kiosk masks on arrival)"
+			}
+			p.add("fapi.scopes: %q is not a Myinfo data item the kiosk reads%s", s, hint)
+		}
+	}
+	if c.Kiosk.Mode == kiosk.ModeAge && !slices.Contains(f.Scopes, "dob") {
+		p.add("fapi.scopes must include \"dob\" in age mode")
+	}
+	if !strings.HasPrefix(f.JWKSPath, "/") {
+		p.add("fapi.jwks_path must start with /")
+	}
+	if f.JWKSPath == c.CallbackPath() || strings.HasPrefix(f.JWKSPath, SandboxPrefix+"/") {
+		p.add("fapi.jwks_path must differ from the callback path and the sandbox")
+	}
+	if f.QRLead.Duration < time.Second || f.QRLead.Duration > 25*time.Second {
+		p.add("fapi.qr_lead must be between 1s and 25s (a request_uri lives about 60 s)")
+	}
+	between(p, "fapi.exchange_timeout", f.ExchangeTimeout.Duration, 2*time.Second, time.Minute)
+	if f.Environment != "" {
+		p.oneOf("fapi.environment", f.Environment, "staging", "production")
+	}
+	if c.Sandbox {
+		return
+	}
+	p.required("", "fapi.client_id", f.ClientID, "fapi.issuer (or fapi.environment)", f.Issuer, "fapi.redirect_uri", f.RedirectURI)
+	if f.RedirectURI == "" {
+		return
+	}
+	switch u, err := url.Parse(f.RedirectURI); {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		p.add("fapi.redirect_uri must be an absolute https URL")
+	case containsProductName(f.RedirectURI):
+		p.add("fapi.redirect_uri must not contain \"singpass\", \"corppass\" or \"myinfo\" (the Developer Portal refuses it)")
+	}
+}
