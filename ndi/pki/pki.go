@@ -46,52 +46,19 @@ func LoadPrivateKey(path, password string) (*PrivateKey, error) {
 		cert *x509.Certificate
 	)
 	if bytes.Contains(data, []byte("-----BEGIN")) {
-		rest := data
-		for {
-			var block *pem.Block
-			block, rest = pem.Decode(rest)
-			if block == nil {
-				break
-			}
-			switch block.Type {
-			case "RSA PRIVATE KEY":
-				k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
-				if err != nil {
-					return nil, fail("bad PKCS#1 key: %v", err)
-				}
-				key = k
-			case "PRIVATE KEY":
-				k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-				if err != nil {
-					return nil, fail("bad PKCS#8 key: %v", err)
-				}
-				key = k
-			case "ENCRYPTED PRIVATE KEY":
-				return nil, fail("encrypted PEM keys are not supported; use a PKCS#12 file with private_key_password, or decrypt it with `openssl pkey`")
-			case "EC PRIVATE KEY":
-				return nil, fail("not an RSA key; Verify needs RSA-%d or larger", MinRSABits)
-			case "CERTIFICATE":
-				if cert == nil {
-					c, err := x509.ParseCertificate(block.Bytes)
-					if err != nil {
-						return nil, fail("bad certificate: %v", err)
-					}
-					cert = c
-				}
-			}
-		}
-		if key == nil {
-			return nil, fail("no private key in the PEM file")
-		}
+		key, cert, err = parsePEMKey(data, fail)
 	} else {
-		k, c, _, err := pkcs12.DecodeChain(data, password)
-		if err != nil {
-			if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-				return nil, fail("wrong private_key_password for this PKCS#12 file")
-			}
-			return nil, fail("neither PEM nor a readable PKCS#12 file: %v", err)
+		var k any
+		var c *x509.Certificate
+		if k, c, _, err = pkcs12.DecodeChain(data, password); errors.Is(err, pkcs12.ErrIncorrectPassword) {
+			err = fail("wrong private_key_password for this PKCS#12 file")
+		} else if err != nil {
+			err = fail("neither PEM nor a readable PKCS#12 file: %v", err)
 		}
 		key, cert = k, c
+	}
+	if err != nil {
+		return nil, err
 	}
 	rsaKey, ok := key.(*rsa.PrivateKey)
 	if !ok {
@@ -193,4 +160,47 @@ func KeyPEM(key *rsa.PrivateKey) []byte {
 // CertPEM encodes cert as PEM.
 func CertPEM(cert *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+}
+
+// parsePEMKey reads the private key (and the first certificate, if any) of
+// a PEM file.
+func parsePEMKey(data []byte, fail func(string, ...any) error) (key any, cert *x509.Certificate, err error) {
+	rest := data
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		switch block.Type {
+		case "RSA PRIVATE KEY":
+			k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+			if err != nil {
+				return nil, nil, fail("bad PKCS#1 key: %v", err)
+			}
+			key = k
+		case "PRIVATE KEY":
+			k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+			if err != nil {
+				return nil, nil, fail("bad PKCS#8 key: %v", err)
+			}
+			key = k
+		case "ENCRYPTED PRIVATE KEY":
+			return nil, nil, fail("encrypted PEM keys are not supported; use a PKCS#12 file with private_key_password, or decrypt it with `openssl pkey`")
+		case "EC PRIVATE KEY":
+			return nil, nil, fail("not an RSA key; Verify needs RSA-%d or larger", MinRSABits)
+		case "CERTIFICATE":
+			if cert == nil {
+				c, err := x509.ParseCertificate(block.Bytes)
+				if err != nil {
+					return nil, nil, fail("bad certificate: %v", err)
+				}
+				cert = c
+			}
+		}
+	}
+	if key == nil {
+		return nil, nil, fail("no private key in the PEM file")
+	}
+	return key, cert, nil
 }

@@ -376,39 +376,15 @@ func (s *Sandbox) fapiPAR(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c := s.opt.FAPI
+	if form["client_id"] != s.opt.FAPI.ID {
+		oauthError(w, 401, "invalid_client", "unknown client_id")
+		return
+	}
 	var scope []string
 	if sc := form["scope"]; sc != "" {
 		scope = strings.Split(sc, " ")
 	}
-	problem := ""
-	switch {
-	case form["client_id"] != c.ID:
-		oauthError(w, 401, "invalid_client", "unknown client_id")
-		return
-	case form["response_type"] != "code":
-		problem = "response_type must be code"
-	case form["redirect_uri"] != c.RedirectURI:
-		problem = "redirect_uri is not registered for this client"
-	case !slices.Contains(scope, "openid"):
-		problem = "scope must include openid"
-	case !fapiStateRule.MatchString(form["state"]):
-		problem = "state must be 30-255 characters of [A-Za-z0-9/+_-=.]"
-	case !fapiStateRule.MatchString(form["nonce"]):
-		problem = "nonce must be 30-255 characters of [A-Za-z0-9/+_-=.]"
-	case form["code_challenge_method"] != "S256" || !challengeRule.MatchString(form["code_challenge"]):
-		problem = "code_challenge must be an S256 challenge of 43-128 characters"
-	case form["authentication_context_type"] != "" || form["authentication_context_message"] != "":
-		problem = "authentication_context_type and authentication_context_message can only be provided for Login apps"
-	case form["request"] != "" || form["request_uri"] != "":
-		problem = "request objects are not supported at PAR"
-	}
-	for _, sc := range scope {
-		if problem == "" && sc != "openid" && !slices.Contains(c.Scopes, sc) {
-			problem = fmt.Sprintf("scope %q is not approved for this client", sc)
-		}
-	}
-	if problem != "" {
+	if problem := s.parProblem(form, scope); problem != "" {
 		oauthError(w, 400, "invalid_request", problem)
 		return
 	}
@@ -429,6 +405,36 @@ func (s *Sandbox) fapiPAR(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	json.NewEncoder(w).Encode(map[string]any{"request_uri": p.requestURI, "expires_in": int(requestURILifetime.Seconds())})
+}
+
+// parProblem is what is wrong with a pushed authorisation request's
+// parameters, or "".
+func (s *Sandbox) parProblem(form map[string]string, scope []string) string {
+	c := s.opt.FAPI
+	switch {
+	case form["response_type"] != "code":
+		return "response_type must be code"
+	case form["redirect_uri"] != c.RedirectURI:
+		return "redirect_uri is not registered for this client"
+	case !slices.Contains(scope, "openid"):
+		return "scope must include openid"
+	case !fapiStateRule.MatchString(form["state"]):
+		return "state must be 30-255 characters of [A-Za-z0-9/+_-=.]"
+	case !fapiStateRule.MatchString(form["nonce"]):
+		return "nonce must be 30-255 characters of [A-Za-z0-9/+_-=.]"
+	case form["code_challenge_method"] != "S256" || !challengeRule.MatchString(form["code_challenge"]):
+		return "code_challenge must be an S256 challenge of 43-128 characters"
+	case form["authentication_context_type"] != "" || form["authentication_context_message"] != "":
+		return "authentication_context_type and authentication_context_message can only be provided for Login apps"
+	case form["request"] != "" || form["request_uri"] != "":
+		return "request objects are not supported at PAR"
+	}
+	for _, sc := range scope {
+		if sc != "openid" && !slices.Contains(c.Scopes, sc) {
+			return fmt.Sprintf("scope %q is not approved for this client", sc)
+		}
+	}
+	return ""
 }
 
 // acceptAuthURL is what Singpass does when a phone opens an authorisation

@@ -101,21 +101,15 @@ func (p Persona) myinfo(attrs []string) map[string]any {
 	coded := func(code string, desc map[string]string) map[string]any {
 		return meta(map[string]any{"code": code, "desc": desc[code]})
 	}
+	plain := map[string]string{"uinfin": p.ID, "partialuinfin": ndi.MaskID(p.ID), "uuid": uuidFor(p.ID), "name": p.Name,
+		"aliasname": p.AliasName, "hanyupinyinname": p.HanyuPinyinName, "email": p.Email}
 	out := map[string]any{}
 	for _, a := range attrs {
+		if v, ok := plain[a]; ok {
+			out[a] = value(v)
+			continue
+		}
 		switch a {
-		case "uinfin":
-			out[a] = value(p.ID)
-		case "partialuinfin":
-			out[a] = value(ndi.MaskID(p.ID))
-		case "uuid":
-			out[a] = value(uuidFor(p.ID))
-		case "name":
-			out[a] = value(p.Name)
-		case "aliasname":
-			out[a] = value(p.AliasName)
-		case "hanyupinyinname":
-			out[a] = value(p.HanyuPinyinName)
 		case "dob":
 			if p.DOBUnavailable {
 				out[a] = map[string]any{"unavailable": true}
@@ -138,8 +132,6 @@ func (p Persona) myinfo(attrs []string) map[string]any {
 			} else {
 				out[a] = meta(map[string]any{"prefix": map[string]any{"value": "+"}, "areacode": map[string]any{"value": "65"}, "nbr": map[string]any{"value": p.Mobile}})
 			}
-		case "email":
-			out[a] = value(p.Email)
 		case "regadd":
 			if p.Postal == "" {
 				out[a] = map[string]any{"unavailable": true}

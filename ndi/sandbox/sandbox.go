@@ -117,61 +117,10 @@ type grant struct {
 
 // New returns a sandbox for one registered client.
 func New(opt Options) (*Sandbox, error) {
-	c := opt.Client
-	if (c.ID == "" || c.Secret == "" || c.CallbackURL == "" || c.PublicKey == nil) && (opt.FAPI == nil || c.ID != "" || c.CallbackURL != "") {
-		return nil, errors.New("sandbox: the client needs an id, a secret, a callback URL and a public key")
+	if err := opt.check(); err != nil {
+		return nil, err
 	}
-	if f := opt.FAPI; f != nil {
-		if f.ID == "" || f.RedirectURI == "" || f.JWKSURL == "" {
-			return nil, errors.New("sandbox: the FAPI client needs an id, a redirect URI and a JWKS URL")
-		}
-		for _, sc := range f.Scopes {
-			if !ndi.KnownAttribute(sc) || sc == "partialuinfin" {
-				return nil, fmt.Errorf("sandbox: %q is not a Myinfo data item", sc)
-			}
-		}
-	}
-	if opt.PublicURL == "" {
-		return nil, errors.New("sandbox: PublicURL is required")
-	}
-	opt.PublicURL = strings.TrimRight(opt.PublicURL, "/")
-	opt.Prefix = strings.TrimRight(opt.Prefix, "/")
-	if len(c.Attributes) == 0 && c.ID != "" {
-		opt.Client.Attributes = ndi.Attributes
-	}
-	for _, a := range opt.Client.Attributes {
-		if !ndi.KnownAttribute(a) {
-			return nil, fmt.Errorf("sandbox: %q is not a Verify attribute", a)
-		}
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
-	if opt.HTTPClient == nil {
-		opt.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if opt.Logger == nil {
-		opt.Logger = slog.Default()
-	}
-	defaults := []struct {
-		d *time.Duration
-		v time.Duration
-	}{{&opt.SlowDelay, 20 * time.Second}, {&opt.CodeLifetime, 2 * time.Minute},
-		{&opt.TokenLifetime, 30 * time.Minute}, {&opt.ClockSkew, 2 * time.Minute}}
-	for _, x := range defaults {
-		if *x.d == 0 {
-			*x.d = x.v
-		}
-	}
-	if opt.Face == (FaceClient{}) {
-		opt.Face = DefaultFaceClient
-	}
-	if opt.JWEAlg == "" {
-		opt.JWEAlg = jose.RSAOAEP
-	}
-	if opt.JWEEnc == "" {
-		opt.JWEEnc = jose.A256GCM
-	}
+	opt.defaults()
 	var err error
 	if opt.Key == nil {
 		if opt.Key, err = pki.NewKey(); err != nil {
@@ -464,3 +413,66 @@ func pageText(s string) string {
 // demonstrations and tests of a Singpass that hangs. Call it before the
 // sandbox serves.
 func (s *Sandbox) SetSlowDelay(d time.Duration) { s.opt.SlowDelay = d }
+
+// check refuses options a sandbox cannot serve with.
+func (opt *Options) check() error {
+	c := opt.Client
+	if (c.ID == "" || c.Secret == "" || c.CallbackURL == "" || c.PublicKey == nil) && (opt.FAPI == nil || c.ID != "" || c.CallbackURL != "") {
+		return errors.New("sandbox: the client needs an id, a secret, a callback URL and a public key")
+	}
+	if f := opt.FAPI; f != nil {
+		if f.ID == "" || f.RedirectURI == "" || f.JWKSURL == "" {
+			return errors.New("sandbox: the FAPI client needs an id, a redirect URI and a JWKS URL")
+		}
+		for _, sc := range f.Scopes {
+			if !ndi.KnownAttribute(sc) || sc == "partialuinfin" {
+				return fmt.Errorf("sandbox: %q is not a Myinfo data item", sc)
+			}
+		}
+	}
+	if opt.PublicURL == "" {
+		return errors.New("sandbox: PublicURL is required")
+	}
+	for _, a := range c.Attributes {
+		if !ndi.KnownAttribute(a) {
+			return fmt.Errorf("sandbox: %q is not a Verify attribute", a)
+		}
+	}
+	return nil
+}
+
+// defaults fills what the options left out.
+func (opt *Options) defaults() {
+	opt.PublicURL = strings.TrimRight(opt.PublicURL, "/")
+	opt.Prefix = strings.TrimRight(opt.Prefix, "/")
+	if len(opt.Client.Attributes) == 0 && opt.Client.ID != "" {
+		opt.Client.Attributes = ndi.Attributes
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.HTTPClient == nil {
+		opt.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	for _, x := range []struct {
+		d *time.Duration
+		v time.Duration
+	}{{&opt.SlowDelay, 20 * time.Second}, {&opt.CodeLifetime, 2 * time.Minute},
+		{&opt.TokenLifetime, 30 * time.Minute}, {&opt.ClockSkew, 2 * time.Minute}} {
+		if *x.d == 0 {
+			*x.d = x.v
+		}
+	}
+	if opt.Face == (FaceClient{}) {
+		opt.Face = DefaultFaceClient
+	}
+	if opt.JWEAlg == "" {
+		opt.JWEAlg = jose.RSAOAEP
+	}
+	if opt.JWEEnc == "" {
+		opt.JWEEnc = jose.A256GCM
+	}
+}
