@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"image"
@@ -128,6 +129,16 @@ func New(cfg *config.Config, opts Options) (_ *Kiosk, err error) {
 		sc.Sandbox, sc.SandboxPrefix = id.Sandbox, config.SandboxPrefix
 	}
 	k.server = kiosk.NewServer(kiosk.NewHandler(k.Engine, sc))
+	if c := cfg.Kiosk; c.TLSCert != "" {
+		// Loaded now, so that a missing or mismatched file stops the kiosk
+		// at start instead of killing the server behind a working screen.
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("kiosk.tls_cert and kiosk.tls_key: %w", err)
+		}
+		k.server.TLSConfig = kiosk.TLSConfig()
+		k.server.TLSConfig.Certificates = []tls.Certificate{cert}
+	}
 	return k, nil
 }
 
@@ -221,10 +232,8 @@ func (k *Kiosk) Run(ctx context.Context) error {
 func (k *Kiosk) Serve(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() {
-		c := k.Config.Kiosk
-		if c.TLSCert != "" {
-			k.server.TLSConfig = kiosk.TLSConfig()
-			served <- k.server.ServeTLS(k.ln, c.TLSCert, c.TLSKey)
+		if k.server.TLSConfig != nil {
+			served <- k.server.ServeTLS(k.ln, "", "")
 			return
 		}
 		served <- k.server.Serve(k.ln)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -180,4 +181,49 @@ tls_key = "tls.key"
 	if resp, err := http.Get("http://" + k.Addr() + "/healthz"); err == nil && resp.StatusCode == 200 {
 		t.Fatal("plain HTTP answered on a TLS listener")
 	}
+}
+
+// A TLS file that is missing stops the kiosk at start with one line that
+// names the key, instead of a screen showing codes nobody can answer.
+func TestMissingTLSFileStopsStart(t *testing.T) {
+	dir := t.TempDir()
+	keys, err := sandbox.LoadOrCreateKeys(filepath.Join(dir, "keys"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := HashPIN("482916")
+	cfgFile := filepath.Join(dir, "kiosk.toml")
+	os.WriteFile(cfgFile, []byte(fmt.Sprintf(`[kiosk]
+listen = "127.0.0.1:0"
+data_dir = "data"
+tls_cert = "gone.crt"
+tls_key = "gone.key"
+[admin]
+pin_hash = %q
+[verify]
+environment = "test"
+client_id = "c"
+client_secret = "s"
+private_key = %q
+ndi_cert = %q
+callback_url = "https://kiosk.example.sg/callback"
+`, hash, keys.KioskKeyPath, keys.NDICertPath)), 0o600)
+	cfg, err := config.Load(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := app.New(cfg, app.Options{Log: quietLog()})
+	if err == nil {
+		k.Close()
+		t.Fatal("started without its TLS certificate")
+	}
+	if !strings.Contains(err.Error(), "kiosk.tls_cert") || !strings.Contains(err.Error(), "gone.crt") {
+		t.Fatalf("error %q does not name the setting and the file", err)
+	}
+	// The data folder is free again for the next try.
+	release, err := storage.Lock(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatalf("the failed start kept the data folder: %v", err)
+	}
+	release()
 }

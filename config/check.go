@@ -42,8 +42,11 @@ func (p *problems) required(why string, kv ...string) {
 }
 
 func (c *Config) check() []string {
-	var p problems
+	p := problems(slices.Clone(c.envProblems))
 	c.checkKiosk(&p)
+	if c.Sandbox && !c.SandboxUnsafe {
+		c.checkSandbox(&p)
+	}
 	if c.Face.Enabled {
 		c.checkFace(&p)
 	}
@@ -134,6 +137,9 @@ func (c *Config) checkVerify(p *problems) {
 	if c.Sandbox {
 		return
 	}
+	if v.CallbackURL != "" {
+		p.publicURL("verify.callback_url", v.CallbackURL)
+	}
 	p.required("", "verify.client_id", v.ClientID, "verify.client_secret", v.ClientSecret,
 		"verify.private_key", v.PrivateKey, "verify.ndi_cert", v.NDICert, "verify.callback_url", v.CallbackURL,
 		"verify.token_url (or verify.environment)", v.TokenURL, "verify.person_url (or verify.environment)", v.PersonURL)
@@ -173,10 +179,48 @@ func (c *Config) checkFAPI(p *problems) {
 	if f.RedirectURI == "" {
 		return
 	}
-	switch u, err := url.Parse(f.RedirectURI); {
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		p.add("fapi.redirect_uri must be an absolute https URL")
-	case containsProductName(f.RedirectURI):
+	p.publicURL("fapi.redirect_uri", f.RedirectURI)
+	if containsProductName(f.RedirectURI) {
 		p.add("fapi.redirect_uri must not contain \"singpass\", \"corppass\" or \"myinfo\" (the Developer Portal refuses it)")
+	}
+}
+
+// checkSandbox refuses sandbox mode where it could be mistaken for the real
+// thing: with real credentials in the config (they would be ignored), or
+// on an address other people can reach (anyone could fake a scan).
+func (c *Config) checkSandbox(p *problems) {
+	v, f := c.Verify, c.FAPI
+	for _, set := range []struct{ table, value string }{{"[verify]", v.ClientID + v.ClientSecret + v.PrivateKey + v.NDICert + v.CallbackURL},
+		{"[fapi]", f.ClientID + f.Issuer + f.RedirectURI + f.SigningKey + f.EncryptionKey},
+		{"[face]", c.Face.ClientID + c.Face.ClientSecret + c.Face.BaseURL}} {
+		if set.value != "" {
+			p.add("sandbox mode would ignore the %s credentials in this config: remove sandbox = true (or NDIKIOSK_SANDBOX) to use them, "+
+				"or set sandbox_unsafe = true to run the sandbox anyway", set.table)
+		}
+	}
+	if host, _, err := net.SplitHostPort(c.Kiosk.Listen); err == nil && !loopback(host) {
+		p.add("sandbox mode listens on %s, which other machines can reach: anyone there could fake a scan. Listen on 127.0.0.1, "+
+			"or set sandbox_unsafe = true for a demo with phones on this network", c.Kiosk.Listen)
+	}
+}
+
+// loopback reports whether host names this machine only.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// publicURL checks a URL Singpass or the visitor's phone opens: https, or
+// http on this machine only (a local test against the standalone sandbox).
+func (p *problems) publicURL(key, raw string) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		p.add("%s must be an absolute https URL", key)
+	case u.Scheme == "http" && !loopback(u.Hostname()):
+		p.add("%s %q must be https: Singpass sends the visitor's code there", key, raw)
 	}
 }

@@ -48,7 +48,13 @@ type Config struct {
 	Verify  VerifyConfig  `toml:"verify"`
 	FAPI    FAPIConfig    `toml:"fapi"`
 
-	path string // the file it came from; empty for built-in sandbox defaults
+	// SandboxUnsafe lets sandbox mode run with credentials in the config or
+	// on an address other than loopback (a demo with phones on the LAN).
+	// Anyone who can reach the kiosk can then fake a scan.
+	SandboxUnsafe bool `toml:"sandbox_unsafe"`
+
+	path        string   // the file it came from; empty for built-in sandbox defaults
+	envProblems []string // NDIKIOSK_* variables that could not be used
 }
 
 // KioskConfig is the [kiosk] table.
@@ -171,7 +177,7 @@ func Load(path string) (*Config, error) {
 	for _, k := range md.Undecoded() {
 		problems = append(problems, "unknown key "+k.String())
 	}
-	problems = append(problems, c.applyEnv()...)
+	c.envProblems = c.applyEnv()
 	c.applyDefaults()
 	problems = append(problems, c.check()...)
 	if len(problems) > 0 {
@@ -184,7 +190,7 @@ func Load(path string) (*Config, error) {
 // SandboxDefaults is the configuration `ndikiosk` uses with no config file.
 func SandboxDefaults() *Config {
 	c := &Config{Sandbox: true}
-	c.applyEnv() // a bad variable is reported by Validate's checks or ignored
+	c.envProblems = c.applyEnv() // reported by Validate
 	c.applyDefaults()
 	return c
 }
@@ -234,7 +240,12 @@ func (c *Config) applyDefaults() {
 func (c *Config) kioskDefaults() {
 	k := &c.Kiosk
 	k.ID, k.Mode, k.Provider = or(k.ID, "kiosk1"), or(k.Mode, kiosk.ModeAge), or(k.Provider, ProviderVerify)
-	k.Listen, k.CallbackPath, k.DataDir = or(k.Listen, "127.0.0.1:8080"), or(k.CallbackPath, "/callback"), or(k.DataDir, DefaultDataDir())
+	dataDir := DefaultDataDir()
+	if c.Sandbox {
+		// Sandbox visits never mix with a real log.
+		dataDir += "-sandbox"
+	}
+	k.Listen, k.CallbackPath, k.DataDir = or(k.Listen, "127.0.0.1:8080"), or(k.CallbackPath, "/callback"), or(k.DataDir, dataDir)
 	k.Contact, k.Alternative = or(k.Contact, "the venue staff"), or(k.Alternative, "Please approach the counter.")
 	k.MinAge, k.RetentionDays = or(k.MinAge, 18), or(k.RetentionDays, 30)
 	k.ResultTimeout.Duration = or(k.ResultTimeout.Duration, 8*time.Second)

@@ -116,13 +116,56 @@ func TestFaceAsksForUINFIN(t *testing.T) {
 	}
 }
 
+func TestSandboxModeRefusesProductionSettings(t *testing.T) {
+	prod := "[kiosk]\nlisten = \"0.0.0.0:8080\"\n[admin]\npin_hash = \"x\"\n[verify]\nclient_id = \"STG2-REAL\"\nclient_secret = \"s\"\n"
+	t.Setenv("NDIKIOSK_SANDBOX", "1")
+	_, err := loadText(t, prod)
+	if err == nil || !strings.Contains(err.Error(), "ignore the [verify] credentials") || !strings.Contains(err.Error(), "0.0.0.0:8080, which other machines can reach") {
+		t.Fatalf("sandbox over a production config: %v", err)
+	}
+	t.Setenv("NDIKIOSK_SANDBOX", "true")
+	t.Setenv("NDIKIOSK_KIOSK_LISTEN", "192.168.1.20:8080")
+	if err := SandboxDefaults().Validate(); err == nil || !strings.Contains(err.Error(), "other machines can reach") {
+		t.Fatalf("sandbox defaults on a LAN address: %v", err)
+	}
+	t.Setenv("NDIKIOSK_SANDBOX_UNSAFE", "true")
+	if err := SandboxDefaults().Validate(); err != nil {
+		t.Fatalf("the explicit override: %v", err)
+	}
+	if d := SandboxDefaults().Kiosk.DataDir; !strings.HasSuffix(d, "ndikiosk-sandbox") {
+		t.Fatalf("sandbox data folder %s", d)
+	}
+}
+
+func TestEnvironmentProblemsAreReported(t *testing.T) {
+	t.Setenv("NDIKIOSK_KIOSK_MIN_AEG", "21")
+	if _, err := loadText(t, "sandbox = true\n"); err == nil || !strings.Contains(err.Error(), "unknown environment variable NDIKIOSK_KIOSK_MIN_AEG") {
+		t.Fatalf("misspelt variable: %v", err)
+	}
+	os.Unsetenv("NDIKIOSK_KIOSK_MIN_AEG")
+	t.Setenv("NDIKIOSK_KIOSK_RESULT_TIMEOUT", "soon")
+	if err := SandboxDefaults().Validate(); err == nil || !strings.Contains(err.Error(), "NDIKIOSK_KIOSK_RESULT_TIMEOUT") {
+		t.Fatalf("a bad value in sandbox mode: %v", err)
+	}
+}
+
+func TestCallbackMustBeHTTPS(t *testing.T) {
+	base := "[admin]\npin_hash = \"x\"\n[verify]\nenvironment = \"test\"\nclient_id = \"c\"\nclient_secret = \"s\"\nprivate_key = \"k.pem\"\nndi_cert = \"n.pem\"\n"
+	if _, err := loadText(t, base+"callback_url = \"http://kiosk.example.sg/callback\"\n"); err == nil || !strings.Contains(err.Error(), "must be https") {
+		t.Fatalf("http callback: %v", err)
+	}
+	if _, err := loadText(t, base+"callback_url = \"http://127.0.0.1:8080/callback\"\n"); err != nil && strings.Contains(err.Error(), "callback_url") {
+		t.Fatalf("a loopback callback (standalone sandbox) is refused: %v", err)
+	}
+}
+
 func TestEnvironmentOverridesTheFile(t *testing.T) {
 	t.Setenv("NDIKIOSK_VERIFY_CLIENT_SECRET", "from-env")
 	t.Setenv("NDIKIOSK_KIOSK_MIN_AGE", "21")
 	t.Setenv("NDIKIOSK_VISITOR_HOSTS", "Reception, Ms Lee")
 	t.Setenv("NDIKIOSK_VERIFY_QR_LIFETIME", "90s")
 	t.Setenv("NDIKIOSK_FACE_RETRIES", "0")
-	c, err := loadText(t, "sandbox = true\n[verify]\nclient_secret = \"in-file\"\n")
+	c, err := loadText(t, "sandbox = true\nsandbox_unsafe = true\n[verify]\nclient_secret = \"in-file\"\n")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ const EnvPrefix = "NDIKIOSK_"
 // variables that could not be read.
 func (c *Config) applyEnv() []string {
 	var problems []string
+	known := map[string]bool{}
 	v := reflect.ValueOf(c).Elem()
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
@@ -31,6 +33,7 @@ func (c *Config) applyEnv() []string {
 			for j := 0; j < ft.NumField(); j++ {
 				key := strings.Split(ft.Field(j).Tag.Get("toml"), ",")[0]
 				name := EnvPrefix + strings.ToUpper(tag+"_"+key)
+				known[name] = true
 				if val, ok := os.LookupEnv(name); ok {
 					if err := setField(f.Field(j), val); err != nil {
 						problems = append(problems, fmt.Sprintf("%s: %v", name, err))
@@ -40,12 +43,27 @@ func (c *Config) applyEnv() []string {
 			continue
 		}
 		name := EnvPrefix + strings.ToUpper(tag)
+		known[name] = true
 		if val, ok := os.LookupEnv(name); ok {
 			if err := setField(f, val); err != nil {
 				problems = append(problems, fmt.Sprintf("%s: %v", name, err))
 			}
 		}
 	}
+	return append(problems, unknownEnv(known)...)
+}
+
+// unknownEnv reports NDIKIOSK_ variables that set no key: a misspelt one
+// would otherwise be silently ignored.
+func unknownEnv(known map[string]bool) []string {
+	var problems []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, EnvPrefix) && !known[name] {
+			problems = append(problems, "unknown environment variable "+name)
+		}
+	}
+	slices.Sort(problems)
 	return problems
 }
 
