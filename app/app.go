@@ -24,6 +24,10 @@ import (
 	"ndikiosk/storage"
 )
 
+// PINStateFile keeps the admin PIN pad's wrong tries and lock across
+// restarts, in the data folder.
+const PINStateFile = "admin-pin.json"
+
 // Options are what a kiosk takes from its surroundings rather than from
 // its config.
 type Options struct {
@@ -90,6 +94,9 @@ func New(cfg *config.Config, opts Options) (_ *Kiosk, err error) {
 	}
 	if k.release, err = storage.Lock(cfg.Kiosk.DataDir); err != nil {
 		return nil, err
+	}
+	if err := k.PINLock.PersistTo(filepath.Join(cfg.Kiosk.DataDir, PINStateFile)); err != nil {
+		k.log.Warn("admin PIN", "error", err.Error())
 	}
 	if opts.CrashLog {
 		crashLog(cfg.Kiosk.DataDir)
@@ -268,8 +275,9 @@ func (k *Kiosk) Close() error {
 				k.server.Close()
 			}
 			done()
-		} else if k.ln != nil {
-			k.ln.Close()
+		}
+		if k.ln != nil {
+			k.ln.Close() // Shutdown closes it only if Serve ran
 		}
 		k.cancel()
 		if k.Engine != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -226,4 +227,36 @@ callback_url = "https://kiosk.example.sg/callback"
 		t.Fatalf("the failed start kept the data folder: %v", err)
 	}
 	release()
+}
+
+// Five wrong PINs lock the pad, and a restart (a power cycle) does not
+// give five more tries.
+func TestPINLockSurvivesARestart(t *testing.T) {
+	r := newRig(t, nil)
+	for i := 0; i < 5; i++ {
+		r.kiosk.PINLock.Check("0000")
+	}
+	if _, _, err := r.kiosk.PINLock.Check(config.SandboxPIN); !errors.Is(err, ErrLocked) {
+		t.Fatalf("after five wrong PINs: %v", err)
+	}
+	r.kiosk.Close()
+	conf := config.SandboxDefaults()
+	conf.Kiosk.Listen, conf.Kiosk.DataDir = "127.0.0.1:0", r.dataDir
+	k, err := app.New(conf, app.Options{Log: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if _, until, err := k.PINLock.Check(config.SandboxPIN); !errors.Is(err, ErrLocked) || until.IsZero() {
+		t.Fatalf("after a restart the right PIN opened a locked pad: %v", err)
+	}
+	// A damaged state file locks the pad rather than resetting it.
+	k.Close()
+	os.WriteFile(filepath.Join(r.dataDir, app.PINStateFile), []byte("{"), 0o600)
+	if k, err = app.New(conf, app.Options{Log: quietLog()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := k.PINLock.Check(config.SandboxPIN); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a damaged PIN state file gave fresh tries: %v", err)
+	}
 }

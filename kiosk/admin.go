@@ -7,10 +7,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,6 +79,51 @@ type PINLock struct {
 	mu          sync.Mutex
 	wrong       int
 	lockedUntil time.Time
+	file        string // where the count and the lock survive a restart; "" keeps them in memory
+}
+
+// pinState is what PersistTo keeps on disk.
+type pinState struct {
+	Wrong       int       `json:"wrong"`
+	LockedUntil time.Time `json:"locked_until"`
+}
+
+// PersistTo keeps the count of wrong PINs and the lock in file, so that a
+// power cycle does not give five more tries. A file that cannot be read
+// locks the pad for one lock period: whoever removed or damaged it gains
+// nothing.
+func (l *PINLock) PersistTo(file string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.file = file
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	var st pinState
+	if err == nil {
+		err = json.Unmarshal(b, &st)
+	}
+	if err != nil || st.Wrong < 0 || st.Wrong >= l.maxTries || st.LockedUntil.After(l.now().Add(l.lockFor)) {
+		l.wrong, l.lockedUntil = 0, l.now().Add(l.lockFor)
+		l.save()
+		return fmt.Errorf("admin PIN state %s was unreadable: the pad is locked for %s", file, l.lockFor)
+	}
+	l.wrong, l.lockedUntil = st.Wrong, st.LockedUntil
+	return nil
+}
+
+// save writes the state; l.mu is held. A failed write is not fatal: the
+// lock still holds in memory.
+func (l *PINLock) save() {
+	if l.file == "" {
+		return
+	}
+	b, _ := json.Marshal(pinState{Wrong: l.wrong, LockedUntil: l.lockedUntil})
+	tmp := l.file + ".tmp"
+	if os.WriteFile(tmp, b, 0o600) == nil {
+		os.Rename(tmp, l.file)
+	}
 }
 
 // NewPINLock returns a lock for a pin_hash; 5 tries, 5 minutes by default.
@@ -104,6 +151,7 @@ func (l *PINLock) Check(pin string) (triesLeft int, lockedUntil time.Time, err e
 		return 0, l.lockedUntil, ErrLocked
 	}
 	key, err := pbkdf2.Key(sha256.New, pin, l.hash.salt, l.hash.iterations, len(l.hash.key))
+	defer l.save()
 	if err == nil && subtle.ConstantTimeCompare(key, l.hash.key) == 1 {
 		l.wrong = 0
 		return l.maxTries, time.Time{}, nil
