@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -162,7 +163,26 @@ func New(opt Options) (*Sandbox, error) {
 
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if r.Method == http.MethodPost && !sameOrigin(r) {
+		// A page elsewhere must not make a visitor's browser scan or
+		// consent on this kiosk.
+		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// sameOrigin reports whether a browser's request came from a page of this
+// server: its Origin (sent with every cross-site POST) names the host the
+// request was sent to. Requests without an Origin are not a browser's
+// cross-site form.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
 }
 
 // Certificate is the NDI certificate relying parties verify with.

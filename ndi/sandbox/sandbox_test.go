@@ -163,3 +163,41 @@ func TestPageText(t *testing.T) {
 		t.Fatalf("pageText = %q", got)
 	}
 }
+
+// A page on another site must not make a visitor's browser scan or consent
+// on the kiosk: the browser's Origin gives it away.
+func TestCrossOriginPostsRefused(t *testing.T) {
+	r := newPhoneRig(t)
+	r.sb.Show(r.qr(t, "st-9"))
+	form := url.Values{"persona": {Personas(time.Now())[0].ID}, "decision": {"allow"}}
+	for _, origin := range []string{"http://evil.example", "null", "http://192.168.1.5:8080"} {
+		req, _ := http.NewRequest("POST", r.base+"/sandbox/scan", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("Origin %s: %d, want 403", origin, resp.StatusCode)
+		}
+	}
+	select {
+	case cb := <-r.callbacks:
+		t.Fatalf("a cross-origin scan reached the kiosk: %v", cb)
+	default:
+	}
+	// The kiosk's own phone page (same origin) still works.
+	req, _ := http.NewRequest("POST", r.base+"/sandbox/scan", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", r.base)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("same-origin scan: %d", resp.StatusCode)
+	}
+}
