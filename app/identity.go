@@ -86,7 +86,7 @@ func NewIdentity(c *config.Config, clock func() time.Time, log *slog.Logger) (*I
 			return nil, err
 		}
 		v := c.EffectiveVerify()
-		return &Identity{Provider: kiosk.VerifyProvider{Client: client}, Name: "Verify", Sandbox: sb, HTTPClient: client.Config().HTTPClient,
+		return &Identity{Provider: VerifyProvider{Client: client}, Name: "Verify", Sandbox: sb, HTTPClient: client.Config().HTTPClient,
 			Attributes: v.Attributes, CallbackPath: c.Kiosk.CallbackPath, CallbackURL: v.CallbackURL,
 			QRLifetime: v.QRLifetime.Duration, QRLead: v.QRLead.Duration, ExchangeTimeout: v.ExchangeTimeout.Duration, MaxOutstanding: 4,
 			Endpoints: []kiosk.Endpoint{{Name: "Token API", URL: v.TokenURL}, {Name: "Person API", URL: v.PersonURL}}}, nil
@@ -122,7 +122,7 @@ func NewIdentity(c *config.Config, clock func() time.Time, log *slog.Logger) (*I
 	if err != nil {
 		return nil, err
 	}
-	id.Provider, id.HTTPClient = kiosk.FAPIProvider{Client: client}, httpClient
+	id.Provider, id.HTTPClient = FAPIProvider{Client: client}, httpClient
 	return id, nil
 }
 

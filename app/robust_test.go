@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"ndikiosk/app"
 	. "ndikiosk/kiosk"
 	"ndikiosk/ndi/sandbox"
 	"ndikiosk/ndi/verify"
@@ -108,13 +109,13 @@ func TestRobustFaultsEndOnQR(t *testing.T) {
 // the kiosk stays on its QR screen and `ndikiosk doctor` names the skew.
 func TestRobustClockSkew(t *testing.T) {
 	r := newRig(t, nil)
-	cfg := r.provider.Provider.(VerifyProvider).Config()
+	cfg := r.provider.Provider.(app.VerifyProvider).Config()
 	cfg.Now = func() time.Time { return r.clock.Now().Add(10 * time.Minute) }
 	fast, err := verify.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.provider.Provider = VerifyProvider{Client: fast}
+	r.provider.Provider = app.VerifyProvider{Client: fast}
 	r.engine.Cancel() // a code signed with the fast clock
 	_, err = r.sb.Scan(context.Background(), personaID(t, "Adult citizen"), "allow", "")
 	if !errors.Is(err, verify.ErrBadQR) || !strings.Contains(err.Error(), "check the kiosk clock") {
