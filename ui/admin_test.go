@@ -117,7 +117,7 @@ func setupAdmin(t *testing.T, now func() time.Time) (*Kiosk, *kiosk.Engine, *mem
 			return kiosk.Status{Version: "test", Mode: "visitor", Listen: "127.0.0.1:8080",
 				Endpoints: []kiosk.Endpoint{{Name: "Token API", URL: "https://x/token", Reachable: true, Detail: "HTTP 405"}}}
 		}}
-	k := New(a, w, e, Options{Windowed: true, Admin: admin})
+	k := New(a, w, e, Options{Windowed: true, Admin: admin, Now: now})
 	t.Cleanup(k.Stop)
 	e.Step()
 	return k, e, store, q
@@ -142,7 +142,6 @@ func TestAdminPINAndLockout(t *testing.T) {
 	now := func() time.Time { clock.Lock(); defer clock.Unlock(); return clock.t }
 	k, _, _, _ := setupAdmin(t, now)
 	// Holding the corner for less than two seconds does nothing; two seconds opens the pad.
-	k.corner.now = now
 	k.corner.MouseDown(nil)
 	clock.t = clock.t.Add(time.Second)
 	k.corner.MouseUp(nil)
