@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -55,15 +55,17 @@ func TestTranslationsComplete(t *testing.T) {
 }
 
 func TestLanguageSwitchLastsOneVisit(t *testing.T) {
-	k, e, _ := setup(t, &fakeProvider{})
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	k := r.k
+	r.showQR(qrURL("1"))
 	tr := newTranslator()
 	tr.set("zh")
 	test.Tap(k.langs[1])
 	if k.qrCaption.Text != tr.T("qr.caption") || k.qrCaption.Text == "Scan with Singpass app" {
 		t.Fatalf("caption after 中文: %q", k.qrCaption.Text)
 	}
-	e.Callback(url.Values{"code": {"minor"}, "state": {state(t, e)}})
-	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseResult })
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseChecking})
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeNotEligible, MinAge: 21, Until: r.clock.Now().Add(8 * time.Second)})
 	if k.resultTitle.Text != "不符合资格" || k.resultDetail.Text != "您必须年满 21 岁。" {
 		t.Fatalf("Chinese result: %q %q", k.resultTitle.Text, k.resultDetail.Text)
 	}
@@ -71,20 +73,20 @@ func TestLanguageSwitchLastsOneVisit(t *testing.T) {
 	if k.resultTitle.Text != "தகுதியில்லை" {
 		t.Fatalf("Tamil result: %q", k.resultTitle.Text)
 	}
-	e.Cancel() // the visit ends: back to the venue's language
+	r.showQR(qrURL("2")) // the visit ends: back to the venue's language
 	if k.qrCaption.Text != "Scan with Singpass app" {
 		t.Fatalf("language did not reset: %q", k.qrCaption.Text)
 	}
 }
 
 func TestUnavailableInMalay(t *testing.T) {
-	k, e, _ := setup(t, &fakeProvider{})
-	test.Tap(k.langs[2])
-	e.Callback(url.Values{"code": {"down"}, "state": {state(t, e)}})
-	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseUnavailable })
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	r.showQR(qrURL("1"))
+	test.Tap(r.k.langs[2])
+	r.e.publish(unavailable(r.clock.Now().Add(8 * time.Second)))
 	want := "Kami tidak dapat mengesahkan identiti anda melalui Verify. Sila hubungi the front desk jika anda memerlukan bantuan lanjut.\nPlease approach the counter."
-	if k.resultDetail.Text != want {
-		t.Fatalf("Malay unavailable:\n%q\nwant\n%q", k.resultDetail.Text, want)
+	if r.k.resultDetail.Text != want {
+		t.Fatalf("Malay unavailable:\n%q\nwant\n%q", r.k.resultDetail.Text, want)
 	}
 }
 
@@ -95,20 +97,28 @@ type quitter struct {
 
 func (q *quitter) quit() { q.mu.Lock(); q.n++; q.mu.Unlock() }
 
-func setupAdmin(t *testing.T, now func() time.Time) (*Kiosk, *kiosk.Engine, *memStore, *quitter) {
+func (q *quitter) count() int { q.mu.Lock(); defer q.mu.Unlock(); return q.n }
+
+// adminRig is a kiosk with admin screens over a visit log in memory.
+type adminRig struct {
+	*rig
+	store *memStore
+	quit  *quitter
+}
+
+func setupAdmin(t *testing.T, store *memStore) *adminRig {
 	hash, err := kiosk.HashPIN("2468")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lock, _ := kiosk.NewPINLock(hash, 5, 5*time.Minute, now)
-	store := &memStore{}
+	// The PIN lock and the UI share one test clock; the rig sets it for the UI.
+	var r *rig
+	lock, _ := kiosk.NewPINLock(hash, 5, 5*time.Minute, func() time.Time { return r.clock.Now() })
 	q := &quitter{}
-	a := test.NewTempApp(t)
-	w := test.NewTempWindow(t, nil)
-	w.Resize(fyne.NewSize(1280, 800))
-	e := kiosk.NewEngine(kiosk.EngineConfig{KioskID: "k1", Mode: kiosk.ModeVisitor, Attributes: []string{"name", "partialuinfin"},
-		FreeText: true}, &fakeProvider{}, store, nil, quiet(), nil)
-	admin := &kiosk.Admin{Store: store, Engine: e, Lock: lock, Quit: q.quit,
+	// The admin screens reach the engine only through kiosk.Admin, for its
+	// clock and its staff check-out.
+	staff := kiosk.NewEngine(kiosk.EngineConfig{KioskID: "k1", Mode: kiosk.ModeVisitor}, nil, store, func() time.Time { return r.clock.Now() }, quiet(), nil)
+	admin := &kiosk.Admin{Store: store, Engine: staff, Lock: lock, Quit: q.quit,
 		Export: func(_ context.Context, w io.Writer, _ kiosk.VisitFilter) error {
 			_, err := io.WriteString(w, "id,name\n1,TAN AH KOW\n")
 			return err
@@ -117,11 +127,12 @@ func setupAdmin(t *testing.T, now func() time.Time) (*Kiosk, *kiosk.Engine, *mem
 			return kiosk.Status{Version: "test", Mode: "visitor", Listen: "127.0.0.1:8080",
 				Endpoints: []kiosk.Endpoint{{Name: "Token API", URL: "https://x/token", Reachable: true, Detail: "HTTP 405"}}}
 		}}
-	k := New(a, w, e, Options{Windowed: true, Admin: admin, Now: now})
-	t.Cleanup(k.Stop)
-	e.Step()
-	return k, e, store, q
+	r = newRig(t, &fakeEngine{}, Options{Admin: admin})
+	r.showQR(qrURL("1"))
+	return &adminRig{rig: r, store: store, quit: q}
 }
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func typePIN(k *Kiosk, pin string) {
 	for _, d := range pin {
@@ -135,21 +146,17 @@ func typePIN(k *Kiosk, pin string) {
 }
 
 func TestAdminPINAndLockout(t *testing.T) {
-	clock := &struct {
-		sync.Mutex
-		t time.Time
-	}{t: time.Now()}
-	now := func() time.Time { clock.Lock(); defer clock.Unlock(); return clock.t }
-	k, _, _, _ := setupAdmin(t, now)
+	r := setupAdmin(t, &memStore{})
+	k := r.k
 	// Holding the corner for less than two seconds does nothing; two seconds opens the pad.
 	k.corner.MouseDown(nil)
-	clock.t = clock.t.Add(time.Second)
+	r.clock.Add(time.Second)
 	k.corner.MouseUp(nil)
 	if k.admin.root.Visible() {
 		t.Fatal("a short touch opened the PIN pad")
 	}
 	k.corner.MouseDown(nil)
-	clock.t = clock.t.Add(2 * time.Second)
+	r.clock.Add(2 * time.Second)
 	k.corner.MouseUp(nil)
 	if !k.admin.root.Visible() || !k.admin.pinPad.Visible() {
 		t.Fatal("holding the corner did not open the PIN pad")
@@ -161,14 +168,14 @@ func TestAdminPINAndLockout(t *testing.T) {
 		}
 	}
 	typePIN(k, "1111")
-	if !strings.HasPrefix(k.admin.pinMessage.Text, "Too many wrong PINs") {
-		t.Fatalf("fifth wrong PIN: %q", k.admin.pinMessage.Text)
+	if want := "Too many wrong PINs. Try again after 09:35."; k.admin.pinMessage.Text != want {
+		t.Fatalf("fifth wrong PIN: %q, want %q", k.admin.pinMessage.Text, want)
 	}
 	typePIN(k, "2468")
 	if k.admin.panel.Visible() {
 		t.Fatal("the right PIN opened a locked pad")
 	}
-	clock.t = clock.t.Add(5*time.Minute + time.Second)
+	r.clock.Add(5*time.Minute + time.Second)
 	c := k.win.Canvas()
 	for _, r := range "2468" {
 		c.OnTypedRune()(r)
@@ -179,11 +186,19 @@ func TestAdminPINAndLockout(t *testing.T) {
 	}
 }
 
+// checkedIn is a visitor's stored visit, as the engine saves it on Confirm.
+func checkedIn(at time.Time, name, masked, host, purpose string) kiosk.Visit {
+	return kiosk.Visit{KioskID: "k1", Mode: kiosk.ModeVisitor, StartedAt: at, DecidedAt: at, Outcome: kiosk.OutcomeCheckedIn,
+		Name: name, MaskedID: masked, Host: host, Purpose: purpose}
+}
+
 func TestAdminVisitsExportAndQuit(t *testing.T) {
-	k, e, store, q := setupAdmin(t, nil)
+	r := setupAdmin(t, &memStore{})
+	k := r.k
 	// A visitor checks in through the screens, typing the host on the on-screen keyboard.
-	e.Callback(url.Values{"code": {"visitor"}, "state": {state(t, e)}})
-	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseConfirm })
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseConfirm, FreeText: true, Until: r.clock.Now().Add(time.Minute),
+		Particulars: []kiosk.Particular{{Attribute: "name", Label: "Name", Value: "TAN AH KOW"},
+			{Attribute: "partialuinfin", Label: "NRIC/FIN", Value: "*****567D"}}})
 	k.host.FocusGained()
 	if !k.keyboard.Visible() || k.keyboard.Target() != &k.host.Entry {
 		t.Fatal("focusing the host field did not bring up the keyboard")
@@ -204,25 +219,32 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 		t.Fatalf("typed host %q purpose %q", k.host.Text, k.purpose.Text)
 	}
 	test.Tap(k.confirmButton)
-	if len(store.visits) != 1 || store.visits[0].Host != "MS O" {
-		t.Fatalf("stored %+v", store.visits)
+	if _, _, confirms := r.e.taps(); len(confirms) != 1 || confirms[0] != "MS O|TEA" {
+		t.Fatalf("confirmed %q", confirms)
 	}
-	e.Cancel()
+	// The engine stores the visit and welcomes the visitor.
+	r.store.Save(context.Background(), checkedIn(r.clock.Now(), "TAN AH KOW", "*****567D", "MS O", "TEA"))
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW", Until: r.clock.Now().Add(8 * time.Second)})
+	r.clock.Add(8 * time.Second)
+	r.showQR(qrURL("2"))
 
 	k.admin.askPIN(pinAdmin)
 	typePIN(k, "2468")
-	if len(k.admin.rows) != 1 || !strings.Contains(visitLine(k.admin.rows[0]), "TAN AH KOW · *****567D · MS O · TEA") {
+	if len(k.admin.rows) != 1 || visitLine(k.admin.rows[0]) != "09:30 · in · TAN AH KOW · *****567D · MS O · TEA" {
 		t.Fatalf("admin list %+v", k.admin.rows)
 	}
 	k.admin.list.Select(0)
 	test.Tap(k.admin.checkOut)
-	if store.visits[0].CheckedOutAt.IsZero() || k.admin.message.Text != "Checked out." {
-		t.Fatalf("staff check-out: %q", k.admin.message.Text)
+	if out := r.store.visit(1).CheckedOutAt; !out.Equal(r.clock.Now()) || k.admin.message.Text != "Checked out." {
+		t.Fatalf("staff check-out at %v: %q", out, k.admin.message.Text)
+	}
+	if visitLine(k.admin.rows[0]) != "09:30 · out 09:30 · TAN AH KOW · *****567D · MS O · TEA" || !k.admin.checkOut.Disabled() {
+		t.Fatalf("after the check-out: %q", visitLine(k.admin.rows[0]))
 	}
 	dir := t.TempDir()
 	k.admin.exportTo(dir)
 	files, _ := filepath.Glob(filepath.Join(dir, "ndikiosk-visits-*.csv"))
-	if len(files) != 1 || !strings.HasPrefix(k.admin.message.Text, "Exported to ") {
+	if len(files) != 1 || filepath.Base(files[0]) != "ndikiosk-visits-20261202-0930.csv" || k.admin.message.Text != "Exported to "+files[0] {
 		t.Fatalf("export: %v %q", files, k.admin.message.Text)
 	}
 	if b, _ := os.ReadFile(files[0]); !strings.Contains(string(b), "TAN AH KOW") {
@@ -239,13 +261,15 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	// Closing the window asks for the PIN; the right one quits.
 	k.admin.askPIN(pinQuit)
 	typePIN(k, "2468")
-	if q.n != 1 {
+	if r.quit.count() != 1 || k.admin.root.Visible() {
 		t.Fatal("the PIN did not quit the kiosk")
 	}
 }
 
 func TestScreensFitCommonDisplays(t *testing.T) {
-	k, e, w := setup(t, &fakeProvider{})
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	k, w := r.k, r.w
+	r.showQR(qrURL("1"))
 	sizes := []fyne.Size{{Width: 1920, Height: 1080}, {Width: 1080, Height: 1920}, {Width: 1280, Height: 800}, {Width: 800, Height: 480}}
 	check := func(name string) {
 		for _, s := range sizes {
@@ -258,8 +282,8 @@ func TestScreensFitCommonDisplays(t *testing.T) {
 	check("QR screen")
 	test.Tap(k.langs[3])
 	check("QR screen in Tamil")
-	e.Callback(url.Values{"code": {"adult"}, "state": {state(t, e)}})
-	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseResult })
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseChecking})
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeEligible, MinAge: 21, Until: r.clock.Now().Add(8 * time.Second)})
 	check("result screen")
 	w.Resize(fyne.NewSize(800, 480))
 	k.refit()
