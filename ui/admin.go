@@ -33,6 +33,7 @@ const adminPageSize = 8
 type adminUI struct {
 	k     *Kiosk
 	admin *kiosk.Admin
+	staff staffOps
 	root  *fyne.Container
 
 	pinPurpose pinPurpose
@@ -63,8 +64,25 @@ type adminUI struct {
 	closeTimer *time.Timer
 }
 
-func newAdminUI(k *Kiosk, a *kiosk.Admin) *adminUI {
-	u := &adminUI{k: k, admin: a}
+// staffOps are what the admin screens do through the engine: its clock
+// says what "today" is and up to when "delete all" deletes, and it checks
+// visitors out. A kiosk.Admin does them through its *kiosk.Engine
+// (kioskStaff); tests give their own, so that no engine has to run.
+type staffOps interface {
+	Today() time.Time
+	StaffCheckOut(ctx context.Context, id int64) error
+	DeleteAll(ctx context.Context) (int64, error)
+}
+
+// kioskStaff is staffOps from a kiosk.Admin and its engine.
+type kioskStaff struct{ *kiosk.Admin }
+
+func (s kioskStaff) StaffCheckOut(ctx context.Context, id int64) error {
+	return s.Engine.StaffCheckOut(ctx, id)
+}
+
+func newAdminUI(k *Kiosk, a *kiosk.Admin, staff staffOps) *adminUI {
+	u := &adminUI{k: k, admin: a, staff: staff}
 	u.buildPIN()
 	u.buildPanel()
 	shade := canvas.NewRectangle(colorShade)
@@ -262,7 +280,7 @@ func (u *adminUI) reload() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	rows, err := u.admin.Store.Visits(ctx, kiosk.VisitFilter{From: u.admin.Today(), Name: u.nameSearch.Text,
+	rows, err := u.admin.Store.Visits(ctx, kiosk.VisitFilter{From: u.staff.Today(), Name: u.nameSearch.Text,
 		Host: u.hostSearch.Text, Limit: adminPageSize + 1, Offset: u.page * adminPageSize})
 	if err != nil {
 		u.message.SetText("Cannot read the visit log: " + err.Error())
@@ -292,7 +310,7 @@ func (u *adminUI) reload() {
 func (u *adminUI) checkOutSelected() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := u.admin.Engine.StaffCheckOut(ctx, u.selected); err != nil {
+	if err := u.staff.StaffCheckOut(ctx, u.selected); err != nil {
 		u.message.SetText("Check-out failed: " + err.Error())
 		return
 	}
@@ -341,7 +359,7 @@ func (u *adminUI) deleteAll() {
 		if !yes {
 			return
 		}
-		n, err := u.admin.DeleteAll(context.Background())
+		n, err := u.staff.DeleteAll(context.Background())
 		if err != nil {
 			u.message.SetText("Delete failed: " + err.Error())
 			return

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"ndikiosk/assets"
+	"ndikiosk/internal/testclock"
 	"ndikiosk/kiosk"
 )
 
@@ -106,19 +106,35 @@ type adminRig struct {
 	quit  *quitter
 }
 
+// fakeStaff stands in for the engine behind kiosk.Admin: its clock, and
+// check-outs straight into the store.
+type fakeStaff struct {
+	store *memStore
+	now   func() time.Time
+}
+
+func (f fakeStaff) Today() time.Time {
+	y, m, d := f.now().In(kiosk.SGT).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, kiosk.SGT)
+}
+
+func (f fakeStaff) StaffCheckOut(ctx context.Context, id int64) error {
+	return f.store.CheckOut(ctx, id, f.now())
+}
+
+func (f fakeStaff) DeleteAll(ctx context.Context) (int64, error) {
+	return f.store.Purge(ctx, f.now().Add(time.Millisecond))
+}
+
 func setupAdmin(t *testing.T, store *memStore) *adminRig {
 	hash, err := kiosk.HashPIN("2468")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The PIN lock and the UI share one test clock; the rig sets it for the UI.
-	var r *rig
-	lock, _ := kiosk.NewPINLock(hash, 5, 5*time.Minute, func() time.Time { return r.clock.Now() })
+	clock := testclock.New(epoch)
+	lock, _ := kiosk.NewPINLock(hash, 5, 5*time.Minute, clock.Now)
 	q := &quitter{}
-	// The admin screens reach the engine only through kiosk.Admin, for its
-	// clock and its staff check-out.
-	staff := kiosk.NewEngine(kiosk.EngineConfig{KioskID: "k1", Mode: kiosk.ModeVisitor}, nil, store, func() time.Time { return r.clock.Now() }, quiet(), nil)
-	admin := &kiosk.Admin{Store: store, Engine: staff, Lock: lock, Quit: q.quit,
+	admin := &kiosk.Admin{Store: store, Lock: lock, Quit: q.quit,
 		Export: func(_ context.Context, w io.Writer, _ kiosk.VisitFilter) error {
 			_, err := io.WriteString(w, "id,name\n1,TAN AH KOW\n")
 			return err
@@ -127,12 +143,10 @@ func setupAdmin(t *testing.T, store *memStore) *adminRig {
 			return kiosk.Status{Version: "test", Mode: "visitor", Listen: "127.0.0.1:8080",
 				Endpoints: []kiosk.Endpoint{{Name: "Token API", URL: "https://x/token", Reachable: true, Detail: "HTTP 405"}}}
 		}}
-	r = newRig(t, &fakeEngine{}, Options{Admin: admin})
+	r := newRigWith(t, &fakeEngine{}, Options{Admin: admin}, clock, fakeStaff{store: store, now: clock.Now})
 	r.showQR(qrURL("1"))
 	return &adminRig{rig: r, store: store, quit: q}
 }
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func typePIN(k *Kiosk, pin string) {
 	for _, d := range pin {
@@ -222,7 +236,9 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	if _, _, confirms := r.e.taps(); len(confirms) != 1 || confirms[0] != "MS O|TEA" {
 		t.Fatalf("confirmed %q", confirms)
 	}
-	// The engine stores the visit and welcomes the visitor.
+	// The engine stores the visit and welcomes the visitor. Yesterday's
+	// visitor is not on today's list.
+	r.store.Save(context.Background(), checkedIn(r.clock.Now().Add(-10*time.Hour), "LIM BEE LENG", "*****123A", "Reception", "Delivery"))
 	r.store.Save(context.Background(), checkedIn(r.clock.Now(), "TAN AH KOW", "*****567D", "MS O", "TEA"))
 	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW", Until: r.clock.Now().Add(8 * time.Second)})
 	r.clock.Add(8 * time.Second)
@@ -235,7 +251,7 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	}
 	k.admin.list.Select(0)
 	test.Tap(k.admin.checkOut)
-	if out := r.store.visit(1).CheckedOutAt; !out.Equal(r.clock.Now()) || k.admin.message.Text != "Checked out." {
+	if out := r.store.visit(2).CheckedOutAt; !out.Equal(r.clock.Now()) || k.admin.message.Text != "Checked out." {
 		t.Fatalf("staff check-out at %v: %q", out, k.admin.message.Text)
 	}
 	if visitLine(k.admin.rows[0]) != "09:30 · out 09:30 · TAN AH KOW · *****567D · MS O · TEA" || !k.admin.checkOut.Disabled() {
