@@ -99,17 +99,71 @@ func (q *quitter) quit() { q.mu.Lock(); q.n++; q.mu.Unlock() }
 
 func (q *quitter) count() int { q.mu.Lock(); defer q.mu.Unlock(); return q.n }
 
+// testStore is a visit log in memory (memStore, slowStore).
+type testStore interface {
+	kiosk.VisitStore
+	visit(id int64) kiosk.Visit
+}
+
 // adminRig is a kiosk with admin screens over a visit log in memory.
 type adminRig struct {
 	*rig
-	store *memStore
+	store testStore
 	quit  *quitter
+	jobs  *jobs
+}
+
+// jobs follows the admin screens' background jobs one by one.
+type jobs struct {
+	mu   sync.Mutex
+	done []chan struct{}
+}
+
+func (j *jobs) start(job func()) {
+	done := make(chan struct{})
+	j.mu.Lock()
+	j.done = append(j.done, done)
+	j.mu.Unlock()
+	go func() {
+		defer close(done)
+		job()
+	}()
+}
+
+// started is how many jobs have started so far.
+func (j *jobs) started() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.done)
+}
+
+// wait waits for job n (counting from 0) to end. The test driver runs
+// fyne.Do on the job's goroutine, so by then its answer is on screen, or
+// dropped. The deadline only turns a hang into a failure.
+func (j *jobs) wait(t *testing.T, n int) {
+	t.Helper()
+	j.mu.Lock()
+	done := j.done[n]
+	j.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("background job %d did not end", n)
+	}
+}
+
+// settle waits for every job, including those started meanwhile.
+func (j *jobs) settle(t *testing.T) {
+	t.Helper()
+	for n := 0; n < j.started(); n++ {
+		j.wait(t, n)
+	}
 }
 
 // fakeStaff stands in for the engine behind kiosk.Admin: its clock, and
 // check-outs straight into the store.
 type fakeStaff struct {
-	store *memStore
+	store kiosk.VisitStore
 	now   func() time.Time
 }
 
@@ -126,7 +180,7 @@ func (f fakeStaff) DeleteAll(ctx context.Context) (int64, error) {
 	return f.store.Purge(ctx, f.now().Add(time.Millisecond))
 }
 
-func setupAdmin(t *testing.T, store *memStore) *adminRig {
+func setupAdmin(t *testing.T, store testStore) *adminRig {
 	hash, err := kiosk.HashPIN("2468")
 	if err != nil {
 		t.Fatal(err)
@@ -144,8 +198,12 @@ func setupAdmin(t *testing.T, store *memStore) *adminRig {
 				Endpoints: []kiosk.Endpoint{{Name: "Token API", URL: "https://x/token", Reachable: true, Detail: "HTTP 405"}}}
 		}}
 	r := newRigWith(t, &fakeEngine{}, Options{Admin: admin}, clock, fakeStaff{store: store, now: clock.Now})
+	j := &jobs{}
+	r.k.admin.start = j.start
 	r.showQR(qrURL("1"))
-	return &adminRig{rig: r, store: store, quit: q}
+	// Nothing the admin screens started may outlive the test's window.
+	t.Cleanup(func() { j.settle(t) })
+	return &adminRig{rig: r, store: store, quit: q, jobs: j}
 }
 
 func typePIN(k *Kiosk, pin string) {
@@ -246,11 +304,16 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 
 	k.admin.askPIN(pinAdmin)
 	typePIN(k, "2468")
+	r.jobs.settle(t)
 	if len(k.admin.rows) != 1 || visitLine(k.admin.rows[0]) != "09:30 · in · TAN AH KOW · *****567D · MS O · TEA" {
 		t.Fatalf("admin list %+v", k.admin.rows)
 	}
 	k.admin.list.Select(0)
 	test.Tap(k.admin.checkOut)
+	if !k.admin.checkOut.Disabled() {
+		t.Fatal("check-out can be tapped again while the first one runs")
+	}
+	r.jobs.settle(t)
 	if out := r.store.visit(2).CheckedOutAt; !out.Equal(r.clock.Now()) || k.admin.message.Text != "Checked out." {
 		t.Fatalf("staff check-out at %v: %q", out, k.admin.message.Text)
 	}
@@ -259,6 +322,7 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	}
 	dir := t.TempDir()
 	k.admin.exportTo(dir)
+	r.jobs.settle(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "ndikiosk-visits-*.csv"))
 	if len(files) != 1 || filepath.Base(files[0]) != "ndikiosk-visits-20261202-0930.csv" || k.admin.message.Text != "Exported to "+files[0] {
 		t.Fatalf("export: %v %q", files, k.admin.message.Text)
@@ -266,9 +330,16 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	if b, _ := os.ReadFile(files[0]); !strings.Contains(string(b), "TAN AH KOW") {
 		t.Fatal("export file is empty")
 	}
-	if lines := statusLines(k.admin.admin.Status(context.Background())); !strings.Contains(lines, "Token API: reachable (HTTP 405)") ||
+	k.admin.tabs.Select(k.admin.statusTab)
+	r.jobs.settle(t)
+	if lines := k.admin.statusText.Text; !strings.Contains(lines, "Token API: reachable (HTTP 405)") ||
 		!strings.Contains(lines, "Visit log: 0 kB") || byteSize(45_300) != "46 kB" || byteSize(2_500_000) != "2.5 MB" {
 		t.Fatalf("status: %s", lines)
+	}
+	k.admin.deleteEverything()
+	r.jobs.settle(t)
+	if k.admin.message.Text != "Deleted 2 visits." || len(k.admin.rows) != 0 || r.store.visit(2).ID != 0 {
+		t.Fatalf("delete all: %q, %d rows", k.admin.message.Text, len(k.admin.rows))
 	}
 	test.Tap(k.admin.closeBtn)
 	if k.admin.root.Visible() || k.admin.rows != nil {
@@ -310,5 +381,164 @@ func TestScreensFitCommonDisplays(t *testing.T) {
 		if h := b.MinSize().Height; h < 48 {
 			t.Errorf("button %q is %v px tall; touch targets need 48", b.Text, h)
 		}
+	}
+}
+
+// slowStore is a visit log whose list queries, while it is held, wait
+// until the test answers each one, as on a slow or busy disk; like one, it
+// does not notice a cancelled context while it waits.
+type slowStore struct {
+	*memStore
+	mu      sync.Mutex
+	held    bool
+	queries chan *heldQuery
+	all     []*heldQuery
+}
+
+// heldQuery is a list query waiting for its answer.
+type heldQuery struct {
+	filter kiosk.VisitFilter
+	ctx    context.Context
+	answer chan struct{}
+	once   sync.Once
+}
+
+// release lets the query read the log and answer.
+func (q *heldQuery) release() { q.once.Do(func() { close(q.answer) }) }
+
+func newSlowStore() *slowStore {
+	return &slowStore{memStore: &memStore{}, queries: make(chan *heldQuery, 16)}
+}
+
+// hold makes the list queries from now on wait, or not.
+func (s *slowStore) hold(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held = on
+}
+
+// releaseAll answers every query still waiting.
+func (s *slowStore) releaseAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, q := range s.all {
+		q.release()
+	}
+}
+
+func (s *slowStore) Visits(ctx context.Context, f kiosk.VisitFilter) ([]kiosk.Visit, error) {
+	s.mu.Lock()
+	var q *heldQuery
+	if s.held {
+		q = &heldQuery{filter: f, ctx: ctx, answer: make(chan struct{})}
+		s.all = append(s.all, q)
+	}
+	s.mu.Unlock()
+	if q != nil {
+		s.queries <- q
+		<-q.answer
+	}
+	return s.memStore.Visits(ctx, f)
+}
+
+// next is the next query that waits.
+func (s *slowStore) next(t *testing.T) *heldQuery {
+	t.Helper()
+	select {
+	case q := <-s.queries:
+		return q
+	case <-time.After(10 * time.Second):
+		t.Fatal("the visit log was not asked")
+	}
+	return nil
+}
+
+// promptly runs fn, UI actions, and fails the test when they have not
+// returned within 10 s: UI code that waited on the visit log would hang.
+func promptly(t *testing.T, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s waited for the visit log", what)
+	}
+}
+
+// TestAdminSlowVisitLog: the visit log is read off the UI goroutine. The
+// list shows when the answer comes; meanwhile the screens answer taps, and
+// an answer nobody waits for any more (the screens closed, or a newer
+// search came) is dropped.
+func TestAdminSlowVisitLog(t *testing.T) {
+	store := newSlowStore()
+	r := setupAdmin(t, store)
+	t.Cleanup(store.releaseAll) // runs before setupAdmin's wait for the jobs
+	k, u := r.k, r.k.admin
+	store.Save(context.Background(), checkedIn(r.clock.Now().Add(-time.Hour), "TAN AH KOW", "*****567D", "Ms Lee", "Meeting"))
+	store.Save(context.Background(), checkedIn(r.clock.Now().Add(-time.Minute), "LIM BEE LENG", "*****123A", "Reception", "Delivery"))
+
+	store.hold(true)
+	promptly(t, "opening the admin screens", func() {
+		u.askPIN(pinAdmin)
+		typePIN(k, "2468")
+	})
+	q := store.next(t)
+	if !q.filter.From.Equal(time.Date(2026, 12, 2, 0, 0, 0, 0, kiosk.SGT)) || q.filter.Limit != adminPageSize+1 {
+		t.Fatalf("asked for %+v, not today's first page", q.filter)
+	}
+	if !u.panel.Visible() || len(u.rows) != 0 || u.pageLabel.Text != "Loading…" || !u.next.Disabled() {
+		t.Fatalf("while the log is read: panel %v, %d rows, %q", u.panel.Visible(), len(u.rows), u.pageLabel.Text)
+	}
+	q.release()
+	r.jobs.settle(t)
+	if len(u.rows) != 2 || u.rows[0].Name != "LIM BEE LENG" || u.pageLabel.Text != "Page 1" {
+		t.Fatalf("after the answer: %d rows, %q", len(u.rows), u.pageLabel.Text)
+	}
+
+	// The screens close while a search waits; its answer does not bring
+	// the list back, and the query is cancelled.
+	u.nameSearch.SetText("TAN")
+	promptly(t, "searching", func() { test.Tap(u.searchBtn) })
+	q = store.next(t)
+	promptly(t, "closing", func() { test.Tap(u.closeBtn) })
+	if u.root.Visible() || u.rows != nil || q.ctx.Err() == nil {
+		t.Fatalf("Close while the log was read: screens %v, query %v", u.root.Visible(), q.ctx.Err())
+	}
+	q.release()
+	r.jobs.settle(t)
+	if u.root.Visible() || u.rows != nil {
+		t.Fatalf("the late answer: screens %v, %d rows", u.root.Visible(), len(u.rows))
+	}
+
+	// A second search while the first waits: the first is cancelled, and
+	// its answer, coming last, does not replace the second's.
+	store.hold(false)
+	u.askPIN(pinAdmin)
+	typePIN(k, "2468")
+	r.jobs.settle(t)
+	store.hold(true)
+	u.nameSearch.SetText("TAN")
+	first := r.jobs.started()
+	test.Tap(u.searchBtn)
+	qTAN := store.next(t)
+	u.nameSearch.SetText("LIM")
+	test.Tap(u.searchBtn)
+	qLIM := store.next(t)
+	if qTAN.filter.Name != "TAN" || qLIM.filter.Name != "LIM" || qTAN.ctx.Err() == nil || qLIM.ctx.Err() != nil {
+		t.Fatalf("two searches asked %q then %q; first cancelled: %v", qTAN.filter.Name, qLIM.filter.Name, qTAN.ctx.Err())
+	}
+	qLIM.release()
+	r.jobs.wait(t, first+1)
+	if len(u.rows) != 1 || u.rows[0].Name != "LIM BEE LENG" || u.pageLabel.Text != "Page 1" {
+		t.Fatalf("the second search's answer: %+v", u.rows)
+	}
+	qTAN.release()
+	r.jobs.settle(t)
+	if len(u.rows) != 1 || u.rows[0].Name != "LIM BEE LENG" || u.message.Text != "" {
+		t.Fatalf("after the first search's late answer: %+v, %q", u.rows, u.message.Text)
 	}
 }
