@@ -65,7 +65,7 @@ type adminUI struct {
 	tabs       *container.AppTabs
 	statusTab  *container.TabItem
 	panel      fyne.CanvasObject
-	closeTimer *time.Timer
+	closeAt    time.Time // unless used again, the admin screens close then
 
 	// The visit log, the files and the network are slow next to a frame,
 	// so the admin screens ask them off the UI goroutine (background) and
@@ -512,19 +512,22 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }
 
+// adminIdle is how long the admin screens stay open unused.
+const adminIdle = 2 * time.Minute
+
 // armAutoClose closes the admin screens after two idle minutes, so that no
-// visitor finds them open (they show names).
-func (u *adminUI) armAutoClose() {
-	if u.closeTimer != nil {
-		u.closeTimer.Stop()
+// visitor finds them open (they show names). The kiosk's tick checks, on
+// the kiosk's clock, so they close up to one tick (5 s) late.
+func (u *adminUI) armAutoClose() { u.closeAt = u.k.now().Add(adminIdle) }
+
+// tick closes the admin screens when their time is up.
+func (u *adminUI) tick() {
+	if u.root.Visible() && !u.k.now().Before(u.closeAt) {
+		u.hide()
 	}
-	u.closeTimer = time.AfterFunc(2*time.Minute, func() { fyne.Do(u.hide) })
 }
 
 func (u *adminUI) hide() {
-	if u.closeTimer != nil {
-		u.closeTimer.Stop()
-	}
 	u.forget()
 	u.pin = ""
 	u.rows = nil

@@ -542,3 +542,33 @@ func TestAdminSlowVisitLog(t *testing.T) {
 		t.Fatalf("after the first search's late answer: %+v, %q", u.rows, u.message.Text)
 	}
 }
+
+// TestAdminClosesWhenLeftAlone: two minutes unused, on the kiosk's clock,
+// and the admin screens close with their list.
+func TestAdminClosesWhenLeftAlone(t *testing.T) {
+	r := setupAdmin(t, &memStore{})
+	k, u := r.k, r.k.admin
+	r.store.Save(context.Background(), checkedIn(r.clock.Now(), "TAN AH KOW", "*****567D", "MS O", "TEA"))
+	u.askPIN(pinAdmin)
+	r.clock.Add(adminIdle - time.Second)
+	k.tick()
+	if !u.root.Visible() || !u.pinPad.Visible() {
+		t.Fatal("the PIN pad closed before its time")
+	}
+	typePIN(k, "2468") // opening the list counts as use
+	r.jobs.settle(t)
+	r.clock.Add(time.Minute)
+	k.tick()
+	u.tabs.Select(u.statusTab) // so does choosing a tab
+	r.jobs.settle(t)
+	r.clock.Add(adminIdle - time.Second)
+	k.tick()
+	if !u.panel.Visible() || len(u.rows) != 1 {
+		t.Fatalf("the admin screens closed early: %v, %d rows", u.panel.Visible(), len(u.rows))
+	}
+	r.clock.Add(time.Second)
+	k.tick()
+	if u.root.Visible() || u.rows != nil {
+		t.Fatal("two idle minutes did not close the admin screens")
+	}
+}

@@ -389,8 +389,12 @@ func (k *Kiosk) setQR(u string) {
 	k.qrShown = u
 }
 
-// tick moves the countdown bar: the share of the code's display time left.
+// tick moves the countdown bar (the share of the code's display time left)
+// and the Face countdown, and closes idle admin screens.
 func (k *Kiosk) tick() {
+	if k.admin != nil {
+		k.admin.tick()
+	}
 	s := k.screen
 	k.face.tick(s)
 	if s.Phase != kiosk.PhaseQR {
