@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,7 @@ const adminPageSize = 8
 type adminUI struct {
 	k     *Kiosk
 	admin *kiosk.Admin
+	staff staffOps
 	root  *fyne.Container
 
 	pinPurpose pinPurpose
@@ -46,6 +48,7 @@ type adminUI struct {
 
 	nameSearch *widget.Entry
 	hostSearch *widget.Entry
+	searchBtn  *widget.Button
 	list       *widget.List
 	page       int
 	pageLabel  *widget.Label
@@ -59,12 +62,41 @@ type adminUI struct {
 	deleteBtn  *widget.Button
 	closeBtn   *widget.Button
 	quitBtn    *widget.Button
+	tabs       *container.AppTabs
+	statusTab  *container.TabItem
 	panel      fyne.CanvasObject
-	closeTimer *time.Timer
+	closeAt    time.Time // unless used again, the admin screens close then
+
+	// The visit log, the files and the network are slow next to a frame,
+	// so the admin screens ask them off the UI goroutine (background) and
+	// drop answers nobody waits for any more.
+	session      int                // changes when the admin screens open or close
+	listReq      int                // the newest list request
+	statusReq    int                // the newest status request
+	cancelList   context.CancelFunc // stops the list request in flight
+	cancelStatus context.CancelFunc // stops the status probe in flight
+	start        func(job func())   // runs a job on its own goroutine; tests follow the jobs through it
 }
 
-func newAdminUI(k *Kiosk, a *kiosk.Admin) *adminUI {
-	u := &adminUI{k: k, admin: a}
+// staffOps are what the admin screens do through the engine: its clock
+// says what "today" is and up to when "delete all" deletes, and it checks
+// visitors out. A kiosk.Admin does them through its *kiosk.Engine
+// (kioskStaff); tests give their own, so that no engine has to run.
+type staffOps interface {
+	Today() time.Time
+	StaffCheckOut(ctx context.Context, id int64) error
+	DeleteAll(ctx context.Context) (int64, error)
+}
+
+// kioskStaff is staffOps from a kiosk.Admin and its engine.
+type kioskStaff struct{ *kiosk.Admin }
+
+func (s kioskStaff) StaffCheckOut(ctx context.Context, id int64) error {
+	return s.Engine.StaffCheckOut(ctx, id)
+}
+
+func newAdminUI(k *Kiosk, a *kiosk.Admin, staff staffOps) *adminUI {
+	u := &adminUI{k: k, admin: a, staff: staff, start: func(job func()) { go job() }}
 	u.buildPIN()
 	u.buildPanel()
 	shade := canvas.NewRectangle(colorShade)
@@ -116,6 +148,7 @@ func (u *adminUI) showDots() {
 
 // askPIN opens the PIN pad for purpose.
 func (u *adminUI) askPIN(p pinPurpose) {
+	u.forget()
 	u.pinPurpose, u.pin = p, ""
 	u.showDots()
 	u.pinMessage.SetText(map[pinPurpose]string{pinAdmin: "Enter the staff PIN to open the admin screens.",
@@ -178,7 +211,7 @@ func (u *adminUI) buildPanel() {
 	u.nameSearch.SetPlaceHolder("Visitor name")
 	u.hostSearch = widget.NewEntry()
 	u.hostSearch.SetPlaceHolder("Host")
-	search := widget.NewButton("Search", func() { u.page = 0; u.reload() })
+	u.searchBtn = widget.NewButton("Search", func() { u.page = 0; u.reload() })
 	u.list = widget.NewList(func() int { return len(u.rows) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(visitLine(u.rows[i])) })
@@ -197,7 +230,7 @@ func (u *adminUI) buildPanel() {
 	u.checkOut.Disable()
 	u.message = widget.NewLabel("")
 	visits := container.NewBorder(
-		container.NewVBox(container.NewGridWithColumns(3, u.nameSearch, u.hostSearch, search)),
+		container.NewVBox(container.NewGridWithColumns(3, u.nameSearch, u.hostSearch, u.searchBtn)),
 		container.NewVBox(container.NewHBox(u.prev, u.pageLabel, u.next), u.checkOut), nil, nil, u.list)
 
 	u.exportBtn = widget.NewButton("Export all visits as CSV…", u.export)
@@ -210,11 +243,12 @@ func (u *adminUI) buildPanel() {
 	u.statusText.Wrapping = fyne.TextWrapWord
 	status := container.NewBorder(nil, widget.NewButton("Refresh", u.refreshStatus), nil, nil, container.NewVScroll(u.statusText))
 
-	tabs := container.NewAppTabs(container.NewTabItem("Today's visits", visits), container.NewTabItem("Export and delete", data),
-		container.NewTabItem("Status", status))
-	tabs.OnSelected = func(t *container.TabItem) {
+	u.statusTab = container.NewTabItem("Status", status)
+	u.tabs = container.NewAppTabs(container.NewTabItem("Today's visits", visits), container.NewTabItem("Export and delete", data),
+		u.statusTab)
+	u.tabs.OnSelected = func(t *container.TabItem) {
 		u.armAutoClose()
-		if t.Text == "Status" {
+		if t == u.statusTab {
 			u.refreshStatus()
 		}
 	}
@@ -226,7 +260,7 @@ func (u *adminUI) buildPanel() {
 		}
 	})
 	u.panel = container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(container.NewBorder(
-		bigText("Admin", 30), container.NewVBox(u.message, container.NewGridWithColumns(2, u.quitBtn, u.closeBtn)), nil, nil, tabs)))
+		bigText("Admin", 30), container.NewVBox(u.message, container.NewGridWithColumns(2, u.quitBtn, u.closeBtn)), nil, nil, u.tabs)))
 }
 
 func visitLine(v kiosk.Visit) string {
@@ -251,19 +285,81 @@ func (u *adminUI) openPanel() {
 	u.panel.Show()
 	u.page, u.selected = 0, 0
 	u.message.SetText("")
+	// An export or deletion left running when the screens closed ends
+	// unseen; its button is free again.
+	u.exportBtn.Enable()
+	u.deleteBtn.Enable()
 	u.reload()
+	if u.tabs.Selected() == u.statusTab {
+		u.refreshStatus()
+	}
 }
 
-// reload reads a page of today's visits.
+// background runs work off the UI goroutine, then what work returns on the
+// UI goroutine, unless by then the admin screens were closed or reopened,
+// or current (when given) says a newer request took over. The returned
+// func cancels work's context; timeout 0 means none.
+func (u *adminUI) background(timeout time.Duration, work func(ctx context.Context) (apply func()), current func() bool) context.CancelFunc {
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(context.Background(), timeout)
+	} else {
+		ctx, cancel = context.WithCancel(context.Background())
+	}
+	session := u.session
+	u.start(func() {
+		defer cancel()
+		apply := work(ctx)
+		fyne.Do(func() {
+			if u.session == session && (current == nil || current()) {
+				apply()
+			}
+		})
+	})
+	return cancel
+}
+
+// forget drops whatever the admin screens still wait for: answers to
+// requests already sent are not shown, and reads are stopped.
+func (u *adminUI) forget() {
+	u.session++
+	for _, stop := range []context.CancelFunc{u.cancelList, u.cancelStatus} {
+		if stop != nil {
+			stop()
+		}
+	}
+	u.cancelList, u.cancelStatus = nil, nil
+}
+
+// reload asks for a page of today's visits; the page shows when it comes.
 func (u *adminUI) reload() {
 	u.armAutoClose()
 	if u.page < 0 {
 		u.page = 0
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	rows, err := u.admin.Store.Visits(ctx, kiosk.VisitFilter{From: u.admin.Today(), Name: u.nameSearch.Text,
-		Host: u.hostSearch.Text, Limit: adminPageSize + 1, Offset: u.page * adminPageSize})
+	f := kiosk.VisitFilter{From: u.staff.Today(), Name: u.nameSearch.Text, Host: u.hostSearch.Text,
+		Limit: adminPageSize + 1, Offset: u.page * adminPageSize}
+	u.listReq++
+	req := u.listReq
+	if u.cancelList != nil {
+		u.cancelList()
+	}
+	u.pageLabel.SetText("Loading…")
+	u.prev.Disable()
+	u.next.Disable()
+	u.cancelList = u.background(5*time.Second, func(ctx context.Context) func() {
+		rows, err := u.admin.Store.Visits(ctx, f)
+		return func() { u.showPage(rows, err) }
+	}, func() bool { return u.listReq == req })
+}
+
+// showPage lists the page reload asked for.
+func (u *adminUI) showPage(rows []kiosk.Visit, err error) {
+	u.pageLabel.SetText(fmt.Sprintf("Page %d", u.page+1))
+	if u.page > 0 {
+		u.prev.Enable()
+	}
 	if err != nil {
 		u.message.SetText("Cannot read the visit log: " + err.Error())
 		return
@@ -271,33 +367,32 @@ func (u *adminUI) reload() {
 	more := len(rows) > adminPageSize
 	if more {
 		rows = rows[:adminPageSize]
+		u.next.Enable()
 	}
-	u.rows = rows
+	u.rows, u.selected = rows, 0
 	u.list.UnselectAll()
 	u.list.Refresh()
 	u.checkOut.Disable()
-	u.pageLabel.SetText(fmt.Sprintf("Page %d", u.page+1))
-	if u.page == 0 {
-		u.prev.Disable()
-	} else {
-		u.prev.Enable()
-	}
-	if more {
-		u.next.Enable()
-	} else {
-		u.next.Disable()
-	}
 }
 
 func (u *adminUI) checkOutSelected() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := u.admin.Engine.StaffCheckOut(ctx, u.selected); err != nil {
-		u.message.SetText("Check-out failed: " + err.Error())
-		return
-	}
-	u.message.SetText("Checked out.")
-	u.reload()
+	id := u.selected
+	u.checkOut.Disable() // one tap, one check-out
+	u.message.SetText("Checking out…")
+	u.background(5*time.Second, func(ctx context.Context) func() {
+		err := u.staff.StaffCheckOut(ctx, id)
+		return func() {
+			if err != nil {
+				u.message.SetText("Check-out failed: " + err.Error())
+				if u.selected == id {
+					u.checkOut.Enable()
+				}
+				return
+			}
+			u.message.SetText("Checked out.")
+			u.reload()
+		}
+	}, nil)
 }
 
 func (u *adminUI) export() {
@@ -318,47 +413,79 @@ func (u *adminUI) export() {
 
 // exportTo writes the whole log as CSV into dir.
 func (u *adminUI) exportTo(dir string) {
+	u.armAutoClose()
 	name := filepath.Join(dir, "ndikiosk-visits-"+u.k.now().In(kiosk.SGT).Format("20060102-1504")+".csv")
+	u.exportBtn.Disable()
+	u.message.SetText("Exporting…")
+	u.background(0, func(ctx context.Context) func() {
+		err := writeExport(ctx, name, u.admin.Export)
+		return func() {
+			u.exportBtn.Enable()
+			if err != nil {
+				u.message.SetText("Export failed: " + err.Error())
+				return
+			}
+			u.message.SetText("Exported to " + name)
+		}
+	}, nil)
+}
+
+// writeExport creates name (never over an existing file) and writes the
+// log into it; a failed export leaves no file.
+func writeExport(ctx context.Context, name string, export func(context.Context, io.Writer, kiosk.VisitFilter) error) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err == nil {
-		err = u.admin.Export(context.Background(), f, kiosk.VisitFilter{})
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(name)
-		}
+	if err != nil {
+		return err
+	}
+	err = export(ctx, f, kiosk.VisitFilter{})
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
-		u.message.SetText("Export failed: " + err.Error())
-		return
+		os.Remove(name)
 	}
-	u.message.SetText("Exported to " + name)
+	return err
 }
 
 func (u *adminUI) deleteAll() {
 	dialog.ShowConfirm("Delete all visits", "Every visit in the log will be deleted. This cannot be undone.", func(yes bool) {
-		if !yes {
-			return
+		if yes {
+			u.deleteEverything()
 		}
-		n, err := u.admin.DeleteAll(context.Background())
-		if err != nil {
-			u.message.SetText("Delete failed: " + err.Error())
-			return
-		}
-		u.message.SetText(fmt.Sprintf("Deleted %d visits.", n))
-		u.reload()
 	}, u.k.win)
 }
 
+// deleteEverything empties the visit log.
+func (u *adminUI) deleteEverything() {
+	u.armAutoClose()
+	u.deleteBtn.Disable()
+	u.message.SetText("Deleting…")
+	u.background(0, func(ctx context.Context) func() {
+		n, err := u.staff.DeleteAll(ctx)
+		return func() {
+			u.deleteBtn.Enable()
+			if err != nil {
+				u.message.SetText("Delete failed: " + err.Error())
+				return
+			}
+			u.message.SetText(fmt.Sprintf("Deleted %d visits.", n))
+			u.reload()
+		}
+	}, nil)
+}
+
+// refreshStatus probes the endpoints; only the newest probe's answer shows.
 func (u *adminUI) refreshStatus() {
 	u.statusText.SetText("Checking…")
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
+	u.statusReq++
+	req := u.statusReq
+	if u.cancelStatus != nil {
+		u.cancelStatus()
+	}
+	u.cancelStatus = u.background(5*time.Second, func(ctx context.Context) func() {
 		s := u.admin.Status(ctx)
-		fyne.Do(func() { u.statusText.SetText(statusLines(s)) })
-	}()
+		return func() { u.statusText.SetText(statusLines(s)) }
+	}, func() bool { return u.statusReq == req })
 }
 
 func statusLines(s kiosk.Status) string {
@@ -385,21 +512,26 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }
 
+// adminIdle is how long the admin screens stay open unused.
+const adminIdle = 2 * time.Minute
+
 // armAutoClose closes the admin screens after two idle minutes, so that no
-// visitor finds them open (they show names).
-func (u *adminUI) armAutoClose() {
-	if u.closeTimer != nil {
-		u.closeTimer.Stop()
+// visitor finds them open (they show names). The kiosk's tick checks, on
+// the kiosk's clock, so they close up to one tick (5 s) late.
+func (u *adminUI) armAutoClose() { u.closeAt = u.k.now().Add(adminIdle) }
+
+// tick closes the admin screens when their time is up.
+func (u *adminUI) tick() {
+	if u.root.Visible() && !u.k.now().Before(u.closeAt) {
+		u.hide()
 	}
-	u.closeTimer = time.AfterFunc(2*time.Minute, func() { fyne.Do(u.hide) })
 }
 
 func (u *adminUI) hide() {
-	if u.closeTimer != nil {
-		u.closeTimer.Stop()
-	}
+	u.forget()
 	u.pin = ""
 	u.rows = nil
+	u.list.Refresh() // nothing of this session's list is drawn when the screens open again
 	u.root.Hide()
 	u.k.win.Canvas().SetOnTypedRune(nil)
 	u.k.win.Canvas().SetOnTypedKey(nil)

@@ -114,8 +114,8 @@ type holdArea struct {
 	down   time.Time
 }
 
-func newHoldArea(hold time.Duration, onHold func()) *holdArea {
-	h := &holdArea{hold: hold, onHold: onHold, now: time.Now}
+func newHoldArea(hold time.Duration, now func() time.Time, onHold func()) *holdArea {
+	h := &holdArea{hold: hold, onHold: onHold, now: now}
 	h.ExtendBaseWidget(h)
 	return h
 }

@@ -28,6 +28,9 @@ type Options struct {
 	// with the phone's camera rather than scanned in the Singpass app.
 	PhoneCamera bool
 	Admin       *kiosk.Admin // nil: no admin screens
+	// Now is the clock for the countdowns, the admin corner's hold and the
+	// admin screens' idle timeout; nil: time.Now.
+	Now func() time.Time
 }
 
 // Kiosk is the kiosk window's content. Widgets live in fields so that tests
@@ -35,7 +38,7 @@ type Options struct {
 type Kiosk struct {
 	app    fyne.App
 	win    fyne.Window
-	engine *kiosk.Engine
+	engine Engine
 	opts   Options
 	tr     *translator
 	now    func() time.Time
@@ -83,9 +86,22 @@ type Kiosk struct {
 }
 
 // New builds the kiosk UI in win and subscribes it to the engine.
-func New(app fyne.App, win fyne.Window, e *kiosk.Engine, opts Options) *Kiosk {
+func New(app fyne.App, win fyne.Window, e Engine, opts Options) *Kiosk {
+	var staff staffOps
+	if opts.Admin != nil {
+		staff = kioskStaff{opts.Admin}
+	}
+	return newKiosk(app, win, e, opts, staff)
+}
+
+// newKiosk is New with the admin screens' engine calls given apart.
+func newKiosk(app fyne.App, win fyne.Window, e Engine, opts Options, staff staffOps) *Kiosk {
 	app.Settings().SetTheme(newTheme())
-	k := &Kiosk{app: app, win: win, engine: e, opts: opts, tr: newTranslator(), now: time.Now, stopTick: make(chan struct{})}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	k := &Kiosk{app: app, win: win, engine: e, opts: opts, tr: newTranslator(), now: now, stopTick: make(chan struct{})}
 	k.tr.set(defaultLanguage(opts.Language))
 	k.build()
 	var content fyne.CanvasObject = container.NewStack(k.qrScreen, k.checking, k.confirm, k.face.root, k.result)
@@ -93,7 +109,7 @@ func New(app fyne.App, win fyne.Window, e *kiosk.Engine, opts Options) *Kiosk {
 		content = container.NewStack(content, &noCursor{})
 	}
 	if opts.Admin != nil {
-		k.admin = newAdminUI(k, opts.Admin)
+		k.admin = newAdminUI(k, opts.Admin, staff)
 		content = container.NewStack(content, k.admin.root)
 		// Ctrl+Alt+A opens the PIN pad too, for a kiosk with a keyboard.
 		win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyA, Modifier: fyne.KeyModifierControl | fyne.KeyModifierAlt},
@@ -168,7 +184,7 @@ func (k *Kiosk) build() {
 		langRow.Add(b)
 	}
 	qrBox := container.NewStack(frame, container.NewPadded(container.NewPadded(k.qrImage)))
-	k.corner = newHoldArea(2*time.Second, func() {
+	k.corner = newHoldArea(2*time.Second, k.now, func() {
 		if k.admin != nil {
 			k.admin.askPIN(pinAdmin)
 		}
@@ -373,8 +389,12 @@ func (k *Kiosk) setQR(u string) {
 	k.qrShown = u
 }
 
-// tick moves the countdown bar: the share of the code's display time left.
+// tick moves the countdown bar (the share of the code's display time left)
+// and the Face countdown, and closes idle admin screens.
 func (k *Kiosk) tick() {
+	if k.admin != nil {
+		k.admin.tick()
+	}
 	s := k.screen
 	k.face.tick(s)
 	if s.Phase != kiosk.PhaseQR {

@@ -1,13 +1,7 @@
 package ui
 
 import (
-	"context"
-	"errors"
-	"io"
-	"log/slog"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,82 +16,11 @@ import (
 	"ndikiosk/ndi/verify"
 )
 
-// fakeProvider answers at once from a table keyed by code; the protocol
-// itself is tested in ndi and kiosk, this test is about the screens.
-type fakeProvider struct {
-	mu      sync.Mutex
-	release chan struct{}
-}
-
-func (f *fakeProvider) NewCode(_ context.Context, state string, lifetime time.Duration) (kiosk.Code, error) {
-	now := time.Now()
-	return kiosk.Code{URL: "https://app.singpass.gov.sg/sgverify?state=" + state + "&v=2", Start: now,
-		Expiry: now.Add(lifetime), AcceptUntil: now.Add(lifetime)}, nil
-}
-
-func (f *fakeProvider) Remote() bool { return false }
-
-func (f *fakeProvider) Exchange(ctx context.Context, cb ndi.Callback) (*ndi.Person, error) {
-	if f.release != nil {
-		select {
-		case <-f.release:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	switch cb.Code {
-	case "adult":
-		return &ndi.Person{DOB: ndi.Item{Value: "1980-01-01"}, PartialUINFIN: ndi.Item{Value: "*****123A"}}, nil
-	case "minor":
-		return &ndi.Person{DOB: ndi.Item{Value: ndi.Text(time.Now().AddDate(-16, 0, 0).Format("2006-01-02"))}}, nil
-	case "down":
-		return nil, ndi.ErrUnavailable
-	case "visitor":
-		p := &ndi.Person{Name: ndi.Item{Value: "TAN AH KOW"}, PartialUINFIN: ndi.Item{Value: "*****567D"},
-			MobileNo: ndi.Phone{AreaCode: ndi.Item{Value: "65"}, Number: ndi.Item{Value: "91234567"}}}
-		p.SetSubject("S1234567D")
-		return p, nil
-	}
-	return nil, errors.New("unexpected code")
-}
-
-func setup(t *testing.T, p *fakeProvider) (*Kiosk, *kiosk.Engine, fyne.Window) {
-	return setupWith(t, p, kiosk.EngineConfig{KioskID: "k1", MinAge: 21, Contact: "the front desk", Alternative: "Please approach the counter."})
-}
-
-func setupWith(t *testing.T, p *fakeProvider, cfg kiosk.EngineConfig) (*Kiosk, *kiosk.Engine, fyne.Window) {
-	a := test.NewTempApp(t)
-	w := test.NewTempWindow(t, nil)
-	w.Resize(fyne.NewSize(1280, 800))
-	e := kiosk.NewEngine(cfg,
-		p, &memStore{}, nil, quiet(), nil)
-	k := New(a, w, e, Options{Venue: "Test Venue", Windowed: true})
-	t.Cleanup(k.Stop)
-	e.Step()
-	return k, e, w
-}
-
-func state(t *testing.T, e *kiosk.Engine) string {
-	u, err := url.Parse(e.Screen().QR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Query().Get("state")
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatal("condition never met")
-}
-
 func TestQRScreen(t *testing.T) {
-	k, e, _ := setup(t, &fakeProvider{})
-	if !k.qrScreen.Visible() || k.checking.Visible() || k.result.Visible() {
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	k := r.k
+	r.showQR(qrURL("1"))
+	if !k.qrScreen.Visible() || k.checking.Visible() || k.result.Visible() || k.confirm.Visible() || k.face.root.Visible() {
 		t.Fatal("the QR screen is not the only one shown")
 	}
 	if k.venue.Text != "Test Venue" || k.qrCaption.Text != "Scan with Singpass app" {
@@ -107,46 +30,68 @@ func TestQRScreen(t *testing.T) {
 	if b.Dx() < 29 || b.Dx() != b.Dy() {
 		t.Fatalf("QR image %v is not a QR code", b)
 	}
-	if k.countdown.Value < 0.9 {
-		t.Fatalf("a fresh code shows %.2f of its time left", k.countdown.Value)
+	if k.countdown.Value != 1 || k.qrShown != qrURL("1") {
+		t.Fatalf("a fresh code shows %.2f of its time left, image of %q", k.countdown.Value, k.qrShown)
 	}
-	if k.qrShown != e.Screen().QR {
-		t.Fatal("the image is not of the current code")
+	// The bar follows the clock: halfway through the display time half is left.
+	r.clock.Add(55 * time.Second)
+	k.tick()
+	if v := k.countdown.Value; v < 0.49 || v > 0.51 {
+		t.Fatalf("halfway through, the bar shows %.2f", v)
+	}
+	r.clock.Add(time.Minute)
+	k.tick()
+	if k.countdown.Value != 0 {
+		t.Fatalf("past the end, the bar shows %.2f", k.countdown.Value)
+	}
+	// The same code published again is not drawn again; a new one is.
+	img := k.qrImage.Image
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseQR, QR: qrURL("1"), QRStart: epoch, NextQR: epoch.Add(110 * time.Second)})
+	if k.qrImage.Image != img {
+		t.Fatal("the unchanged code was encoded again")
+	}
+	r.showQR(qrURL("2"))
+	if k.qrImage.Image == img || k.qrShown != qrURL("2") || k.countdown.Value != 1 {
+		t.Fatalf("the next code: shown %q, bar %.2f", k.qrShown, k.countdown.Value)
 	}
 }
 
 func TestAgeVisitScreens(t *testing.T) {
-	p := &fakeProvider{release: make(chan struct{})}
-	k, e, _ := setup(t, p)
-	if v := e.Callback(url.Values{"code": {"adult"}, "state": {state(t, e)}}); v.Status != 200 {
-		t.Fatalf("callback: %+v", v)
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	k := r.k
+	r.showQR(qrURL("1"))
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseChecking})
+	if !k.checking.Visible() || k.qrScreen.Visible() || !k.cancel.Visible() ||
+		k.checkingText.Text != "Continue on your phone…" || k.checkingDetail.Text != "Checking your details with Singpass" {
+		t.Fatalf("while Singpass answers: checking %v %q", k.checking.Visible(), k.checkingText.Text)
 	}
-	if !k.checking.Visible() || k.qrScreen.Visible() {
-		t.Fatal("the checking screen is not shown while Singpass answers")
+	until := r.clock.Now().Add(8 * time.Second)
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeEligible, MinAge: 21, Until: until})
+	if !k.result.Visible() || k.checking.Visible() || k.resultTitle.Text != "21+ verified" || k.resultBand.FillColor != colorGreen ||
+		k.resultDetail.Text != "Thank you." {
+		t.Fatalf("result %q / %q", k.resultTitle.Text, k.resultDetail.Text)
 	}
-	close(p.release)
-	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseResult })
-	if !k.result.Visible() || k.resultTitle.Text != "21+ verified" || k.resultBand.FillColor != colorGreen {
-		t.Fatalf("result %q", k.resultTitle.Text)
-	}
-	if strings.Contains(k.resultDetail.Text, "1980") {
-		t.Fatal("the date of birth is on screen")
-	}
-	e.Cancel()
-	if e.Callback(url.Values{"code": {"minor"}, "state": {state(t, e)}}).Status != 200 {
-		t.Fatal("second callback refused")
-	}
-	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseResult })
+	r.showQR(qrURL("2"))
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeNotEligible, MinAge: 21, Until: until})
 	if k.resultTitle.Text != "Not eligible" || k.resultBand.FillColor != colorRed || k.resultDetail.Text != "You must be 21 or older." {
 		t.Fatalf("refusal %q %q", k.resultTitle.Text, k.resultDetail.Text)
 	}
 }
 
+// unavailable is the screen the engine shows when the provider cannot serve.
+func unavailable(until time.Time) kiosk.Screen {
+	return kiosk.Screen{Phase: kiosk.PhaseUnavailable, Outcome: kiosk.OutcomeUnavailable, Until: until,
+		Message: "We are unable to validate your identity through Verify. Please contact the front desk if you require additional assistance.",
+		Contact: "the front desk", Alternative: "Please approach the counter."}
+}
+
 func TestUnavailableScreen(t *testing.T) {
-	k, e, _ := setup(t, &fakeProvider{})
-	e.Callback(url.Values{"code": {"down"}, "state": {state(t, e)}})
-	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseUnavailable })
-	if k.resultTitle.Text != "Verify unavailable" || !strings.Contains(k.resultDetail.Text, "Please contact the front desk") ||
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	k := r.k
+	r.showQR(qrURL("1"))
+	r.e.publish(unavailable(r.clock.Now().Add(8 * time.Second)))
+	if !k.result.Visible() || k.resultTitle.Text != "Verify unavailable" || k.resultBand.FillColor != colorAmber ||
+		!strings.Contains(k.resultDetail.Text, "Please contact the front desk") ||
 		!strings.Contains(k.resultDetail.Text, "Please approach the counter.") {
 		t.Fatalf("unavailable: %q / %q", k.resultTitle.Text, k.resultDetail.Text)
 	}
@@ -155,161 +100,150 @@ func TestUnavailableScreen(t *testing.T) {
 // TestMyinfoProviderWording: with FAPI the code is opened with the phone's
 // camera, and an outage names Singpass, not Verify.
 func TestMyinfoProviderWording(t *testing.T) {
-	a := test.NewTempApp(t)
-	w := test.NewTempWindow(t, nil)
-	e := kiosk.NewEngine(kiosk.EngineConfig{KioskID: "k1", Contact: "the front desk", ServiceName: "Singpass"},
-		&fakeProvider{}, &memStore{}, nil, quiet(), nil)
-	k := New(a, w, e, Options{Venue: "Test Venue", Windowed: true, PhoneCamera: true})
-	t.Cleanup(k.Stop)
-	e.Step()
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue", PhoneCamera: true})
+	k := r.k
+	r.showQR(qrURL("1"))
 	if k.qrCaption.Text != "Scan with your phone camera" {
 		t.Fatalf("caption %q", k.qrCaption.Text)
 	}
-	e.Callback(url.Values{"code": {"down"}, "state": {state(t, e)}})
-	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseUnavailable })
+	r.e.publish(unavailable(r.clock.Now().Add(8 * time.Second)))
 	if k.resultTitle.Text != "Singpass unavailable" || !strings.Contains(k.resultDetail.Text, "through Singpass") ||
-		!strings.Contains(e.Screen().Message, "through Singpass") {
+		!strings.Contains(k.resultDetail.Text, "Please approach the counter.") {
 		t.Fatalf("unavailable: %q / %q", k.resultTitle.Text, k.resultDetail.Text)
 	}
 }
 
-// slowRemote is a FAPI-like provider whose codes take a network round trip
-// that does not end until released.
-type slowRemote struct {
-	fakeProvider
-	release chan struct{}
-}
-
-func (s *slowRemote) NewCode(ctx context.Context, state string, lifetime time.Duration) (kiosk.Code, error) {
-	select {
-	case <-s.release:
-	case <-ctx.Done():
-		return kiosk.Code{}, ctx.Err()
-	}
-	return s.fakeProvider.NewCode(ctx, state, lifetime)
-}
-
-func (s *slowRemote) Remote() bool { return true }
-
 // TestPreparingScreen: while a remote provider's first code is on its way
 // the kiosk says so, with nothing to tap; the code replaces it.
 func TestPreparingScreen(t *testing.T) {
-	a := test.NewTempApp(t)
-	w := test.NewTempWindow(t, nil)
-	p := &slowRemote{release: make(chan struct{})}
-	e := kiosk.NewEngine(kiosk.EngineConfig{KioskID: "k1"}, p, &memStore{}, nil, quiet(), nil)
-	k := New(a, w, e, Options{Venue: "Test Venue", Windowed: true, PhoneCamera: true})
-	t.Cleanup(k.Stop)
-	e.Step()
-	e.Subscribe(func(kiosk.Screen) {}) // the engine has published Starting
-	if !k.checking.Visible() || k.checkingText.Text != "Preparing a new code…" || k.cancel.Visible() {
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue", PhoneCamera: true})
+	k := r.k
+	// The engine's first screen, handed over on Subscribe, is Starting.
+	if !k.checking.Visible() || k.checkingText.Text != "Preparing a new code…" || k.checkingDetail.Text != "" || k.cancel.Visible() {
 		t.Fatalf("while preparing: checking %v %q cancel %v", k.checking.Visible(), k.checkingText.Text, k.cancel.Visible())
 	}
-	close(p.release)
-	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseQR })
-	waitFor(t, func() bool { return k.qrScreen.Visible() })
+	r.showQR(qrURL("1"))
+	if !k.qrScreen.Visible() || k.checking.Visible() {
+		t.Fatal("the code did not replace the preparing screen")
+	}
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseChecking})
+	if !k.cancel.Visible() || k.checkingText.Text != "Continue on your phone…" {
+		t.Fatalf("checking after preparing: cancel %v, %q", k.cancel.Visible(), k.checkingText.Text)
+	}
 }
 
 func TestCancelWhileChecking(t *testing.T) {
-	p := &fakeProvider{release: make(chan struct{})}
-	defer close(p.release)
-	k, e, _ := setup(t, p)
-	first := e.Screen().QR
-	e.Callback(url.Values{"code": {"adult"}, "state": {state(t, e)}})
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	k := r.k
+	r.showQR(qrURL("1"))
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseChecking})
 	test.Tap(k.cancel)
-	if !k.qrScreen.Visible() || e.Screen().QR == first {
-		t.Fatal("cancel did not bring a fresh code")
+	if cancels, _, _ := r.e.taps(); cancels != 1 {
+		t.Fatalf("Cancel reached the engine %d times", cancels)
+	}
+	r.showQR(qrURL("2")) // the engine answers a cancel with a fresh code
+	if !k.qrScreen.Visible() || k.checking.Visible() || k.qrShown != qrURL("2") {
+		t.Fatal("the fresh code is not shown")
 	}
 }
 
-// memStore is a visit log in memory: ui tests are about screens; the real
-// store is tested in storage and with the engine in kiosk.
-type memStore struct {
-	mu     sync.Mutex
-	visits []kiosk.Visit
+// visitorConfirm is the confirm screen the engine shows a visitor.
+func visitorConfirm(until time.Time, freeText bool) kiosk.Screen {
+	return kiosk.Screen{Phase: kiosk.PhaseConfirm, Until: until, FreeText: freeText,
+		Particulars: []kiosk.Particular{
+			{Attribute: "name", Label: "Name", Value: "TAN AH KOW"},
+			{Attribute: "partialuinfin", Label: "Partial NRIC/FIN", Value: "*****567D"},
+			{Attribute: "mobileno", Label: "Mobile", Value: "+65 91234567"}},
+		Hosts: []string{"Reception", "Ms Lee"}, Purposes: []string{"Meeting"}}
 }
-
-func (m *memStore) PersonKey(uinfin string) []byte { return []byte("key:" + uinfin) }
-func (m *memStore) Save(_ context.Context, v kiosk.Visit) (int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v.ID = int64(len(m.visits) + 1)
-	m.visits = append(m.visits, v)
-	return v.ID, nil
-}
-func (m *memStore) OpenVisit(_ context.Context, key []byte, _ time.Time) (kiosk.Visit, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, v := range m.visits {
-		if string(v.PersonKey) == string(key) && v.CheckedOutAt.IsZero() && v.Outcome == kiosk.OutcomeCheckedIn {
-			return v, nil
-		}
-	}
-	return kiosk.Visit{}, kiosk.ErrNotFound
-}
-func (m *memStore) CheckOut(_ context.Context, id int64, at time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.visits[id-1].CheckedOutAt = at
-	return nil
-}
-func (m *memStore) Denied(context.Context, []byte) (bool, error) { return false, nil }
-func (m *memStore) Visits(context.Context, kiosk.VisitFilter) ([]kiosk.Visit, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]kiosk.Visit(nil), m.visits...), nil
-}
-func (m *memStore) Purge(context.Context, time.Time) (int64, error) { return 0, nil }
 
 func TestVisitorScreens(t *testing.T) {
-	k, e, _ := setupWith(t, &fakeProvider{}, kiosk.EngineConfig{KioskID: "k1", Mode: kiosk.ModeVisitor,
-		Attributes: []string{"name", "partialuinfin", "mobileno"}, Hosts: []string{"Reception", "Ms Lee"}, Purposes: []string{"Meeting"}})
-	e.Callback(url.Values{"code": {"visitor"}, "state": {state(t, e)}})
-	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseConfirm })
+	r := newRig(t, &fakeEngine{confirmErr: kiosk.ErrChoice}, Options{Venue: "Test Venue"})
+	k := r.k
+	r.showQR(qrURL("1"))
+	confirm := visitorConfirm(r.clock.Now().Add(time.Minute), false)
+	r.e.publish(confirm)
 	if !k.confirm.Visible() || len(k.particulars.Items) != 5 || k.particulars.Items[3].Widget != k.hostList {
 		t.Fatalf("confirm screen: visible %v, %d particulars", k.confirm.Visible(), len(k.particulars.Items))
 	}
+	// Values exactly as sent; labels in the screen's language, not the engine's.
 	if got := k.particulars.Items[2].Widget.(*widget.Label).Text; got != "+65 91234567" || k.particulars.Items[1].Text != "NRIC/FIN" {
 		t.Fatalf("particulars: %q %q", k.particulars.Items[1].Text, got)
 	}
 	if len(k.hostList.Options) != 2 || k.hostList.Disabled() {
 		t.Fatal("without free text the host is picked from the list")
 	}
-	test.Tap(k.confirmButton)
-	if k.confirmProblem.Text == "" || e.Screen().Phase != kiosk.PhaseConfirm {
-		t.Fatal("confirming without a host went through")
+	test.Tap(k.confirmButton) // nothing picked: the engine refuses
+	if _, _, confirms := r.e.taps(); len(confirms) != 1 || confirms[0] != "|" || k.confirmProblem.Text == "" || !k.confirm.Visible() {
+		t.Fatalf("confirming without a host: %q, problem %q", confirms, k.confirmProblem.Text)
 	}
 	k.hostList.SetSelected("Ms Lee")
 	k.purposeList.SetSelected("Meeting")
+	confirm.Until = confirm.Until.Add(time.Second)
+	r.e.publish(confirm) // the same screen again keeps the visitor's choices
+	if k.hostList.Selected != "Ms Lee" || len(k.particulars.Items) != 5 {
+		t.Fatalf("a repeated confirm screen lost the host: %q", k.hostList.Selected)
+	}
+	r.e.confirmErr = nil
 	test.Tap(k.confirmButton)
-	if !k.result.Visible() || k.resultTitle.Text != "Welcome, TAN AH KOW" {
+	if _, _, confirms := r.e.taps(); len(confirms) != 2 || confirms[1] != "Ms Lee|Meeting" {
+		t.Fatalf("confirmed %q", confirms)
+	}
+	until := r.clock.Now().Add(8 * time.Second)
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW", Until: until})
+	if !k.result.Visible() || k.confirm.Visible() || k.resultTitle.Text != "Welcome, TAN AH KOW" {
 		t.Fatalf("welcome %q", k.resultTitle.Text)
 	}
-	e.Cancel()
-	e.Callback(url.Values{"code": {"visitor"}, "state": {state(t, e)}})
-	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseResult })
+	r.showQR(qrURL("2"))
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedOut, Name: "TAN AH KOW", Until: until})
 	if k.resultTitle.Text != "Goodbye, TAN AH KOW" {
 		t.Fatalf("check-out %q", k.resultTitle.Text)
 	}
+	r.e.publish(confirm)
+	test.Tap(k.confirmCancel)
+	if cancels, _, _ := r.e.taps(); cancels != 1 {
+		t.Fatalf("Cancel on the confirm screen reached the engine %d times", cancels)
+	}
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
+// TestResultAndConfirmTimeOut: when the engine's timeouts replace a result
+// or an unconfirmed visitor's particulars with a fresh code, nothing of the
+// visit stays on screen, and the next visitor starts with empty fields.
 func TestResultAndConfirmTimeOut(t *testing.T) {
-	k, e, _ := setupWith(t, &fakeProvider{}, kiosk.EngineConfig{KioskID: "k1", Mode: kiosk.ModeVisitor,
-		Attributes: []string{"name"}, Hosts: []string{"Reception"}, Purposes: []string{"Meeting"},
-		ConfirmTimeout: 50 * time.Millisecond, ResultTimeout: 50 * time.Millisecond})
-	first := e.Screen().QR
-	e.Callback(url.Values{"code": {"visitor"}, "state": {state(t, e)}})
-	waitFor(t, func() bool { return e.Screen().Phase == kiosk.PhaseConfirm })
-	time.Sleep(80 * time.Millisecond)
-	e.Step()
-	if !k.qrScreen.Visible() || k.confirm.Visible() || e.Screen().QR == first {
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	k := r.k
+	r.showQR(qrURL("1"))
+	r.e.publish(visitorConfirm(r.clock.Now().Add(time.Minute), true))
+	k.host.FocusGained()
+	test.Tap(k.keyboard.keys["M"])
+	if k.host.Text != "M" || !k.keyboard.Visible() {
+		t.Fatalf("typed host %q", k.host.Text)
+	}
+	r.clock.Add(time.Minute)
+	r.showQR(qrURL("2"))
+	if !k.qrScreen.Visible() || k.confirm.Visible() {
 		t.Fatal("an unconfirmed visitor's particulars stayed on screen")
 	}
-	k.keyboard.Attach(nil)
-	if e.Screen().Particulars != nil {
-		t.Fatal("the engine still holds the particulars")
+	r.e.publish(visitorConfirm(r.clock.Now().Add(time.Minute), true))
+	if k.host.Text != "" || k.keyboard.Visible() || k.keyboard.Target() != nil {
+		t.Fatalf("the next visitor found host %q, keyboard %v", k.host.Text, k.keyboard.Visible())
+	}
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW", Until: r.clock.Now().Add(8 * time.Second)})
+	r.clock.Add(8 * time.Second)
+	r.showQR(qrURL("3"))
+	if !k.qrScreen.Visible() || k.result.Visible() {
+		t.Fatal("the welcome stayed on screen")
+	}
+}
+
+func TestHiddenCursorLetsTapsThrough(t *testing.T) {
+	r := newRig(t, &fakeEngine{}, Options{HideCursor: true})
+	r.showQR(qrURL("1"))
+	tamil := r.k.langs[3]
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(tamil).Add(fyne.NewPos(10, 10))
+	test.TapCanvas(r.w.Canvas(), pos)
+	if r.k.tr.lang != "ta" {
+		t.Fatalf("a tap on the Tamil button at %v did not reach it under the hidden-cursor overlay", pos)
 	}
 }
 
@@ -333,21 +267,5 @@ func BenchmarkQRBuildSignEncode(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = q.Image(-1)
-	}
-}
-
-func TestHiddenCursorLetsTapsThrough(t *testing.T) {
-	a := test.NewTempApp(t)
-	w := test.NewTempWindow(t, nil)
-	w.Resize(fyne.NewSize(1280, 800))
-	e := kiosk.NewEngine(kiosk.EngineConfig{KioskID: "k1"}, &fakeProvider{}, &memStore{}, nil, quiet(), nil)
-	k := New(a, w, e, Options{Windowed: true, HideCursor: true})
-	t.Cleanup(k.Stop)
-	e.Step()
-	tamil := k.langs[3]
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(tamil).Add(fyne.NewPos(10, 10))
-	test.TapCanvas(w.Canvas(), pos)
-	if k.tr.lang != "ta" {
-		t.Fatalf("a tap on the Tamil button at %v did not reach it under the hidden-cursor overlay", pos)
 	}
 }

@@ -1,0 +1,24 @@
+package ui
+
+import "ndikiosk/kiosk"
+
+// Engine is what the screens need from the kiosk's engine: screens out,
+// taps in. *kiosk.Engine provides it in process; anything that delivers the
+// same screens and takes the same taps (a hub client, a test's fake) can
+// stand in for it.
+type Engine interface {
+	// Subscribe registers fn for every new screen, starting with the
+	// current one. fn may be called on any goroutine.
+	Subscribe(fn func(kiosk.Screen))
+	// Cancel abandons the current visit.
+	Cancel()
+	// Confirm submits the visitor's host and purpose; an error means the
+	// choice was not accepted and the confirm screen stays.
+	Confirm(host, purpose string) error
+	// FaceRetry starts another Face attempt after a failed one.
+	FaceRetry()
+	// Camera is the Face step's camera, for the live preview; nil without one.
+	Camera() kiosk.Camera
+}
+
+var _ Engine = (*kiosk.Engine)(nil)
