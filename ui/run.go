@@ -15,7 +15,7 @@ import (
 // server that died), whichever comes first. admin builds the admin
 // screens' backing from the function that quits; it may be nil. Run
 // returns serve's error if serve ended first.
-func Run(engine *kiosk.Engine, opts Options, admin func(quit func()) *kiosk.Admin, serve func() error, log *slog.Logger) error {
+func Run(engine Engine, opts Options, admin func(quit func()) *kiosk.Admin, serve func() error, log *slog.Logger) error {
 	if dir, err := assets.FontDir(); err == nil {
 		if err := assets.InstallFonts(dir); err != nil {
 			log.Warn("fonts for Chinese and Tamil not installed; those scripts may not render", "error", err.Error())
