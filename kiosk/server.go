@@ -3,9 +3,11 @@ package kiosk
 import (
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -18,6 +20,31 @@ type ServerConfig struct {
 	Version       string
 	JWKSPath      string // FAPI: the kiosk's public keys, fetched by Singpass
 	JWKS          []byte
+	// TrustedProxies are the reverse proxies and relays whose
+	// X-Forwarded-For is believed; nobody else's is.
+	TrustedProxies []netip.Prefix
+}
+
+// ParseTrustedProxies reads kiosk.trusted_proxies: IP addresses and CIDR
+// ranges.
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is not an IP address or CIDR range (e.g. 10.0.0.5 or 10.0.0.0/24)", s)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			// Peers are compared unmapped: ::ffff:10.0.0.0/104 is 10.0.0.0/8.
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 var phonePage = template.Must(template.New("cb").Parse(`<!doctype html>
