@@ -3,13 +3,17 @@ package kiosk
 import (
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
-	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
+
+	"ndikiosk/ndi"
 )
 
 // ServerConfig sets up the kiosk's embedded HTTP server.
@@ -61,14 +65,20 @@ func NewHandler(e *Engine, cfg ServerConfig) http.Handler {
 	mux := http.NewServeMux()
 	limiter := newPenaltyBox(20, 10*time.Second)
 	mux.HandleFunc("GET "+cfg.CallbackPath, func(w http.ResponseWriter, r *http.Request) {
-		ip := clientIP(r)
-		if limiter.blocked(ip) {
+		q := r.URL.Query()
+		client := clientAddr(r, cfg.TrustedProxies)
+		// A callback for a code the engine awaits may be the real one: behind
+		// a relay it shares its address with any forger, so the penalty box
+		// neither stops nor counts it. A live state is single use, so this
+		// lets no flood through.
+		live := e.awaits(callbackState(q))
+		if !live && limiter.blocked(client) {
 			http.Error(w, "Too many invalid requests; try again shortly.", http.StatusTooManyRequests)
 			return
 		}
-		v := e.Callback(r.URL.Query())
-		if v.Status >= 400 {
-			limiter.fail(ip)
+		v := e.Callback(q)
+		if v.Status >= 400 && !live {
+			limiter.fail(client)
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
@@ -109,17 +119,90 @@ func NewServer(h http.Handler) *http.Server {
 	}
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// callbackState is the state of a well-formed callback query, or "".
+func callbackState(q url.Values) string {
+	cb, err := ndi.ParseCallback(q)
+	var perr *ndi.ProviderError
+	switch {
+	case errors.As(err, &perr):
+		return perr.State
+	case err != nil:
+		return ""
+	}
+	return cb.State
+}
+
+// awaits reports whether state names a code the engine still awaits:
+// issued, unused and unexpired.
+func (e *Engine) awaits(state string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	o, ok := e.states[state]
+	return ok && e.now().Before(o.expires)
+}
+
+// peerAddr is the address of the request's TCP peer.
+func peerAddr(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
+}
+
+// clientAddr is the address the penalty box counts: the TCP peer, or, when
+// the peer is a trusted proxy, the right-most X-Forwarded-For entry that is
+// not itself a trusted proxy. Entries further left were written by the
+// client and prove nothing. An entry that is not an address (a proxy that
+// does not append, or writes "unknown") ends the walk at the last proxy.
+func clientAddr(r *http.Request, trusted []netip.Prefix) string {
+	addr, ok := peerAddr(r)
+	if !ok {
 		return r.RemoteAddr
 	}
-	return host
+	if !isTrusted(addr, trusted) {
+		return addr.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, ok := parseHop(hops[i])
+		if !ok {
+			break
+		}
+		addr = hop
+		if !isTrusted(hop, trusted) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, perhaps with a
+// port or in brackets.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil && a.Zone() == "" {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil && ap.Addr().Zone() == "" {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // penaltyBox refuses a client for a while after too many rejected
 // callbacks. Good callbacks are never counted, so a burst of forgeries from
-// one address does not lock out Singpass on another.
+// one address does not lock out Singpass on another; callbacks with a live
+// state are never refused, so it does not lock out Singpass on the same one.
 type penaltyBox struct {
 	mu     sync.Mutex
 	limit  int

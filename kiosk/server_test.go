@@ -1,0 +1,144 @@
+package kiosk_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"testing"
+	"time"
+
+	"ndikiosk/kiosk"
+)
+
+// testEngine is an engine with a code on screen whose exchanges all fail.
+func testEngine(t *testing.T) *kiosk.Engine {
+	t.Helper()
+	e, err := kiosk.NewEngine(context.Background(), kiosk.EngineConfig{KioskID: "k1", Mode: kiosk.ModeAge, MinAge: 18,
+		QRLifetime: time.Minute, QRLead: 5 * time.Second, ExchangeTimeout: time.Second, ResultTimeout: time.Second,
+		ConfirmTimeout: time.Second, MaxOutstanding: 4, ServiceName: "Singpass", Contact: "staff"},
+		kiosk.Deps{Provider: fuzzProvider{}, Store: fuzzStore{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	e.Step()
+	return e
+}
+
+// from is a request's TCP peer and the X-Forwarded-For lines it carries.
+type from struct {
+	peer string
+	xff  []string
+}
+
+func serve(h http.Handler, f from, path string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.RemoteAddr = f.peer
+	for _, v := range f.xff {
+		req.Header.Add("X-Forwarded-For", v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+func shownState(t *testing.T, e *kiosk.Engine) string {
+	u, err := url.Parse(e.Screen().QR)
+	if err != nil || u.Query().Get("state") == "" {
+		t.Fatalf("no state in the QR %q", e.Screen().QR)
+	}
+	return u.Query().Get("state")
+}
+
+// TestPenaltyBoxKeys shows which requests the penalty box counts as one
+// client: after 20 forged callbacks from a, is b refused too?
+func TestPenaltyBoxKeys(t *testing.T) {
+	proxies, err := kiosk.ParseTrustedProxies([]string{"10.0.0.0/8", "2001:db8::1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		a, b from
+		same bool
+	}{
+		{"an untrusted peer cannot pick its address", from{"192.0.2.7:4000", []string{"203.0.113.1"}}, from{"192.0.2.7:4001", []string{"203.0.113.2"}}, true},
+		{"an untrusted peer's forwarded address is not believed", from{"192.0.2.7:4000", []string{"203.0.113.9"}}, from{"192.0.2.8:4000", []string{"203.0.113.9"}}, false},
+		{"a trusted proxy's clients are told apart", from{"10.0.0.1:4000", []string{"203.0.113.9"}}, from{"10.0.0.1:4000", []string{"203.0.113.10"}}, false},
+		{"a trusted proxy's forwarded address is the client's", from{"10.0.0.1:4000", []string{"203.0.113.9"}}, from{"203.0.113.9:5000", nil}, true},
+		{"entries left of the proxy's are the client's own claims", from{"10.0.0.1:4000", []string{"198.51.100.1, 203.0.113.9"}}, from{"10.0.0.1:4000", []string{"198.51.100.2,203.0.113.9"}}, true},
+		{"a chain of trusted proxies is walked", from{"10.0.0.1:4000", []string{"203.0.113.9, 10.0.0.2"}}, from{"10.0.0.3:4000", []string{"203.0.113.9"}}, true},
+		{"header lines are one list", from{"10.0.0.1:4000", []string{"198.51.100.1", "203.0.113.9"}}, from{"10.0.0.1:4000", []string{"203.0.113.9"}}, true},
+		{"a trusted proxy with no header is the client", from{"10.0.0.1:4000", nil}, from{"10.0.0.1:4001", nil}, true},
+		{"a trusted proxy is not its clients", from{"10.0.0.1:4000", nil}, from{"10.0.0.1:4000", []string{"203.0.113.9"}}, false},
+		{"an entry that is no address stops at the proxy", from{"10.0.0.1:4000", []string{"unknown"}}, from{"10.0.0.1:4000", nil}, true},
+		{"forwarded entries may carry a port", from{"10.0.0.1:4000", []string{"203.0.113.9:1234"}}, from{"10.0.0.1:4000", []string{"203.0.113.9"}}, true},
+		{"IPv4-mapped peers match IPv4 ranges", from{"[::ffff:10.0.0.1]:4000", []string{"203.0.113.9"}}, from{"10.0.0.1:4000", []string{"203.0.113.9"}}, true},
+		{"IPv6 proxies and clients", from{"[2001:db8::1]:4000", []string{"2001:db8:1::9"}}, from{"[2001:db8:1::9]:4000", nil}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := kiosk.NewHandler(testEngine(t), kiosk.ServerConfig{CallbackPath: "/callback", TrustedProxies: proxies})
+			for i := 0; i < 20; i++ {
+				if w := serve(h, c.a, "/callback?code=x&state=k1-forged"); w.Code != http.StatusNotFound {
+					t.Fatalf("forged callback %d: %d", i, w.Code)
+				}
+			}
+			if w := serve(h, c.a, "/callback?code=x&state=k1-forged"); w.Code != http.StatusTooManyRequests {
+				t.Fatalf("a itself is not refused: %d", w.Code)
+			}
+			w := serve(h, c.b, "/callback?code=x&state=k1-forged")
+			if same := w.Code == http.StatusTooManyRequests; same != c.same {
+				t.Fatalf("b got %d; same client %v, want %v", w.Code, same, c.same)
+			}
+		})
+	}
+}
+
+// TestLiveStateIsNeverThrottled: behind a proxy every callback comes from
+// one address, so forgeries must not lock out the real one.
+func TestLiveStateIsNeverThrottled(t *testing.T) {
+	e := testEngine(t)
+	h := kiosk.NewHandler(e, kiosk.ServerConfig{CallbackPath: "/callback"})
+	relay := from{peer: "192.0.2.7:4000"}
+	for i := 0; i < 30; i++ {
+		serve(h, relay, "/callback?code=x&state=k1-forged")
+	}
+	if w := serve(h, relay, "/callback?code=x&state=k1-forged"); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("forgeries are not throttled: %d", w.Code)
+	}
+	state := shownState(t, e)
+	// Knowing the live state does not open the box to malformed requests.
+	if w := serve(h, relay, "/callback?code=x&state="+state+"&state="+state); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("a malformed request with a live state: %d", w.Code)
+	}
+	if w := serve(h, relay, "/callback?code=x&state="+state); w.Code != http.StatusOK {
+		t.Fatalf("the real callback: %d %s", w.Code, w.Body)
+	}
+	if w := serve(h, relay, "/callback?code=x&state="+state); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("the used state replayed: %d", w.Code)
+	}
+}
+
+func TestParseTrustedProxies(t *testing.T) {
+	got, err := kiosk.ParseTrustedProxies([]string{"127.0.0.1", "10.1.2.3/16", "::1", "::ffff:192.0.2.0/120"})
+	want := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.1.0.0/16"),
+		netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("192.0.2.0/24")}
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("%v %v", got, err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("%d: %v, want %v", i, got[i], want[i])
+		}
+	}
+	for _, bad := range []string{"proxy.lan", "10.0.0.1/33", "fe80::1%eth0", ""} {
+		if _, err := kiosk.ParseTrustedProxies([]string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
