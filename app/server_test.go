@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -90,5 +91,34 @@ func TestUntrustedForwardedForIgnored(t *testing.T) {
 	}
 	if codes[http.StatusNotFound] != 20 || codes[http.StatusTooManyRequests] != 10 {
 		t.Fatalf("statuses %v", codes)
+	}
+}
+
+// TestHealthzPhaseOnlyFromThisMachine: over the real server, loopback sees
+// the phase (the Xvfb test and local monitoring read it); a request a local
+// proxy forwarded does not.
+func TestHealthzPhaseOnlyFromThisMachine(t *testing.T) {
+	r := newRig(t, nil)
+	read := func(forwardedFor string) map[string]any {
+		req, _ := http.NewRequest(http.MethodGet, r.base+"/healthz", nil)
+		if forwardedFor != "" {
+			req.Header.Set("X-Forwarded-For", forwardedFor)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var h map[string]any
+		if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&h) != nil {
+			t.Fatalf("healthz %d", resp.StatusCode)
+		}
+		return h
+	}
+	if h := read(""); h["phase"] != "qr" || h["version"] != "test" {
+		t.Fatalf("from loopback: %v", h)
+	}
+	if h := read("203.0.113.5"); len(h) != 2 || h["status"] != "ok" || h["version"] != "test" {
+		t.Fatalf("forwarded: %v", h)
 	}
 }

@@ -87,10 +87,15 @@ func NewHandler(e *Engine, cfg ServerConfig) http.Handler {
 		phonePage.Execute(w, v.Message)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		s := e.Screen()
+		h := map[string]any{"status": "ok", "version": cfg.Version}
+		// The phase tells whether a visitor is at the screen: only for this
+		// machine.
+		if fromThisMachine(r, cfg.TrustedProxies) {
+			h["phase"], h["outstanding_codes"] = e.Screen().Phase.String(), e.Outstanding()
+		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "phase": s.Phase.String(),
-			"outstanding_codes": e.Outstanding(), "version": cfg.Version})
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(h)
 	})
 	if cfg.JWKSPath != "" {
 		mux.HandleFunc("GET "+cfg.JWKSPath, func(w http.ResponseWriter, r *http.Request) {
@@ -148,6 +153,24 @@ func peerAddr(r *http.Request) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return ap.Addr().Unmap(), true
+}
+
+// fromThisMachine reports whether r came from loopback, judged by the TCP
+// peer alone, and was not forwarded: a reverse proxy or relay on this
+// machine connects from loopback too, so a forwarding header, or a peer
+// that is a trusted proxy, means the request came from elsewhere. Headers
+// can only take access away here, never grant it.
+func fromThisMachine(r *http.Request, trusted []netip.Prefix) bool {
+	addr, ok := peerAddr(r)
+	if !ok || !addr.IsLoopback() || isTrusted(addr, trusted) {
+		return false
+	}
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip"} {
+		if _, fwd := r.Header[h]; fwd {
+			return false
+		}
+	}
+	return true
 }
 
 // clientAddr is the address the penalty box counts: the TCP peer, or, when

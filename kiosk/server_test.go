@@ -2,6 +2,7 @@ package kiosk_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -140,5 +141,51 @@ func TestParseTrustedProxies(t *testing.T) {
 		if _, err := kiosk.ParseTrustedProxies([]string{bad}); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestHealthzDetailOnlyFromThisMachine: the phase says whether a visitor is
+// at the screen, so only a request from this machine's loopback, not
+// forwarded by a proxy, sees it.
+func TestHealthzDetailOnlyFromThisMachine(t *testing.T) {
+	loopbackProxy, _ := kiosk.ParseTrustedProxies([]string{"127.0.0.2"})
+	cases := []struct {
+		name   string
+		f      from
+		header string
+		detail bool
+	}{
+		{"loopback", from{"127.0.0.1:5000", nil}, "", true},
+		{"IPv6 loopback", from{"[::1]:5000", nil}, "", true},
+		{"remote", from{"203.0.113.5:5000", nil}, "", false},
+		{"remote claiming loopback", from{"203.0.113.5:5000", []string{"127.0.0.1"}}, "", false},
+		{"through a proxy on this machine", from{"127.0.0.1:5000", []string{"203.0.113.5"}}, "", false},
+		{"through a proxy that says Forwarded", from{"127.0.0.1:5000", nil}, "Forwarded", false},
+		{"through a proxy that says X-Real-IP", from{"127.0.0.1:5000", nil}, "X-Real-IP", false},
+		{"from a trusted proxy on loopback", from{"127.0.0.2:5000", nil}, "", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := kiosk.NewHandler(testEngine(t), kiosk.ServerConfig{CallbackPath: "/callback", Version: "v9", TrustedProxies: loopbackProxy})
+			req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+			req.RemoteAddr = c.f.peer
+			for _, v := range c.f.xff {
+				req.Header.Add("X-Forwarded-For", v)
+			}
+			if c.header != "" {
+				req.Header.Set(c.header, "for=203.0.113.5")
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			var got map[string]any
+			if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &got) != nil || got["status"] != "ok" || got["version"] != "v9" {
+				t.Fatalf("%d %s", w.Code, w.Body)
+			}
+			_, phase := got["phase"]
+			_, codes := got["outstanding_codes"]
+			if phase != c.detail || codes != c.detail || (c.detail && got["phase"] != "qr") || (!c.detail && len(got) != 2) {
+				t.Fatalf("detail %v: %s", c.detail, w.Body)
+			}
+		})
 	}
 }
