@@ -133,6 +133,7 @@ func New(cfg *config.Config, opts Options) (_ *Kiosk, err error) {
 		sc.Sandbox, sc.SandboxPrefix = id.Sandbox, config.SandboxPrefix
 	}
 	k.server = kiosk.NewServer(kiosk.NewHandler(k.Engine, sc))
+	k.ln = kiosk.LimitConns(k.ln, k.server, kiosk.MaxConns)
 	return k, nil
 }
 

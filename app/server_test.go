@@ -1,10 +1,16 @@
 package app_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"ndikiosk/config"
 	. "ndikiosk/kiosk"
@@ -120,5 +126,48 @@ func TestHealthzPhaseOnlyFromThisMachine(t *testing.T) {
 	}
 	if h := read("203.0.113.5"); len(h) != 2 || h["status"] != "ok" || h["version"] != "test" {
 		t.Fatalf("forwarded: %v", h)
+	}
+}
+
+// TestIdleFloodDoesNotStarveCallbacks: more idle keep-alive connections
+// than the cap neither stay open nor keep Singpass's callback out.
+func TestIdleFloodDoesNotStarveCallbacks(t *testing.T) {
+	r := newRig(t, nil)
+	addr := strings.TrimPrefix(r.base, "http://")
+	flood := make([]net.Conn, 0, MaxConns+44)
+	t.Cleanup(func() {
+		for _, c := range flood {
+			c.Close()
+		}
+	})
+	for i := 0; i < cap(flood); i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flood = append(flood, c)
+		// One request each, so that each is an idle keep-alive connection.
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: kiosk\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if s := r.visit(t, "Adult citizen", "allow", ""); s.Phase != PhaseResult || s.Outcome != OutcomeEligible {
+		t.Fatalf("the real scan: %+v", s)
+	}
+	open := 0
+	for _, c := range flood {
+		c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		var ne net.Error
+		if _, err := c.Read(make([]byte, 1)); errors.As(err, &ne) && ne.Timeout() {
+			open++
+		}
+	}
+	if open > MaxConns {
+		t.Fatalf("%d of %d idle connections still open; the cap is %d", open, len(flood), MaxConns)
 	}
 }

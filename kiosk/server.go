@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -112,16 +113,112 @@ func NewHandler(e *Engine, cfg ServerConfig) http.Handler {
 }
 
 // NewServer wraps the handler with timeouts and header limits fit for a
-// server that faces the internet through a relay.
+// server that faces the internet through a relay. Serve it through
+// LimitConns.
 func NewServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           http.MaxBytesHandler(h, 64<<10),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
+		// Singpass makes one call per visit: a connection idle this long
+		// is not coming back soon, and each one costs memory.
+		IdleTimeout:    30 * time.Second,
+		MaxHeaderBytes: 16 << 10,
 	}
+}
+
+// MaxConns is how many connections the kiosk's server holds at once: far
+// more than callbacks, redirects and JWKS fetches need, few enough that a
+// flood of connections cannot grow the kiosk's memory without bound.
+const MaxConns = 256
+
+// LimitConns lets srv hold at most max connections from ln. Past that a
+// new connection waits (the next ones in the listen backlog), and srv
+// stops keeping connections alive: the idle ones are closed at once and
+// the others after their answer, so a flood of idle connections cannot
+// hold the slots a callback needs. Keep-alive comes back once no more
+// than half the slots are in use.
+func LimitConns(ln net.Listener, srv *http.Server, max int) net.Listener {
+	return &connLimit{Listener: ln, srv: srv, slots: make(chan struct{}, max), done: make(chan struct{})}
+}
+
+type connLimit struct {
+	net.Listener
+	srv   *http.Server
+	slots chan struct{} // one per open connection
+	done  chan struct{} // closed by Close
+	once  sync.Once
+}
+
+// crowdedRecheck is how often a wait for a slot closes the connections
+// that went idle meanwhile.
+const crowdedRecheck = time.Second
+
+// Accept takes the connection before its slot, so that the idle ones are
+// closed only when someone is actually waiting; at most this one
+// connection is held unserved.
+func (l *connLimit) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.acquire(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: l.release}, nil
+}
+
+func (l *connLimit) acquire() error {
+	for {
+		select {
+		case l.slots <- struct{}{}:
+			return nil
+		case <-l.done:
+			return net.ErrClosed
+		default:
+		}
+		// This also closes the idle connections, at once: their slots
+		// come back through release. A release racing with it may leave
+		// keep-alive on while full; the next round turns it off again.
+		l.srv.SetKeepAlivesEnabled(false)
+		t := time.NewTimer(crowdedRecheck)
+		select {
+		case l.slots <- struct{}{}:
+			t.Stop()
+			return nil
+		case <-l.done:
+			t.Stop()
+			return net.ErrClosed
+		case <-t.C:
+		}
+	}
+}
+
+func (l *connLimit) release() {
+	<-l.slots
+	if len(l.slots) <= cap(l.slots)/2 {
+		l.srv.SetKeepAlivesEnabled(true) // an atomic store, cheap to repeat
+	}
+}
+
+func (l *connLimit) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// limitedConn gives its slot back when closed, once.
+type limitedConn struct {
+	net.Conn
+	release func()
+	once    sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }
 
 // callbackState is the state of a well-formed callback query, or "".

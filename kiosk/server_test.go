@@ -1,10 +1,13 @@
 package kiosk_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -187,5 +190,160 @@ func TestHealthzDetailOnlyFromThisMachine(t *testing.T) {
 				t.Fatalf("detail %v: %s", c.detail, w.Body)
 			}
 		})
+	}
+}
+
+// client is one raw keep-alive connection to a test server.
+type client struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *client {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &client{c, bufio.NewReader(c)}
+}
+
+// send writes a request without waiting for the answer.
+func (c *client) send(t *testing.T) {
+	t.Helper()
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: kiosk\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// answered waits up to d for the answer to a request sent.
+func (c *client) answered(d time.Duration) error {
+	c.SetReadDeadline(time.Now().Add(d))
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
+// closed reports whether the server has closed the connection, waiting up
+// to d for it.
+func (c *client) closed(d time.Duration) bool {
+	c.SetReadDeadline(time.Now().Add(d))
+	_, err := c.r.ReadByte()
+	var ne net.Error
+	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// limitedServer serves a trivial handler through kiosk.NewServer and
+// kiosk.LimitConns on loopback; tweak shortens its timeouts.
+func limitedServer(t *testing.T, max int, tweak func(*http.Server)) (string, *http.Server, chan error) {
+	t.Helper()
+	srv := kiosk.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	tweak(srv)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(kiosk.LimitConns(ln, srv, max)) }()
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String(), srv, served
+}
+
+// TestIdleConnectionsAreClosed: an idle keep-alive connection is closed
+// after the server's idle timeout, 30 s in the kiosk.
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	if s := kiosk.NewServer(http.NotFoundHandler()); s.IdleTimeout != 30*time.Second || s.ReadHeaderTimeout > 10*time.Second {
+		t.Fatalf("idle timeout %v, header timeout %v", s.IdleTimeout, s.ReadHeaderTimeout)
+	}
+	addr, _, _ := limitedServer(t, 4, func(s *http.Server) { s.IdleTimeout = 200 * time.Millisecond })
+	c := dial(t, addr)
+	c.send(t)
+	if err := c.answered(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !c.closed(3 * time.Second) {
+		t.Fatal("an idle connection stayed open past the idle timeout")
+	}
+}
+
+// TestConnectionCapWaits: past the cap a new connection waits (its
+// request is not read) until one closes, here a silent one cut off by the
+// header timeout.
+func TestConnectionCapWaits(t *testing.T) {
+	addr, _, _ := limitedServer(t, 3, func(s *http.Server) { s.ReadHeaderTimeout = time.Second })
+	var silent []*client
+	for i := 0; i < 3; i++ {
+		silent = append(silent, dial(t, addr))
+	}
+	time.Sleep(50 * time.Millisecond) // accepted
+	extra := dial(t, addr)
+	extra.send(t)
+	if err := extra.answered(300 * time.Millisecond); err == nil {
+		t.Fatal("a fourth connection was served past a cap of three")
+	}
+	if err := extra.answered(5 * time.Second); err != nil {
+		t.Fatalf("capacity never came back: %v", err)
+	}
+	for i, c := range silent {
+		if !c.closed(time.Second) {
+			t.Errorf("silent connection %d still open", i)
+		}
+	}
+}
+
+// TestConnectionCapClosesIdle: when the cap is reached, idle keep-alive
+// connections are closed at once instead of holding their slots for the
+// idle timeout, and keep-alives come back when the crowd has gone.
+func TestConnectionCapClosesIdle(t *testing.T) {
+	addr, _, _ := limitedServer(t, 3, func(s *http.Server) { s.IdleTimeout = time.Minute })
+	var idle []*client
+	for i := 0; i < 3; i++ {
+		c := dial(t, addr)
+		c.send(t)
+		if err := c.answered(2 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	time.Sleep(50 * time.Millisecond) // the server marks the last one idle
+	late := dial(t, addr)
+	late.send(t)
+	if err := late.answered(3 * time.Second); err != nil {
+		t.Fatalf("idle connections starved a new one: %v", err)
+	}
+	for i, c := range idle {
+		if !c.closed(time.Second) {
+			t.Errorf("idle connection %d still open", i)
+		}
+	}
+	late.send(t)
+	if err := late.answered(2 * time.Second); err != nil {
+		t.Fatalf("keep-alive did not come back: %v", err)
+	}
+	if late.closed(100 * time.Millisecond) {
+		t.Fatal("keep-alive did not come back: the connection was closed")
+	}
+}
+
+// TestConnectionCapClose: closing the server ends a wait for a slot.
+func TestConnectionCapClose(t *testing.T) {
+	addr, srv, served := limitedServer(t, 1, func(*http.Server) {})
+	dial(t, addr)
+	time.Sleep(50 * time.Millisecond)
+	dial(t, addr).send(t)
+	time.Sleep(50 * time.Millisecond)
+	srv.Close()
+	select {
+	case err := <-served:
+		if !errors.Is(err, http.ErrServerClosed) {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Serve still waits for a slot after Close")
 	}
 }
