@@ -131,7 +131,12 @@ func New(cfg *config.Config, opts Options) (_ *Kiosk, err error) {
 	if k.Engine, err = kiosk.NewEngine(k.ctx, engineConfig(cfg, id, face), deps); err != nil {
 		return nil, err
 	}
-	sc := kiosk.ServerConfig{CallbackPath: id.CallbackPath, Version: k.version, JWKSPath: id.JWKSPath, JWKS: id.JWKS}
+	proxies, err := kiosk.ParseTrustedProxies(cfg.Kiosk.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("kiosk.trusted_proxies: %w", err)
+	}
+	sc := kiosk.ServerConfig{CallbackPath: id.CallbackPath, Version: k.version, JWKSPath: id.JWKSPath, JWKS: id.JWKS,
+		TrustedProxies: proxies}
 	if id.Sandbox != nil {
 		sc.Sandbox, sc.SandboxPrefix = id.Sandbox, config.SandboxPrefix
 	}
@@ -146,6 +151,7 @@ func New(cfg *config.Config, opts Options) (_ *Kiosk, err error) {
 		k.server.TLSConfig = kiosk.TLSConfig()
 		k.server.TLSConfig.Certificates = []tls.Certificate{cert}
 	}
+	k.ln = kiosk.LimitConns(k.ln, k.server, kiosk.MaxConns)
 	return k, nil
 }
 

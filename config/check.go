@@ -90,6 +90,9 @@ func (c *Config) checkKiosk(p *problems) {
 	if !validKioskID(k.ID) {
 		p.add("kiosk.id %q must be 1-40 characters of A-Z a-z 0-9 _ -", k.ID)
 	}
+	if _, err := kiosk.ParseTrustedProxies(k.TrustedProxies); err != nil {
+		p.add("kiosk.trusted_proxies: %v", err)
+	}
 	if (k.TLSCert == "") != (k.TLSKey == "") {
 		p.add("kiosk.tls_cert and kiosk.tls_key go together")
 	}

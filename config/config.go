@@ -73,6 +73,10 @@ type KioskConfig struct {
 	TLSCert string `toml:"tls_cert"` // serve HTTPS with this certificate (PEM), for sites without a reverse proxy
 	TLSKey  string `toml:"tls_key"`  // and its key
 
+	// TrustedProxies are the reverse proxies or relays in front of the
+	// kiosk (IPs or CIDR ranges): only from them is X-Forwarded-For believed.
+	TrustedProxies []string `toml:"trusted_proxies"`
+
 	RetentionDays  int      `toml:"retention_days"`  // visits older than this are deleted; default 30
 	ResultTimeout  Duration `toml:"result_timeout"`  // how long a result stays on screen; default 8s
 	ConfirmTimeout Duration `toml:"confirm_timeout"` // visitor mode: time to confirm; default 60s

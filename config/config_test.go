@@ -38,6 +38,8 @@ func TestConfigChecks(t *testing.T) {
 		"sandbox = true\n[admin]\nlock_minutes = -1\n":                                       "admin.lock_minutes -1 is out of range",
 		"sandbox = true\n[face]\nenabled = true\ncountdown = \"0.1s\"\n":                     "face.countdown 100ms is out of range",
 		"sandbox = true\n[face]\nenabled = true\nthreshold = 1.5\n":                          "face.threshold 1.5 is out of range",
+		"sandbox = true\n[kiosk]\ntrusted_proxies = [\"10.0.0.0/8\", \"proxy.lan\"]\n":       `kiosk.trusted_proxies: "proxy.lan" is not an IP address or CIDR range`,
+		"sandbox = true\n[kiosk]\ntrusted_proxies = [\"10.0.0.1/33\"]\n":                     `kiosk.trusted_proxies: "10.0.0.1/33" is not an IP address or CIDR range`,
 	}
 	for text, want := range cases {
 		if _, err := loadText(t, text); err == nil || !strings.Contains(err.Error(), want) {
@@ -156,6 +158,23 @@ func TestCallbackMustBeHTTPS(t *testing.T) {
 	}
 	if _, err := loadText(t, base+"callback_url = \"http://127.0.0.1:8080/callback\"\n"); err != nil && strings.Contains(err.Error(), "callback_url") {
 		t.Fatalf("a loopback callback (standalone sandbox) is refused: %v", err)
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	if c := SandboxDefaults(); len(c.Kiosk.TrustedProxies) != 0 {
+		t.Fatalf("trusted proxies by default: %v", c.Kiosk.TrustedProxies)
+	}
+	c, err := loadText(t, "sandbox = true\n[kiosk]\ntrusted_proxies = [\"127.0.0.1\", \"10.1.0.0/16\", \"fd00::/8\"]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Kiosk.TrustedProxies, " "); got != "127.0.0.1 10.1.0.0/16 fd00::/8" {
+		t.Fatalf("trusted proxies %q", got)
+	}
+	t.Setenv("NDIKIOSK_KIOSK_TRUSTED_PROXIES", "192.0.2.10, 192.0.2.11")
+	if c, err = loadText(t, "sandbox = true\n"); err != nil || strings.Join(c.Kiosk.TrustedProxies, " ") != "192.0.2.10 192.0.2.11" {
+		t.Fatalf("from the environment: %v %v", c, err)
 	}
 }
 
