@@ -125,12 +125,12 @@ type Engine struct {
 	store    VisitStore
 	now      func() time.Time
 	log      *slog.Logger
-	onQR     func(string) // told of every new QR (the sandbox's "camera")
+	onQR     func(string) // told of new codes (the sandbox's "camera"), like a subscriber
 
 	mu       sync.Mutex
 	screen   Screen
 	states   map[string]outstanding
-	subs     []func(Screen)
+	subs     []*subscriber
 	wake     chan struct{}
 	ctx      context.Context // set once by NewEngine; cancelled by Close
 	cancel   context.CancelFunc
@@ -144,6 +144,18 @@ type Engine struct {
 	fetching   bool       // a code is being prepared
 	wantCode   bool       // show the prepared code as soon as it arrives
 	fetchAfter time.Time  // after a failed attempt, the next waits until then
+
+	// Screens are handed out after e.mu is released, by one goroutine at
+	// a time (see unlock).
+	delivering bool
+	qrNext     uint64 // onQR has been told of every code before this Seq
+}
+
+// subscriber is a Subscribe callback and the first Seq it has not been
+// given.
+type subscriber struct {
+	fn   func(Screen)
+	next uint64
 }
 
 type readyCode struct {
@@ -184,7 +196,7 @@ type Deps struct {
 	Store    VisitStore
 	Now      func() time.Time // nil: time.Now
 	Log      *slog.Logger     // nil: slog.Default()
-	OnQR     func(string)     // told of every new QR (the sandbox's "camera"); may be nil
+	OnQR     func(string)     // told of the code on screen (the sandbox's "camera") the way subscribers are; may be nil
 }
 
 // maxInFlight bounds the exchanges running at once, counting cancelled
@@ -227,14 +239,16 @@ func NewEngine(ctx context.Context, cfg EngineConfig, d Deps) (*Engine, error) {
 		screen: Screen{Phase: PhaseStarting, MinAge: cfg.MinAge}}, nil
 }
 
-// Subscribe registers fn for every new Screen; it gets the current one at
-// once. fn runs on the engine's goroutines: a UI must hand it to its own.
+// Subscribe registers fn for every new Screen, starting with the current
+// one. fn is called without the engine's lock, one screen at a time and in
+// order, on whichever goroutine changed the screen (usually at once, on
+// this one), so it may call the engine. A screen that is replaced before
+// fn returns may be skipped; the newest never is. A UI hands the screen to
+// its own goroutine.
 func (e *Engine) Subscribe(fn func(Screen)) {
 	e.mu.Lock()
-	e.subs = append(e.subs, fn)
-	s := e.screen
-	e.mu.Unlock()
-	fn(s)
+	e.subs = append(e.subs, &subscriber{fn: fn})
+	e.unlock()
 }
 
 // Screen returns the current snapshot.
@@ -286,7 +300,7 @@ func (e *Engine) spawn(fn func()) {
 // something to do. Run calls it; tests call it after moving their clock.
 func (e *Engine) Step() time.Time {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	now := e.now()
 	for st, o := range e.states {
 		if !now.Before(o.expires) {
@@ -410,9 +424,6 @@ func (e *Engine) show(now time.Time, state string, c Code) {
 	e.states[state] = outstanding{expires: accept, issued: now}
 	e.visit++
 	e.set(Screen{Phase: PhaseQR, QR: c.URL, QRStart: c.Start, NextQR: c.Expiry.Add(-e.cfg.QRLead)})
-	if e.onQR != nil {
-		e.onQR(c.URL)
-	}
 }
 
 // prefetch asks a remote provider for the next code in the background; a
@@ -430,7 +441,7 @@ func (e *Engine) prefetch() {
 		c, err := e.provider.NewCode(ctx, state, e.cfg.QRLifetime)
 		cancel()
 		e.mu.Lock()
-		defer e.mu.Unlock()
+		defer e.unlock()
 		defer e.poke()
 		e.fetching = false
 		now := e.now()
@@ -450,14 +461,52 @@ func (e *Engine) prefetch() {
 	})
 }
 
-// set publishes a new screen; e.mu is held.
+// set makes s the current screen; unlock hands it out. e.mu is held.
 func (e *Engine) set(s Screen) {
 	s.Seq = e.screen.Seq + 1
 	s.MinAge = e.cfg.MinAge
 	e.screen = s
-	for _, fn := range e.subs {
-		fn(s)
+}
+
+// unlock releases e.mu, then gives the current screen to every subscriber
+// that has not had it and tells onQR of a new code, without the lock, so
+// that they may call the engine. One goroutine delivers at a time and
+// checks again after each round: a screen set meanwhile, by another
+// goroutine or by a subscriber, is delivered by it, after the older one.
+// Every method that may change the screen releases e.mu through unlock.
+func (e *Engine) unlock() {
+	if e.delivering {
+		e.mu.Unlock()
+		return
 	}
+	e.delivering = true
+	for {
+		s := e.screen
+		var due []func(Screen)
+		for _, sub := range e.subs {
+			if sub.next <= s.Seq {
+				sub.next = s.Seq + 1
+				due = append(due, sub.fn)
+			}
+		}
+		qr := e.onQR != nil && s.Phase == PhaseQR && e.qrNext <= s.Seq
+		if qr {
+			e.qrNext = s.Seq + 1
+		}
+		if len(due) == 0 && !qr {
+			break
+		}
+		e.mu.Unlock()
+		for _, fn := range due {
+			fn(s)
+		}
+		if qr {
+			e.onQR(s.QR)
+		}
+		e.mu.Lock()
+	}
+	e.delivering = false
+	e.mu.Unlock()
 }
 
 func (e *Engine) poke() {
@@ -482,7 +531,7 @@ func (e *Engine) Callback(q url.Values) Verdict {
 		return Verdict{400, "This link is not valid."}
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	now := e.now()
 	o, known := e.states[state]
 	switch {
@@ -559,7 +608,7 @@ func (e *Engine) notRecorded(now time.Time, err error) {
 // A visit cancelled meanwhile is dropped.
 func (e *Engine) finish(visit uint64, rec Visit, p *ndi.Person, err error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	defer e.poke()
 	e.inFlight--
 	if visit != e.visit {
@@ -652,7 +701,7 @@ var ErrChoice = errors.New("choose a host and a purpose from the list")
 // purpose; the visit is stored and the visitor welcomed.
 func (e *Engine) Confirm(host, purpose string) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	defer e.poke()
 	if e.screen.Phase != PhaseConfirm || e.pending == nil {
 		return errors.New("nothing to confirm")
@@ -726,7 +775,7 @@ func (e *Engine) unavailableMessage() string {
 // Cancel abandons the current visit and returns to a fresh QR.
 func (e *Engine) Cancel() {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	e.rotate(e.now())
 }
 

@@ -73,7 +73,7 @@ func (e *Engine) offLock(work func(ctx context.Context), result func(now time.Ti
 		defer cancel()
 		work(ctx)
 		e.mu.Lock()
-		defer e.mu.Unlock()
+		defer e.unlock()
 		defer e.poke()
 		if visit != e.visit || e.pending == nil {
 			return
@@ -158,7 +158,7 @@ func faceUserID(p *ndi.Person) string {
 // FaceRetry starts another attempt after a failed one.
 func (e *Engine) FaceRetry() {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	defer e.poke()
 	if e.screen.Phase != PhaseFace || !e.screen.FaceRetry || e.pending == nil {
 		return

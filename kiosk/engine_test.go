@@ -1,0 +1,354 @@
+package kiosk
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ndikiosk/internal/testclock"
+	"ndikiosk/ndi"
+)
+
+// promptly is how long a call that must not wait for the visit log or the
+// network may take before the test calls it stuck.
+const promptly = 5 * time.Second
+
+// fakeProvider makes codes on the spot (or, remote, when let through) and
+// answers exchanges with exchange, or an adult when exchange is nil.
+type fakeProvider struct {
+	now      func() time.Time
+	remote   bool
+	codes    chan struct{} // remote: each NewCode waits for one receive
+	exchange func(ctx context.Context) (*ndi.Person, error)
+
+	exchanges atomic.Int32
+}
+
+func (p *fakeProvider) NewCode(ctx context.Context, state string, lifetime time.Duration) (Code, error) {
+	if p.remote {
+		select {
+		case <-p.codes:
+		case <-ctx.Done():
+			return Code{}, ctx.Err()
+		}
+	}
+	n := p.now()
+	return Code{URL: "https://qr.test/verify?state=" + state, Start: n, Expiry: n.Add(lifetime), AcceptUntil: n.Add(lifetime)}, nil
+}
+
+func (p *fakeProvider) Exchange(ctx context.Context, _ ndi.Callback) (*ndi.Person, error) {
+	p.exchanges.Add(1)
+	if p.exchange != nil {
+		return p.exchange(ctx)
+	}
+	return adult(), nil
+}
+
+func (p *fakeProvider) Remote() bool { return p.remote }
+
+func adult() *ndi.Person {
+	p := &ndi.Person{UINFIN: ndi.Item{Value: "S1234567D"}, Name: ndi.Item{Value: "TAN AH KOW"}, DOB: ndi.Item{Value: "1980-01-01"}}
+	p.SetSubject("S1234567D")
+	return p
+}
+
+// memStore is a visit log in memory. hook, when set, runs first in every
+// call with the call's name: tests block there.
+type memStore struct {
+	hook func(call string)
+
+	mu     sync.Mutex
+	visits []Visit
+	denied bool // everyone is on the deny list
+}
+
+func (s *memStore) enter(call string) {
+	if s.hook != nil {
+		s.hook(call)
+	}
+}
+
+func (s *memStore) PersonKey(uinfin string) []byte { return []byte("key:" + uinfin) }
+
+func (s *memStore) Save(_ context.Context, v Visit) (int64, error) {
+	s.enter("Save")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v.ID = int64(len(s.visits) + 1)
+	s.visits = append(s.visits, v)
+	return v.ID, nil
+}
+
+func (s *memStore) OpenVisit(_ context.Context, key []byte, since time.Time) (Visit, error) {
+	s.enter("OpenVisit")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.visits) - 1; i >= 0; i-- {
+		v := s.visits[i]
+		if string(v.PersonKey) == string(key) && v.Outcome == OutcomeCheckedIn && v.CheckedOutAt.IsZero() && !v.StartedAt.Before(since) {
+			return v, nil
+		}
+	}
+	return Visit{}, ErrNotFound
+}
+
+func (s *memStore) CheckOut(_ context.Context, id int64, at time.Time) error {
+	s.enter("CheckOut")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.visits[id-1].CheckedOutAt = at
+	return nil
+}
+
+func (s *memStore) Denied(context.Context, []byte) (bool, error) {
+	s.enter("Denied")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.denied, nil
+}
+
+func (s *memStore) Visits(context.Context, VisitFilter) ([]Visit, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Visit(nil), s.visits...), nil
+}
+
+func (s *memStore) Purge(context.Context, time.Time) (int64, error) { return 0, nil }
+
+func (s *memStore) saved() []Visit {
+	vs, _ := s.Visits(context.Background(), VisitFilter{})
+	return vs
+}
+
+// rig is an engine on a test clock with a fake provider and visit log. It
+// records every screen its subscriber is given.
+type rig struct {
+	e        *Engine
+	clock    *testclock.Clock
+	provider *fakeProvider
+	store    *memStore
+
+	mu      sync.Mutex
+	seen    []Screen
+	ooo     []string // screens delivered out of order
+	changed chan struct{}
+}
+
+func testConfig() EngineConfig {
+	return EngineConfig{KioskID: "k1", Mode: ModeAge, Attributes: []string{"uinfin", "name", "dob"},
+		Hosts: []string{"Ms Lee"}, Purposes: []string{"Meeting"}, ConfirmTimeout: time.Minute, MinAge: 18,
+		QRLifetime: time.Minute, QRLead: 10 * time.Second, ExchangeTimeout: 5 * time.Second,
+		ResultTimeout: 10 * time.Second, MaxOutstanding: 3, Contact: "the front desk", ServiceName: "Verify",
+		Alternative: "Please approach the counter."}
+}
+
+// newRig builds an engine from testConfig changed by tweak (may be nil);
+// the store's hook and the provider's exchange may be set through setup
+// before the engine starts. The engine is closed when the test ends, and
+// the test fails if that hangs.
+func newRig(t *testing.T, tweak func(*EngineConfig), setup func(*fakeProvider, *memStore), onQR ...func(string)) *rig {
+	t.Helper()
+	clock := testclock.New(time.Date(2026, 12, 2, 10, 0, 0, 0, ndi.SGT))
+	r := &rig{clock: clock, provider: &fakeProvider{now: clock.Now}, store: &memStore{}, changed: make(chan struct{}, 1)}
+	if setup != nil {
+		setup(r.provider, r.store)
+	}
+	cfg := testConfig()
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	d := Deps{Provider: r.provider, Store: r.store, Now: clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if len(onQR) > 0 {
+		d.OnQR = onQR[0]
+	}
+	e, err := NewEngine(context.Background(), cfg, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.e = e
+	t.Cleanup(func() {
+		closed := make(chan struct{})
+		go func() { e.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(promptly):
+			t.Error("Close hangs")
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, o := range r.ooo {
+			t.Error(o)
+		}
+	})
+	e.Subscribe(r.record)
+	return r
+}
+
+func (r *rig) record(s Screen) {
+	r.mu.Lock()
+	if n := len(r.seen); n > 0 && s.Seq <= r.seen[n-1].Seq {
+		r.ooo = append(r.ooo, "screen "+s.Phase.String()+" delivered after a newer one")
+	}
+	r.seen = append(r.seen, s)
+	r.mu.Unlock()
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+// last is the newest screen the subscriber was given.
+func (r *rig) last() Screen {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen[len(r.seen)-1]
+}
+
+// waitFor waits until the subscriber is given a screen that ok accepts.
+func (r *rig) waitFor(t *testing.T, what string, ok func(Screen) bool) Screen {
+	t.Helper()
+	timeout := time.After(promptly)
+	for {
+		if s := r.last(); ok(s) {
+			return s
+		}
+		select {
+		case <-r.changed:
+		case <-timeout:
+			t.Fatalf("never %s; last screen %+v", what, r.last())
+		}
+	}
+}
+
+func (r *rig) waitPhase(t *testing.T, p Phase) Screen {
+	t.Helper()
+	return r.waitFor(t, "on "+p.String(), func(s Screen) bool { return s.Phase == p })
+}
+
+// qr steps the engine until a code is shown.
+func (r *rig) qr(t *testing.T) Screen {
+	t.Helper()
+	r.e.Step()
+	return r.waitPhase(t, PhaseQR)
+}
+
+// scan is a phone's callback for the code on screen, with extra query
+// parameters (or, without any, an authorisation code).
+func (r *rig) scan(t *testing.T, extra ...string) Verdict {
+	t.Helper()
+	u, err := url.Parse(r.e.Screen().QR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"state": {u.Query().Get("state")}}
+	if len(extra) == 0 {
+		q.Set("code", "code-1")
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Set(extra[i], extra[i+1])
+	}
+	return r.e.Callback(q)
+}
+
+// within runs fn and fails the test if it does not return promptly.
+func within(t *testing.T, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); fn() }()
+	select {
+	case <-done:
+	case <-time.After(promptly):
+		t.Fatalf("%s is stuck", what)
+	}
+}
+
+var forged = url.Values{"code": {"abc"}, "state": {"k1-forged"}}
+
+// A subscriber and OnQR are called without the engine's lock: they may
+// read the screen and act on the engine from inside the callback.
+func TestSubscriberMayCallTheEngine(t *testing.T) {
+	var r *rig
+	var qrs atomic.Int32
+	r = newRig(t, nil, nil, func(string) {
+		qrs.Add(1)
+		r.e.Screen()
+	})
+	var cancelled atomic.Bool
+	r.e.Subscribe(func(s Screen) {
+		if now := r.e.Screen(); now.Seq < s.Seq {
+			t.Errorf("Screen() is %d behind the delivered screen %d", now.Seq, s.Seq)
+		}
+		if s.Phase == PhaseResult && !cancelled.Swap(true) {
+			r.e.Cancel()
+			r.e.Outstanding()
+		}
+	})
+	within(t, "a visit with a subscriber that calls the engine", func() {
+		r.e.Step()
+		r.scan(t)
+	})
+	s := r.waitFor(t, "back on a code after the subscriber's cancel", func(s Screen) bool { return s.Phase == PhaseQR && cancelled.Load() })
+	r.e.Close() // the exchange's goroutine finishes delivering
+	if got := r.e.Screen(); got.Seq != s.Seq {
+		t.Fatalf("the subscriber's last screen %d is not the current one %d", s.Seq, got.Seq)
+	}
+	if qrs.Load() != 2 {
+		t.Fatalf("OnQR told of %d codes, want 2", qrs.Load())
+	}
+	if len(r.store.saved()) != 1 {
+		t.Fatalf("visit log %+v", r.store.saved())
+	}
+}
+
+// Screens reach a subscriber in order, with the newest last, however many
+// goroutines change them at once.
+func TestScreensArriveInOrder(t *testing.T) {
+	r := newRig(t, nil, nil)
+	var seqs []uint64
+	r.e.Subscribe(func(s Screen) {
+		if n := len(seqs); n > 0 && s.Seq <= seqs[n-1] {
+			t.Errorf("screen %d after %d", s.Seq, seqs[n-1])
+		}
+		seqs = append(seqs, s.Seq)
+	})
+	r.qr(t)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				r.e.Cancel()
+				r.e.Step()
+				r.e.Callback(forged)
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 20 {
+			r.scan(t)
+		}
+	})
+	wg.Wait()
+	r.e.Close() // the exchanges end too
+	if last, now := seqs[len(seqs)-1], r.e.Screen().Seq; last != now {
+		t.Fatalf("the subscriber's last screen is %d, the engine's %d", last, now)
+	}
+	if len(seqs) < 2 {
+		t.Fatalf("only %d screens delivered", len(seqs))
+	}
+}
+
+// A subscriber gets the current screen at once.
+func TestSubscribeGetsTheCurrentScreen(t *testing.T) {
+	r := newRig(t, nil, nil)
+	r.qr(t)
+	var got Screen
+	r.e.Subscribe(func(s Screen) { got = s })
+	if want := r.e.Screen(); got.Seq != want.Seq || got.Phase != PhaseQR {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
