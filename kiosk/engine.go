@@ -135,7 +135,7 @@ type Engine struct {
 	ctx      context.Context // set once by NewEngine; cancelled by Close
 	cancel   context.CancelFunc
 	work     sync.WaitGroup // every goroutine the engine starts
-	visit    uint64         // changes with every new code and every accepted callback
+	visit    uint64         // changes when a visit is abandoned (every rotation) and with every accepted callback
 	pending  *pendingVisit
 	inFlight int // exchanges running
 
@@ -372,9 +372,11 @@ func (e *Engine) Step() time.Time {
 // rotate shows a new code. The one it replaces stays valid until it
 // expires, in case a phone scanned it just before. A remote provider's
 // code comes from prefetch; until it is there the screen says so (or keeps
-// a code that is still good). e.mu is held.
+// a code that is still good). Whatever visit was under way is abandoned:
+// its late results are dropped. e.mu is held.
 func (e *Engine) rotate(now time.Time) {
 	e.pending = nil
+	e.visit++
 	if !e.provider.Remote() {
 		state := e.newState()
 		c, err := e.provider.NewCode(e.ctx, state, e.cfg.QRLifetime)
@@ -422,7 +424,6 @@ func (e *Engine) show(now time.Time, state string, c Code) {
 		accept = c.Expiry
 	}
 	e.states[state] = outstanding{expires: accept, issued: now}
-	e.visit++
 	e.set(Screen{Phase: PhaseQR, QR: c.URL, QRStart: c.Start, NextQR: c.Expiry.Add(-e.cfg.QRLead)})
 }
 

@@ -305,6 +305,43 @@ func TestSubscriberMayCallTheEngine(t *testing.T) {
 	}
 }
 
+// A cancel while a remote provider's next code is still on its way leaves
+// no code to show: the visit's late result must not come back anyway.
+func TestCancelDropsLateResultWhileCodeIsPrepared(t *testing.T) {
+	answer := make(chan struct{})
+	r := newRig(t, nil, func(p *fakeProvider, _ *memStore) {
+		p.remote, p.codes = true, make(chan struct{}, 1)
+		p.exchange = func(ctx context.Context) (*ndi.Person, error) {
+			select {
+			case <-answer:
+				return adult(), nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	})
+	r.provider.codes <- struct{}{} // the first code
+	r.qr(t)
+	r.scan(t) // also asks for the next code, which is slow to come
+	r.waitPhase(t, PhaseChecking)
+	r.e.Cancel()
+	starting := r.waitPhase(t, PhaseStarting)
+	close(answer)
+	r.provider.codes <- struct{}{} // the next code
+	s := r.waitPhase(t, PhaseQR)
+	r.e.Close()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, seen := range r.seen {
+		if seen.Seq > starting.Seq && seen.Phase != PhaseQR {
+			t.Fatalf("after cancel: %+v (then %+v)", seen, s)
+		}
+	}
+	if vs := r.store.saved(); len(vs) != 0 {
+		t.Fatalf("a cancelled visit was logged: %+v", vs)
+	}
+}
+
 // Screens reach a subscriber in order, with the newest last, however many
 // goroutines change them at once.
 func TestScreensArriveInOrder(t *testing.T) {
