@@ -553,13 +553,17 @@ func (e *Engine) Callback(q url.Values) Verdict {
 	rec := Visit{KioskID: e.cfg.KioskID, Mode: e.cfg.Mode, TxnRef: state, Attributes: e.cfg.Attributes, StartedAt: now}
 	if perr != nil {
 		e.log.Info("visit ended on the phone", "error", perr.Code)
+		rec.DecidedAt = now
 		if perr.Unavailable() {
-			e.record(rec, OutcomeUnavailable, "verify-"+perr.Code)
+			rec.Outcome, rec.Reason = OutcomeUnavailable, "verify-"+perr.Code
 			e.showUnavailable(now)
 		} else {
-			e.record(rec, OutcomeDenied, "consent-declined")
+			rec.Outcome, rec.Reason = OutcomeDenied, "consent-declined"
 			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeDenied, Until: now.Add(e.cfg.ResultTimeout)})
 		}
+		// Logged in the background: the phone is answered at once, and
+		// the screen is the same whether the log takes it or not.
+		e.spawn(func() { e.write(rec) })
 		e.poke()
 		return Verdict{200, "Done — please look at the kiosk screen."}
 	}
@@ -577,15 +581,44 @@ func (e *Engine) Callback(q url.Values) Verdict {
 	return Verdict{200, "Done — please look at the kiosk screen."}
 }
 
-// record saves a visit that ends here (refusals, errors, age checks). It
-// reports whether the log took it; e.mu is held.
-func (e *Engine) record(v Visit, out Outcome, reason string) error {
+// storeTimeout bounds the visit log's calls for one visit.
+const storeTimeout = 5 * time.Second
+
+// unlocked runs work without the engine's lock: the visit log's reads and
+// writes, which wait for the disk (SQLite with fsync). Then, with the lock
+// back, it runs the step work returns, unless the visit was abandoned
+// meanwhile (cancelled, timed out). e.mu is held, and released during
+// work: the caller must not rely on what it read before. Callers are the
+// engine's own goroutines, which Close waits for, and Confirm.
+func (e *Engine) unlocked(work func() (then func(now time.Time))) {
+	visit := e.visit
+	e.unlock()
+	then := work()
+	e.mu.Lock()
+	if visit == e.visit && then != nil {
+		then(e.now())
+	}
+}
+
+// save logs a visit that ends here (refusals, errors, decisions) without
+// the engine's lock, then calls then with the log's answer, unless the
+// visit was abandoned meanwhile; see unlocked. e.mu is held.
+func (e *Engine) save(v Visit, out Outcome, reason string, then func(now time.Time, err error)) {
 	v.Outcome, v.Reason, v.DecidedAt = out, reason, e.now()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	e.unlocked(func() func(time.Time) {
+		err := e.write(v)
+		return func(now time.Time) { then(now, err) }
+	})
+}
+
+// write saves a visit to the log and reports whether the log took it.
+// e.mu is not held.
+func (e *Engine) write(v Visit) error {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	_, err := e.store.Save(ctx, v)
 	if err != nil {
-		e.log.Error("visit not recorded", "outcome", string(out), "error", err.Error())
+		e.log.Error("visit not recorded", "outcome", string(v.Outcome), "error", err.Error())
 	}
 	return err
 }
@@ -615,16 +648,15 @@ func (e *Engine) finish(visit uint64, rec Visit, p *ndi.Person, err error) {
 	if visit != e.visit {
 		return
 	}
-	now := e.now()
 	if err != nil {
 		e.log.Warn("exchange failed", "error", err.Error())
 		if ndi.Unavailable(err) {
-			e.record(rec, OutcomeUnavailable, reasonFor(err))
-			e.showUnavailable(now)
+			e.save(rec, OutcomeUnavailable, reasonFor(err), func(now time.Time, _ error) { e.showUnavailable(now) })
 			return
 		}
-		e.record(rec, OutcomeError, reasonFor(err))
-		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeError, Until: now.Add(e.cfg.ResultTimeout)})
+		e.save(rec, OutcomeError, reasonFor(err), func(now time.Time, _ error) {
+			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeError, Until: now.Add(e.cfg.ResultTimeout)})
+		})
 		return
 	}
 	rec.MaskedID = p.MaskedID()
@@ -632,14 +664,14 @@ func (e *Engine) finish(visit uint64, rec Visit, p *ndi.Person, err error) {
 		e.startFace(rec, p)
 		return
 	}
-	e.decide(now, rec, p)
+	e.decide(e.now(), rec, p)
 }
 
 // decide applies the mode's policy to a verified (and, with Face, matched)
-// person. e.mu is held.
+// person at now. e.mu is held, and released while the log is written.
 func (e *Engine) decide(now time.Time, rec Visit, p *ndi.Person) {
 	if e.cfg.Mode == ModeVisitor {
-		e.visitor(now, rec, p)
+		e.unlocked(func() func(time.Time) { return e.visitor(now, rec, p) })
 		return
 	}
 	out := OutcomeCannotDecide
@@ -649,49 +681,57 @@ func (e *Engine) decide(now time.Time, rec Visit, p *ndi.Person) {
 	case ndi.Below:
 		out = OutcomeNotEligible
 	}
-	if err := e.record(rec, out, ""); err != nil {
-		e.notRecorded(now, err)
-		return
-	}
-	e.log.Info("visit decided", "outcome", string(out))
-	e.set(Screen{Phase: PhaseResult, Outcome: out, Until: now.Add(e.cfg.ResultTimeout)})
+	e.save(rec, out, "", func(now time.Time, err error) {
+		if err != nil {
+			e.notRecorded(now, err)
+			return
+		}
+		e.log.Info("visit decided", "outcome", string(out))
+		e.set(Screen{Phase: PhaseResult, Outcome: out, Until: now.Add(e.cfg.ResultTimeout)})
+	})
 }
 
-// visitor handles a verified visitor: refused if on the deny list, checked
-// out if already checked in today, otherwise asked to confirm.
-func (e *Engine) visitor(now time.Time, rec Visit, p *ndi.Person) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// visitor handles a verified visitor, decided at now: refused if on the
+// deny list, checked out if already checked in today, otherwise asked to
+// confirm. It reads and writes the log without the engine's lock and
+// returns what to show, to be run with the lock (see unlocked).
+func (e *Engine) visitor(now time.Time, rec Visit, p *ndi.Person) func(time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	rec.PersonKey = e.store.PersonKey(p.Subject())
 	rec.Name = p.Name.String()
 	denied, err := e.store.Denied(ctx, rec.PersonKey)
 	if err != nil {
 		e.log.Error("deny list unreadable", "error", err.Error())
-		e.notRecorded(now, err)
-		return
+		return func(now time.Time) { e.notRecorded(now, err) }
 	}
 	if denied {
 		rec.Name = "" // not needed for a refusal
-		e.record(rec, OutcomeRefused, "deny-list")
-		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeRefused, Until: now.Add(e.cfg.ResultTimeout)})
-		return
+		rec.Outcome, rec.Reason, rec.DecidedAt = OutcomeRefused, "deny-list", e.now()
+		e.write(rec)
+		return func(now time.Time) {
+			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeRefused, Until: now.Add(e.cfg.ResultTimeout)})
+		}
 	}
 	open, err := e.store.OpenVisit(ctx, rec.PersonKey, startOfDay(now))
 	switch {
 	case err == nil:
 		if err := e.store.CheckOut(ctx, open.ID, now); err != nil {
 			e.log.Error("check-out not recorded", "error", err.Error())
-			e.notRecorded(now, err)
-			return
+			return func(now time.Time) { e.notRecorded(now, err) }
 		}
-		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedOut, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
+		return func(now time.Time) {
+			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedOut, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
+		}
 	case errors.Is(err, ErrNotFound):
-		e.pending = &pendingVisit{visit: rec, person: p}
-		e.set(Screen{Phase: PhaseConfirm, Particulars: Particulars(p, e.cfg.Attributes), Hosts: e.cfg.Hosts,
-			Purposes: e.cfg.Purposes, FreeText: e.cfg.FreeText, Until: now.Add(e.cfg.ConfirmTimeout)})
+		return func(now time.Time) {
+			e.pending = &pendingVisit{visit: rec, person: p}
+			e.set(Screen{Phase: PhaseConfirm, Particulars: Particulars(p, e.cfg.Attributes), Hosts: e.cfg.Hosts,
+				Purposes: e.cfg.Purposes, FreeText: e.cfg.FreeText, Until: now.Add(e.cfg.ConfirmTimeout)})
+		}
 	default:
 		e.log.Error("visit log unreadable", "error", err.Error())
-		e.notRecorded(now, err)
+		return func(now time.Time) { e.notRecorded(now, err) }
 	}
 }
 
@@ -699,7 +739,8 @@ func (e *Engine) visitor(now time.Time, rec Visit, p *ndi.Person) {
 var ErrChoice = errors.New("choose a host and a purpose from the list")
 
 // Confirm submits the visitor's confirmed particulars with a host and a
-// purpose; the visit is stored and the visitor welcomed.
+// purpose; the visit is stored and the visitor welcomed. It returns once
+// the visit log has answered, without holding the engine's lock meanwhile.
 func (e *Engine) Confirm(host, purpose string) error {
 	e.mu.Lock()
 	defer e.unlock()
@@ -711,15 +752,16 @@ func (e *Engine) Confirm(host, purpose string) error {
 	if !e.allowed(host, e.cfg.Hosts) || !e.allowed(purpose, e.cfg.Purposes) {
 		return ErrChoice
 	}
-	now := e.now()
 	rec := e.pending.visit
-	e.pending = nil
+	e.pending = nil // a second tap finds nothing to confirm
 	rec.Host, rec.Purpose = host, purpose
-	if err := e.record(rec, OutcomeCheckedIn, ""); err != nil {
-		e.notRecorded(now, err)
-		return nil
-	}
-	e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedIn, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
+	e.save(rec, OutcomeCheckedIn, "", func(now time.Time, err error) {
+		if err != nil {
+			e.notRecorded(now, err)
+			return
+		}
+		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedIn, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
+	})
 	return nil
 }
 

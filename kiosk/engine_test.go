@@ -2,6 +2,7 @@ package kiosk
 
 import (
 	"context"
+	"image"
 	"io"
 	"log/slog"
 	"net/url"
@@ -123,6 +124,53 @@ func (s *memStore) Purge(context.Context, time.Time) (int64, error) { return 0, 
 func (s *memStore) saved() []Visit {
 	vs, _ := s.Visits(context.Background(), VisitFilter{})
 	return vs
+}
+
+// gate blocks one kind of store call until opened, and says when a call
+// is waiting in it.
+type gate struct {
+	call    string
+	entered chan struct{}
+	open    chan struct{}
+	once    sync.Once
+}
+
+func newGate(call string) *gate {
+	return &gate{call: call, entered: make(chan struct{}, 16), open: make(chan struct{})}
+}
+
+func (g *gate) hook(call string) {
+	if call != g.call {
+		return
+	}
+	g.entered <- struct{}{}
+	<-g.open
+}
+
+func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
+
+// waitEntered waits until a call is held at the gate.
+func (g *gate) waitEntered(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.entered:
+	case <-time.After(promptly):
+		t.Fatalf("no %s call reached the store", g.call)
+	}
+}
+
+type stillCamera struct{}
+
+func (stillCamera) Frame(context.Context) (image.Image, error) {
+	return image.NewGray(image.Rect(0, 0, 8, 8)), nil
+}
+func (stillCamera) Close() error { return nil }
+
+type faceService struct{ registered bool }
+
+func (f faceService) Registered(context.Context, string) (bool, error) { return f.registered, nil }
+func (f faceService) Compare(context.Context, string, []byte) (float64, error) {
+	return 0.9, nil
 }
 
 // rig is an engine on a test clock with a fake provider and visit log. It
@@ -302,6 +350,119 @@ func TestSubscriberMayCallTheEngine(t *testing.T) {
 	}
 	if len(r.store.saved()) != 1 {
 		t.Fatalf("visit log %+v", r.store.saved())
+	}
+}
+
+// While a visit's write to the log is held up (a slow disk, fsync), the
+// kiosk still answers: its screen, a forged callback, the health check.
+func TestStoreWritesDoNotBlockTheEngine(t *testing.T) {
+	visitor := func(c *EngineConfig) { c.Mode = ModeVisitor }
+	face := func(c *EngineConfig) {
+		c.Face = &FaceConfig{Checker: faceService{registered: false}, Camera: stillCamera{}, Threshold: 0.8, Countdown: 3 * time.Second}
+	}
+	cases := []struct {
+		name   string
+		call   string // the store call that blocks
+		tweak  func(*EngineConfig)
+		setup  func(*fakeProvider, *memStore)
+		visit  func(t *testing.T, r *rig) // starts the visit; returns with the store call blocked
+		screen Screen                     // what shows once the store answers
+	}{
+		{name: "age decision", call: "Save", screen: Screen{Phase: PhaseResult, Outcome: OutcomeEligible}},
+		{name: "exchange error", call: "Save",
+			setup: func(p *fakeProvider, _ *memStore) {
+				p.exchange = func(context.Context) (*ndi.Person, error) { return nil, ndi.ErrBadResponse }
+			},
+			screen: Screen{Phase: PhaseResult, Outcome: OutcomeError}},
+		{name: "exchange unavailable", call: "Save",
+			setup: func(p *fakeProvider, _ *memStore) {
+				p.exchange = func(context.Context) (*ndi.Person, error) { return nil, ndi.ErrUnavailable }
+			},
+			screen: Screen{Phase: PhaseUnavailable, Outcome: OutcomeUnavailable}},
+		{name: "declined on the phone", call: "Save",
+			visit: func(t *testing.T, r *rig) {
+				var v Verdict
+				within(t, "the callback of a declined consent", func() { v = r.scan(t, "error", "access_denied") })
+				if v.Status != 200 {
+					t.Fatalf("declined: %+v", v)
+				}
+			},
+			screen: Screen{Phase: PhaseResult, Outcome: OutcomeDenied}},
+		{name: "Verify down on the phone", call: "Save",
+			visit: func(t *testing.T, r *rig) {
+				within(t, "the callback of an unavailable Verify", func() { r.scan(t, "error", "temporarily_unavailable") })
+			},
+			screen: Screen{Phase: PhaseUnavailable, Outcome: OutcomeUnavailable}},
+		{name: "visitor deny list", call: "Denied", tweak: visitor,
+			screen: Screen{Phase: PhaseConfirm}},
+		{name: "visitor refused", call: "Save", tweak: visitor,
+			setup:  func(_ *fakeProvider, s *memStore) { s.denied = true },
+			screen: Screen{Phase: PhaseResult, Outcome: OutcomeRefused}},
+		{name: "visitor confirms", call: "Save", tweak: visitor,
+			visit: func(t *testing.T, r *rig) {
+				r.scan(t)
+				r.waitPhase(t, PhaseConfirm)
+				go r.e.Confirm("Ms Lee", "Meeting") // the UI's tap handler, held up by the log
+			},
+			screen: Screen{Phase: PhaseResult, Outcome: OutcomeCheckedIn, Name: "TAN AH KOW"}},
+		{name: "face not registered", call: "Save", tweak: face,
+			screen: Screen{Phase: PhaseResult, Outcome: OutcomeFaceFailed, Reason: FaceNotRegistered}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := newGate(c.call)
+			defer g.release()
+			r := newRig(t, c.tweak, func(p *fakeProvider, s *memStore) {
+				s.hook = g.hook
+				if c.setup != nil {
+					c.setup(p, s)
+				}
+			})
+			r.qr(t)
+			if c.visit != nil {
+				c.visit(t, r)
+			} else if v := r.scan(t); v.Status != 200 {
+				t.Fatalf("callback %+v", v)
+			}
+			g.waitEntered(t)
+			within(t, "Screen while the log is busy", func() { r.e.Screen() })
+			within(t, "a forged callback while the log is busy", func() {
+				if v := r.e.Callback(forged); v.Status != 404 {
+					t.Errorf("forged callback: %+v", v)
+				}
+			})
+			within(t, "Outstanding while the log is busy", func() { r.e.Outstanding() })
+			g.release()
+			got := r.waitFor(t, "on "+string(c.screen.Outcome), func(s Screen) bool {
+				return s.Phase == c.screen.Phase && s.Outcome == c.screen.Outcome
+			})
+			if got.Name != c.screen.Name || got.Reason != c.screen.Reason {
+				t.Fatalf("screen %+v, want %+v", got, c.screen)
+			}
+		})
+	}
+}
+
+// A visit cancelled while its decision is being written is written but
+// not shown: the kiosk stays on its new code.
+func TestCancelDuringWriteDropsTheScreen(t *testing.T) {
+	g := newGate("Save")
+	defer g.release()
+	r := newRig(t, nil, func(_ *fakeProvider, s *memStore) { s.hook = g.hook })
+	r.qr(t)
+	r.scan(t)
+	g.waitEntered(t)
+	within(t, "Cancel while the log is busy", r.e.Cancel)
+	qr := r.waitPhase(t, PhaseQR)
+	g.release()
+	// The write finishing is the last thing the visit does; Close waits
+	// for it.
+	r.e.Close()
+	if s := r.e.Screen(); s.Seq != qr.Seq {
+		t.Fatalf("the cancelled visit came back: %+v", s)
+	}
+	if vs := r.store.saved(); len(vs) != 1 || vs[0].Outcome != OutcomeEligible {
+		t.Fatalf("visit log %+v", vs)
 	}
 }
 
