@@ -134,8 +134,10 @@ type Engine struct {
 	wake     chan struct{}
 	ctx      context.Context // set once by NewEngine; cancelled by Close
 	cancel   context.CancelFunc
-	work     sync.WaitGroup // every goroutine the engine starts
-	visit    uint64         // changes when a visit is abandoned (every rotation) and with every accepted callback
+	running  int       // goroutines the engine started that have not returned
+	idle     sync.Cond // on e.mu: running fell to zero
+	closed   bool      // Close has begun
+	visit    uint64    // changes when a visit is abandoned (every rotation) and with every accepted callback
 	pending  *pendingVisit
 	inFlight int // exchanges running
 
@@ -234,9 +236,11 @@ func NewEngine(ctx context.Context, cfg EngineConfig, d Deps) (*Engine, error) {
 		return nil, errors.New("engine: the Face step needs its service, a camera, a threshold and a countdown")
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	return &Engine{cfg: cfg, provider: d.Provider, store: d.Store, now: d.Now, log: d.Log, onQR: d.OnQR,
+	e := &Engine{cfg: cfg, provider: d.Provider, store: d.Store, now: d.Now, log: d.Log, onQR: d.OnQR,
 		states: map[string]outstanding{}, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
-		screen: Screen{Phase: PhaseStarting, MinAge: cfg.MinAge}}, nil
+		screen: Screen{Phase: PhaseStarting, MinAge: cfg.MinAge}}
+	e.idle.L = &e.mu
+	return e, nil
 }
 
 // Subscribe registers fn for every new Screen, starting with the current
@@ -280,18 +284,37 @@ func (e *Engine) Run() {
 }
 
 // Close cancels what the engine is doing (exchanges, code requests, Face
-// calls) and waits until every goroutine it started has returned, so the
-// visit log can be closed after it.
+// calls) and waits until every goroutine it started has returned, writes
+// to the visit log included, so the log can be closed after it. Nothing
+// the engine starts runs after Close returns. A subscriber must not call
+// it: Close would wait for the goroutine delivering to that subscriber.
 func (e *Engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
 	e.cancel()
-	e.work.Wait()
+	for e.running > 0 {
+		e.idle.Wait()
+	}
 }
 
-// spawn runs fn on a goroutine that Close waits for.
+// spawn runs fn on a goroutine that Close waits for. While Close waits,
+// the work it waits for may still start what it leads to (a cancelled
+// exchange's row is still written); once it is all done, nothing more is
+// started. e.mu is held.
 func (e *Engine) spawn(fn func()) {
-	e.work.Add(1)
+	if e.closed && e.running == 0 {
+		return
+	}
+	e.running++
 	go func() {
-		defer e.work.Done()
+		defer func() {
+			e.mu.Lock()
+			if e.running--; e.running == 0 {
+				e.idle.Broadcast()
+			}
+			e.mu.Unlock()
+		}()
 		fn()
 	}()
 }
