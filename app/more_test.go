@@ -60,13 +60,13 @@ func TestInFlightBound(t *testing.T) {
 	r := newRig(t, exchangeTimeout(10*time.Second))
 	id := personaID(t, "Adult citizen")
 	for i := 0; i < 4; i++ { // the engine runs at most four at once
-		res, err := r.sb.Scan(context.Background(), id, "allow", sandbox.FaultSlow)
+		res, err := r.scan(id, "allow", sandbox.FaultSlow)
 		if err != nil || res.CallbackStatus != 200 {
 			t.Fatalf("scan %d: %+v %v", i, res, err)
 		}
 		r.engine.Cancel() // the slow exchange keeps running
 	}
-	res, err := r.sb.Scan(context.Background(), id, "allow", "")
+	res, err := r.scan(id, "allow", "")
 	if err != nil || res.CallbackStatus != 503 {
 		t.Fatalf("fifth exchange while four run: %+v %v", res, err)
 	}
@@ -168,7 +168,7 @@ tls_key = "tls.key"
 	for deadline := time.Now().Add(10 * time.Second); engine.Screen().Phase != PhaseQR && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	res, err := sb.Scan(context.Background(), personaID(t, "Adult citizen"), "allow", "")
+	res, err := sb.ScanURL(context.Background(), engine.Screen().QR, personaID(t, "Adult citizen"), "allow", "")
 	if err != nil || res.CallbackStatus != 200 || !strings.HasPrefix(res.CallbackURL, "https://") {
 		t.Fatalf("scan over TLS: %+v %v", res, err)
 	}

@@ -125,17 +125,19 @@ type Engine struct {
 	store    VisitStore
 	now      func() time.Time
 	log      *slog.Logger
-	onQR     func(string) // told of every new QR (the sandbox's "camera")
+	onQR     func(string) // told of new codes (the sandbox's "camera"), like a subscriber
 
 	mu       sync.Mutex
 	screen   Screen
 	states   map[string]outstanding
-	subs     []func(Screen)
+	subs     []*subscriber
 	wake     chan struct{}
 	ctx      context.Context // set once by NewEngine; cancelled by Close
 	cancel   context.CancelFunc
-	work     sync.WaitGroup // every goroutine the engine starts
-	visit    uint64         // changes with every new code and every accepted callback
+	running  int       // goroutines the engine started that have not returned
+	idle     sync.Cond // on e.mu: running fell to zero
+	closed   bool      // Close has begun
+	visit    uint64    // changes when a visit is abandoned (every rotation) and with every accepted callback
 	pending  *pendingVisit
 	inFlight int // exchanges running
 
@@ -144,6 +146,18 @@ type Engine struct {
 	fetching   bool       // a code is being prepared
 	wantCode   bool       // show the prepared code as soon as it arrives
 	fetchAfter time.Time  // after a failed attempt, the next waits until then
+
+	// Screens are handed out after e.mu is released, by one goroutine at
+	// a time (see unlock).
+	delivering bool
+	qrNext     uint64 // onQR has been told of every code before this Seq
+}
+
+// subscriber is a Subscribe callback and the first Seq it has not been
+// given.
+type subscriber struct {
+	fn   func(Screen)
+	next uint64
 }
 
 type readyCode struct {
@@ -184,7 +198,7 @@ type Deps struct {
 	Store    VisitStore
 	Now      func() time.Time // nil: time.Now
 	Log      *slog.Logger     // nil: slog.Default()
-	OnQR     func(string)     // told of every new QR (the sandbox's "camera"); may be nil
+	OnQR     func(string)     // told of the code on screen (the sandbox's "camera") the way subscribers are; may be nil
 }
 
 // maxInFlight bounds the exchanges running at once, counting cancelled
@@ -222,19 +236,23 @@ func NewEngine(ctx context.Context, cfg EngineConfig, d Deps) (*Engine, error) {
 		return nil, errors.New("engine: the Face step needs its service, a camera, a threshold and a countdown")
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	return &Engine{cfg: cfg, provider: d.Provider, store: d.Store, now: d.Now, log: d.Log, onQR: d.OnQR,
+	e := &Engine{cfg: cfg, provider: d.Provider, store: d.Store, now: d.Now, log: d.Log, onQR: d.OnQR,
 		states: map[string]outstanding{}, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
-		screen: Screen{Phase: PhaseStarting, MinAge: cfg.MinAge}}, nil
+		screen: Screen{Phase: PhaseStarting, MinAge: cfg.MinAge}}
+	e.idle.L = &e.mu
+	return e, nil
 }
 
-// Subscribe registers fn for every new Screen; it gets the current one at
-// once. fn runs on the engine's goroutines: a UI must hand it to its own.
+// Subscribe registers fn for every new Screen, starting with the current
+// one. fn is called without the engine's lock, one screen at a time and in
+// order, on whichever goroutine changed the screen (usually at once, on
+// this one), so it may call the engine. A screen that is replaced before
+// fn returns may be skipped; the newest never is. A UI hands the screen to
+// its own goroutine.
 func (e *Engine) Subscribe(fn func(Screen)) {
 	e.mu.Lock()
-	e.subs = append(e.subs, fn)
-	s := e.screen
-	e.mu.Unlock()
-	fn(s)
+	e.subs = append(e.subs, &subscriber{fn: fn})
+	e.unlock()
 }
 
 // Screen returns the current snapshot.
@@ -266,18 +284,37 @@ func (e *Engine) Run() {
 }
 
 // Close cancels what the engine is doing (exchanges, code requests, Face
-// calls) and waits until every goroutine it started has returned, so the
-// visit log can be closed after it.
+// calls) and waits until every goroutine it started has returned, writes
+// to the visit log included, so the log can be closed after it. Nothing
+// the engine starts runs after Close returns. A subscriber must not call
+// it: Close would wait for the goroutine delivering to that subscriber.
 func (e *Engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
 	e.cancel()
-	e.work.Wait()
+	for e.running > 0 {
+		e.idle.Wait()
+	}
 }
 
-// spawn runs fn on a goroutine that Close waits for.
+// spawn runs fn on a goroutine that Close waits for. While Close waits,
+// the work it waits for may still start what it leads to (a cancelled
+// exchange's row is still written); once it is all done, nothing more is
+// started. e.mu is held.
 func (e *Engine) spawn(fn func()) {
-	e.work.Add(1)
+	if e.closed && e.running == 0 {
+		return
+	}
+	e.running++
 	go func() {
-		defer e.work.Done()
+		defer func() {
+			e.mu.Lock()
+			if e.running--; e.running == 0 {
+				e.idle.Broadcast()
+			}
+			e.mu.Unlock()
+		}()
 		fn()
 	}()
 }
@@ -286,7 +323,7 @@ func (e *Engine) spawn(fn func()) {
 // something to do. Run calls it; tests call it after moving their clock.
 func (e *Engine) Step() time.Time {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	now := e.now()
 	for st, o := range e.states {
 		if !now.Before(o.expires) {
@@ -358,9 +395,11 @@ func (e *Engine) Step() time.Time {
 // rotate shows a new code. The one it replaces stays valid until it
 // expires, in case a phone scanned it just before. A remote provider's
 // code comes from prefetch; until it is there the screen says so (or keeps
-// a code that is still good). e.mu is held.
+// a code that is still good). Whatever visit was under way is abandoned:
+// its late results are dropped. e.mu is held.
 func (e *Engine) rotate(now time.Time) {
 	e.pending = nil
+	e.visit++
 	if !e.provider.Remote() {
 		state := e.newState()
 		c, err := e.provider.NewCode(e.ctx, state, e.cfg.QRLifetime)
@@ -408,11 +447,7 @@ func (e *Engine) show(now time.Time, state string, c Code) {
 		accept = c.Expiry
 	}
 	e.states[state] = outstanding{expires: accept, issued: now}
-	e.visit++
 	e.set(Screen{Phase: PhaseQR, QR: c.URL, QRStart: c.Start, NextQR: c.Expiry.Add(-e.cfg.QRLead)})
-	if e.onQR != nil {
-		e.onQR(c.URL)
-	}
 }
 
 // prefetch asks a remote provider for the next code in the background; a
@@ -430,7 +465,7 @@ func (e *Engine) prefetch() {
 		c, err := e.provider.NewCode(ctx, state, e.cfg.QRLifetime)
 		cancel()
 		e.mu.Lock()
-		defer e.mu.Unlock()
+		defer e.unlock()
 		defer e.poke()
 		e.fetching = false
 		now := e.now()
@@ -450,14 +485,52 @@ func (e *Engine) prefetch() {
 	})
 }
 
-// set publishes a new screen; e.mu is held.
+// set makes s the current screen; unlock hands it out. e.mu is held.
 func (e *Engine) set(s Screen) {
 	s.Seq = e.screen.Seq + 1
 	s.MinAge = e.cfg.MinAge
 	e.screen = s
-	for _, fn := range e.subs {
-		fn(s)
+}
+
+// unlock releases e.mu, then gives the current screen to every subscriber
+// that has not had it and tells onQR of a new code, without the lock, so
+// that they may call the engine. One goroutine delivers at a time and
+// checks again after each round: a screen set meanwhile, by another
+// goroutine or by a subscriber, is delivered by it, after the older one.
+// Every method that may change the screen releases e.mu through unlock.
+func (e *Engine) unlock() {
+	if e.delivering {
+		e.mu.Unlock()
+		return
 	}
+	e.delivering = true
+	for {
+		s := e.screen
+		var due []func(Screen)
+		for _, sub := range e.subs {
+			if sub.next <= s.Seq {
+				sub.next = s.Seq + 1
+				due = append(due, sub.fn)
+			}
+		}
+		qr := e.onQR != nil && s.Phase == PhaseQR && e.qrNext <= s.Seq
+		if qr {
+			e.qrNext = s.Seq + 1
+		}
+		if len(due) == 0 && !qr {
+			break
+		}
+		e.mu.Unlock()
+		for _, fn := range due {
+			fn(s)
+		}
+		if qr {
+			e.onQR(s.QR)
+		}
+		e.mu.Lock()
+	}
+	e.delivering = false
+	e.mu.Unlock()
 }
 
 func (e *Engine) poke() {
@@ -482,7 +555,7 @@ func (e *Engine) Callback(q url.Values) Verdict {
 		return Verdict{400, "This link is not valid."}
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	now := e.now()
 	o, known := e.states[state]
 	switch {
@@ -503,13 +576,17 @@ func (e *Engine) Callback(q url.Values) Verdict {
 	rec := Visit{KioskID: e.cfg.KioskID, Mode: e.cfg.Mode, TxnRef: state, Attributes: e.cfg.Attributes, StartedAt: now}
 	if perr != nil {
 		e.log.Info("visit ended on the phone", "error", perr.Code)
+		rec.DecidedAt = now
 		if perr.Unavailable() {
-			e.record(rec, OutcomeUnavailable, "verify-"+perr.Code)
+			rec.Outcome, rec.Reason = OutcomeUnavailable, "verify-"+perr.Code
 			e.showUnavailable(now)
 		} else {
-			e.record(rec, OutcomeDenied, "consent-declined")
+			rec.Outcome, rec.Reason = OutcomeDenied, "consent-declined"
 			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeDenied, Until: now.Add(e.cfg.ResultTimeout)})
 		}
+		// Logged in the background: the phone is answered at once, and
+		// the screen is the same whether the log takes it or not.
+		e.spawn(func() { e.write(rec) })
 		e.poke()
 		return Verdict{200, "Done — please look at the kiosk screen."}
 	}
@@ -527,15 +604,44 @@ func (e *Engine) Callback(q url.Values) Verdict {
 	return Verdict{200, "Done — please look at the kiosk screen."}
 }
 
-// record saves a visit that ends here (refusals, errors, age checks). It
-// reports whether the log took it; e.mu is held.
-func (e *Engine) record(v Visit, out Outcome, reason string) error {
+// storeTimeout bounds the visit log's calls for one visit.
+const storeTimeout = 5 * time.Second
+
+// unlocked runs work without the engine's lock: the visit log's reads and
+// writes, which wait for the disk (SQLite with fsync). Then, with the lock
+// back, it runs the step work returns, unless the visit was abandoned
+// meanwhile (cancelled, timed out). e.mu is held, and released during
+// work: the caller must not rely on what it read before. Callers are the
+// engine's own goroutines, which Close waits for, and Confirm.
+func (e *Engine) unlocked(work func() (then func(now time.Time))) {
+	visit := e.visit
+	e.unlock()
+	then := work()
+	e.mu.Lock()
+	if visit == e.visit && then != nil {
+		then(e.now())
+	}
+}
+
+// save logs a visit that ends here (refusals, errors, decisions) without
+// the engine's lock, then calls then with the log's answer, unless the
+// visit was abandoned meanwhile; see unlocked. e.mu is held.
+func (e *Engine) save(v Visit, out Outcome, reason string, then func(now time.Time, err error)) {
 	v.Outcome, v.Reason, v.DecidedAt = out, reason, e.now()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	e.unlocked(func() func(time.Time) {
+		err := e.write(v)
+		return func(now time.Time) { then(now, err) }
+	})
+}
+
+// write saves a visit to the log and reports whether the log took it.
+// e.mu is not held.
+func (e *Engine) write(v Visit) error {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	_, err := e.store.Save(ctx, v)
 	if err != nil {
-		e.log.Error("visit not recorded", "outcome", string(out), "error", err.Error())
+		e.log.Error("visit not recorded", "outcome", string(v.Outcome), "error", err.Error())
 	}
 	return err
 }
@@ -559,22 +665,21 @@ func (e *Engine) notRecorded(now time.Time, err error) {
 // A visit cancelled meanwhile is dropped.
 func (e *Engine) finish(visit uint64, rec Visit, p *ndi.Person, err error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	defer e.poke()
 	e.inFlight--
 	if visit != e.visit {
 		return
 	}
-	now := e.now()
 	if err != nil {
 		e.log.Warn("exchange failed", "error", err.Error())
 		if ndi.Unavailable(err) {
-			e.record(rec, OutcomeUnavailable, reasonFor(err))
-			e.showUnavailable(now)
+			e.save(rec, OutcomeUnavailable, reasonFor(err), func(now time.Time, _ error) { e.showUnavailable(now) })
 			return
 		}
-		e.record(rec, OutcomeError, reasonFor(err))
-		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeError, Until: now.Add(e.cfg.ResultTimeout)})
+		e.save(rec, OutcomeError, reasonFor(err), func(now time.Time, _ error) {
+			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeError, Until: now.Add(e.cfg.ResultTimeout)})
+		})
 		return
 	}
 	rec.MaskedID = p.MaskedID()
@@ -582,14 +687,14 @@ func (e *Engine) finish(visit uint64, rec Visit, p *ndi.Person, err error) {
 		e.startFace(rec, p)
 		return
 	}
-	e.decide(now, rec, p)
+	e.decide(e.now(), rec, p)
 }
 
 // decide applies the mode's policy to a verified (and, with Face, matched)
-// person. e.mu is held.
+// person at now. e.mu is held, and released while the log is written.
 func (e *Engine) decide(now time.Time, rec Visit, p *ndi.Person) {
 	if e.cfg.Mode == ModeVisitor {
-		e.visitor(now, rec, p)
+		e.unlocked(func() func(time.Time) { return e.visitor(now, rec, p) })
 		return
 	}
 	out := OutcomeCannotDecide
@@ -599,49 +704,57 @@ func (e *Engine) decide(now time.Time, rec Visit, p *ndi.Person) {
 	case ndi.Below:
 		out = OutcomeNotEligible
 	}
-	if err := e.record(rec, out, ""); err != nil {
-		e.notRecorded(now, err)
-		return
-	}
-	e.log.Info("visit decided", "outcome", string(out))
-	e.set(Screen{Phase: PhaseResult, Outcome: out, Until: now.Add(e.cfg.ResultTimeout)})
+	e.save(rec, out, "", func(now time.Time, err error) {
+		if err != nil {
+			e.notRecorded(now, err)
+			return
+		}
+		e.log.Info("visit decided", "outcome", string(out))
+		e.set(Screen{Phase: PhaseResult, Outcome: out, Until: now.Add(e.cfg.ResultTimeout)})
+	})
 }
 
-// visitor handles a verified visitor: refused if on the deny list, checked
-// out if already checked in today, otherwise asked to confirm.
-func (e *Engine) visitor(now time.Time, rec Visit, p *ndi.Person) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// visitor handles a verified visitor, decided at now: refused if on the
+// deny list, checked out if already checked in today, otherwise asked to
+// confirm. It reads and writes the log without the engine's lock and
+// returns what to show, to be run with the lock (see unlocked).
+func (e *Engine) visitor(now time.Time, rec Visit, p *ndi.Person) func(time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	rec.PersonKey = e.store.PersonKey(p.Subject())
 	rec.Name = p.Name.String()
 	denied, err := e.store.Denied(ctx, rec.PersonKey)
 	if err != nil {
 		e.log.Error("deny list unreadable", "error", err.Error())
-		e.notRecorded(now, err)
-		return
+		return func(now time.Time) { e.notRecorded(now, err) }
 	}
 	if denied {
 		rec.Name = "" // not needed for a refusal
-		e.record(rec, OutcomeRefused, "deny-list")
-		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeRefused, Until: now.Add(e.cfg.ResultTimeout)})
-		return
+		rec.Outcome, rec.Reason, rec.DecidedAt = OutcomeRefused, "deny-list", e.now()
+		e.write(rec)
+		return func(now time.Time) {
+			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeRefused, Until: now.Add(e.cfg.ResultTimeout)})
+		}
 	}
 	open, err := e.store.OpenVisit(ctx, rec.PersonKey, startOfDay(now))
 	switch {
 	case err == nil:
 		if err := e.store.CheckOut(ctx, open.ID, now); err != nil {
 			e.log.Error("check-out not recorded", "error", err.Error())
-			e.notRecorded(now, err)
-			return
+			return func(now time.Time) { e.notRecorded(now, err) }
 		}
-		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedOut, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
+		return func(now time.Time) {
+			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedOut, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
+		}
 	case errors.Is(err, ErrNotFound):
-		e.pending = &pendingVisit{visit: rec, person: p}
-		e.set(Screen{Phase: PhaseConfirm, Particulars: Particulars(p, e.cfg.Attributes), Hosts: e.cfg.Hosts,
-			Purposes: e.cfg.Purposes, FreeText: e.cfg.FreeText, Until: now.Add(e.cfg.ConfirmTimeout)})
+		return func(now time.Time) {
+			e.pending = &pendingVisit{visit: rec, person: p}
+			e.set(Screen{Phase: PhaseConfirm, Particulars: Particulars(p, e.cfg.Attributes), Hosts: e.cfg.Hosts,
+				Purposes: e.cfg.Purposes, FreeText: e.cfg.FreeText, Until: now.Add(e.cfg.ConfirmTimeout)})
+		}
 	default:
 		e.log.Error("visit log unreadable", "error", err.Error())
-		e.notRecorded(now, err)
+		return func(now time.Time) { e.notRecorded(now, err) }
 	}
 }
 
@@ -649,10 +762,11 @@ func (e *Engine) visitor(now time.Time, rec Visit, p *ndi.Person) {
 var ErrChoice = errors.New("choose a host and a purpose from the list")
 
 // Confirm submits the visitor's confirmed particulars with a host and a
-// purpose; the visit is stored and the visitor welcomed.
+// purpose; the visit is stored and the visitor welcomed. It returns once
+// the visit log has answered, without holding the engine's lock meanwhile.
 func (e *Engine) Confirm(host, purpose string) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	defer e.poke()
 	if e.screen.Phase != PhaseConfirm || e.pending == nil {
 		return errors.New("nothing to confirm")
@@ -661,15 +775,16 @@ func (e *Engine) Confirm(host, purpose string) error {
 	if !e.allowed(host, e.cfg.Hosts) || !e.allowed(purpose, e.cfg.Purposes) {
 		return ErrChoice
 	}
-	now := e.now()
 	rec := e.pending.visit
-	e.pending = nil
+	e.pending = nil // a second tap finds nothing to confirm
 	rec.Host, rec.Purpose = host, purpose
-	if err := e.record(rec, OutcomeCheckedIn, ""); err != nil {
-		e.notRecorded(now, err)
-		return nil
-	}
-	e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedIn, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
+	e.save(rec, OutcomeCheckedIn, "", func(now time.Time, err error) {
+		if err != nil {
+			e.notRecorded(now, err)
+			return
+		}
+		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedIn, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
+	})
 	return nil
 }
 
@@ -726,7 +841,7 @@ func (e *Engine) unavailableMessage() string {
 // Cancel abandons the current visit and returns to a fresh QR.
 func (e *Engine) Cancel() {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	e.rotate(e.now())
 }
 

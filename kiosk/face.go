@@ -54,9 +54,9 @@ func (e *Engine) startFace(rec Visit, p *ndi.Person) {
 		switch {
 		case err != nil:
 			e.log.Warn("face eligibility failed", "error", err.Error())
-			e.faceEnds(now, FaceUnavailable, 0, OutcomeFaceUnavailable)
+			e.faceEnds(FaceUnavailable, 0, OutcomeFaceUnavailable)
 		case !ok:
-			e.faceEnds(now, FaceNotRegistered, 0, OutcomeFaceFailed)
+			e.faceEnds(FaceNotRegistered, 0, OutcomeFaceFailed)
 		default:
 			e.set(Screen{Phase: PhaseFace, FaceAttempt: 1, Until: now.Add(e.cfg.Face.Countdown)})
 		}
@@ -73,7 +73,7 @@ func (e *Engine) offLock(work func(ctx context.Context), result func(now time.Ti
 		defer cancel()
 		work(ctx)
 		e.mu.Lock()
-		defer e.mu.Unlock()
+		defer e.unlock()
 		defer e.poke()
 		if visit != e.visit || e.pending == nil {
 			return
@@ -82,18 +82,19 @@ func (e *Engine) offLock(work func(ctx context.Context), result func(now time.Ti
 	})
 }
 
-// faceEnds logs a visit that the Face step refused and shows why. e.mu is held.
-func (e *Engine) faceEnds(now time.Time, result string, score float64, out Outcome) {
+// faceEnds logs a visit that the Face step refused and shows why. e.mu is
+// held, and released while the log is written.
+func (e *Engine) faceEnds(result string, score float64, out Outcome) {
 	rec := e.pending.visit
 	e.pending = nil
 	rec.FaceResult, rec.FaceScore = result, score
-	reason := "face-" + result
-	if err := e.record(rec, out, reason); err != nil {
-		e.notRecorded(now, err)
-		return
-	}
-	s := Screen{Phase: PhaseResult, Outcome: out, Reason: result, Alternative: e.cfg.Alternative, Until: now.Add(e.cfg.ResultTimeout)}
-	e.set(s)
+	e.save(rec, out, "face-"+result, func(now time.Time, err error) {
+		if err != nil {
+			e.notRecorded(now, err)
+			return
+		}
+		e.set(Screen{Phase: PhaseResult, Outcome: out, Reason: result, Alternative: e.cfg.Alternative, Until: now.Add(e.cfg.ResultTimeout)})
+	})
 }
 
 // capture takes the still at the end of the countdown and compares it, off
@@ -108,10 +109,10 @@ func (e *Engine) capture(now time.Time) {
 		switch {
 		case errors.Is(err, ErrNoCamera):
 			e.log.Error("camera failed", "error", err.Error())
-			e.faceEnds(now, FaceNoCamera, 0, OutcomeFaceUnavailable)
+			e.faceEnds(FaceNoCamera, 0, OutcomeFaceUnavailable)
 		case err != nil:
 			e.log.Warn("face compare failed", "error", err.Error())
-			e.faceEnds(now, FaceUnavailable, 0, OutcomeFaceUnavailable)
+			e.faceEnds(FaceUnavailable, 0, OutcomeFaceUnavailable)
 		case score >= e.cfg.Face.Threshold:
 			e.log.Info("face check passed", "attempt", attempt, "score", strconv.FormatFloat(score, 'f', 2, 64))
 			rec := e.pending.visit
@@ -121,7 +122,7 @@ func (e *Engine) capture(now time.Time) {
 		case attempt <= e.cfg.Face.Retries:
 			e.set(Screen{Phase: PhaseFace, FaceAttempt: attempt, FaceRetry: true, Until: now.Add(e.cfg.ConfirmTimeout)})
 		default:
-			e.faceEnds(now, FaceFail, score, OutcomeFaceFailed)
+			e.faceEnds(FaceFail, score, OutcomeFaceFailed)
 		}
 	})
 }
@@ -158,7 +159,7 @@ func faceUserID(p *ndi.Person) string {
 // FaceRetry starts another attempt after a failed one.
 func (e *Engine) FaceRetry() {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	defer e.poke()
 	if e.screen.Phase != PhaseFace || !e.screen.FaceRetry || e.pending == nil {
 		return
