@@ -16,7 +16,7 @@ import (
 )
 
 var exportHeader = []string{"id", "kiosk_id", "mode", "txn_ref", "attributes", "started_at", "decided_at",
-	"checked_out_at", "outcome", "reason", "masked_id", "name", "host", "purpose", "face_result", "face_score"}
+	"checked_out_at", "outcome", "reason", "masked_id", "name", "host", "purpose", "face_result", "face_score", "sandbox"}
 
 // exportRow is one visit as exported: decrypted, masked ids only, times in
 // Singapore time, and no person key.
@@ -37,6 +37,7 @@ type exportRow struct {
 	Purpose      string   `json:"purpose,omitempty"`
 	FaceResult   string   `json:"face_result,omitempty"`
 	FaceScore    *float64 `json:"face_score,omitempty"`
+	Sandbox      bool     `json:"sandbox"`
 }
 
 func sgt(t time.Time) string {
@@ -50,7 +51,7 @@ func toRow(v kiosk.Visit) exportRow {
 	r := exportRow{ID: v.ID, KioskID: v.KioskID, Mode: v.Mode, TxnRef: v.TxnRef, Attributes: v.Attributes,
 		StartedAt: sgt(v.StartedAt), DecidedAt: sgt(v.DecidedAt), CheckedOutAt: sgt(v.CheckedOutAt),
 		Outcome: string(v.Outcome), Reason: v.Reason, MaskedID: v.MaskedID, Name: v.Name, Host: v.Host,
-		Purpose: v.Purpose, FaceResult: v.FaceResult}
+		Purpose: v.Purpose, FaceResult: v.FaceResult, Sandbox: v.Sandbox}
 	if v.FaceResult != "" {
 		r.FaceScore = &v.FaceScore
 	}
@@ -72,7 +73,7 @@ func (d *DB) Export(ctx context.Context, w io.Writer, f kiosk.VisitFilter, forma
 			}
 			return writeCSV(bw, []string{strconv.FormatInt(r.ID, 10), r.KioskID, r.Mode, r.TxnRef, strings.Join(r.Attributes, " "),
 				r.StartedAt, r.DecidedAt, r.CheckedOutAt, r.Outcome, r.Reason, r.MaskedID, r.Name,
-				r.Host, r.Purpose, r.FaceResult, score})
+				r.Host, r.Purpose, r.FaceResult, score, strconv.FormatBool(r.Sandbox)})
 		})
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -85,4 +86,36 @@ func indexOf(header []string, name string) int {
 		}
 	}
 	panic("no column " + name)
+}
+
+// TestSandboxVisitsAreMarked: a visit recorded in sandbox mode keeps its
+// mark in the log and in both export formats.
+func TestSandboxVisitsAreMarked(t *testing.T) {
+	d, _ := openTemp(t)
+	ctx := context.Background()
+	real := visit(d, 1, "ALICE", "Ms Lee")
+	test := visit(d, 2, "TAN AH KOW", "Ms Lee")
+	test.Sandbox = true
+	for _, v := range []kiosk.Visit{real, test} {
+		if _, err := d.Save(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := d.Visits(ctx, kiosk.VisitFilter{})
+	if err != nil || len(got) != 2 || !got[0].Sandbox || got[1].Sandbox {
+		t.Fatalf("read back: %+v %v", got, err)
+	}
+	var buf bytes.Buffer
+	d.Export(ctx, &buf, kiosk.VisitFilter{}, "csv")
+	rows, _ := csv.NewReader(&buf).ReadAll()
+	col := indexOf(rows[0], "sandbox")
+	if rows[1][col] != "false" || rows[2][col] != "true" {
+		t.Fatalf("csv sandbox column: %q", rows)
+	}
+	buf.Reset()
+	d.Export(ctx, &buf, kiosk.VisitFilter{}, "json")
+	var js []map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &js); err != nil || js[0]["sandbox"] != false || js[1]["sandbox"] != true {
+		t.Fatalf("json sandbox: %s %v", buf.String(), err)
+	}
 }

@@ -192,11 +192,11 @@ func ms(t time.Time) any {
 // Save writes one visit in one transaction.
 func (d *DB) Save(ctx context.Context, v kiosk.Visit) (int64, error) {
 	res, err := d.sql.ExecContext(ctx, `INSERT INTO visits (kiosk_id, mode, txn_ref, attributes, started_at, decided_at,
-		checked_out_at, outcome, reason, masked_id, name, host, purpose, face_result, face_score, person_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		checked_out_at, outcome, reason, masked_id, name, host, purpose, face_result, face_score, person_key, sandbox)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		v.KioskID, v.Mode, v.TxnRef, strings.Join(v.Attributes, ","), v.StartedAt.UnixMilli(), v.DecidedAt.UnixMilli(),
 		ms(v.CheckedOutAt), string(v.Outcome), v.Reason, d.seal("masked_id", v.TxnRef, v.MaskedID),
-		d.seal("name", v.TxnRef, v.Name), v.Host, v.Purpose, v.FaceResult, nullScore(v), v.PersonKey)
+		d.seal("name", v.TxnRef, v.Name), v.Host, v.Purpose, v.FaceResult, nullScore(v), v.PersonKey, v.Sandbox)
 	if err != nil {
 		return 0, fmt.Errorf("save visit: %w", explain(err))
 	}
@@ -211,7 +211,7 @@ func nullScore(v kiosk.Visit) any {
 }
 
 const columns = `id, kiosk_id, mode, txn_ref, attributes, started_at, decided_at, checked_out_at, outcome, reason,
-	masked_id, name, host, purpose, face_result, face_score, person_key`
+	masked_id, name, host, purpose, face_result, face_score, person_key, sandbox`
 
 func (d *DB) scan(rows interface{ Scan(...any) error }) (kiosk.Visit, error) {
 	var (
@@ -223,7 +223,7 @@ func (d *DB) scan(rows interface{ Scan(...any) error }) (kiosk.Visit, error) {
 		maskedCT, nameCT []byte
 	)
 	if err := rows.Scan(&v.ID, &v.KioskID, &v.Mode, &v.TxnRef, &attrs, &started, &decided, &checkedOut, &outcome, &v.Reason,
-		&maskedCT, &nameCT, &v.Host, &v.Purpose, &v.FaceResult, &score, &v.PersonKey); err != nil {
+		&maskedCT, &nameCT, &v.Host, &v.Purpose, &v.FaceResult, &score, &v.PersonKey, &v.Sandbox); err != nil {
 		return v, err
 	}
 	if attrs != "" {
