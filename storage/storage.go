@@ -51,6 +51,7 @@ func Open(dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
 	}
+	privateDir(dir)
 	key, err := loadKey(filepath.Join(dir, KeyFile))
 	if err != nil {
 		return nil, err
@@ -58,6 +59,13 @@ func Open(dir string) (*DB, error) {
 	block, _ := aes.NewCipher(key[:32])
 	aead, _ := cipher.NewGCM(block)
 	path := filepath.Join(dir, DBFile)
+	// Made here rather than by SQLite, so the mode is 0600 whatever the
+	// umask; -wal and -shm then follow it.
+	for _, f := range []string{path, path + "-wal", path + "-shm", filepath.Join(dir, KeyFile)} {
+		if err := privateFile(f, f == path); err != nil {
+			return nil, fmt.Errorf("open %s: %w", f, err)
+		}
+	}
 	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on&_busy_timeout=5000&_txlock=immediate"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
