@@ -6,7 +6,6 @@ package storage
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
@@ -46,37 +45,136 @@ type DB struct {
 
 var _ kiosk.VisitStore = (*DB)(nil)
 
-// Open opens (or creates) the visit log in dir and applies migrations.
+// Open opens (or creates) the visit log in dir and applies migrations. It
+// refuses, leaving the files as they were, when quick_check finds the
+// database damaged or the database and visits.key do not belong together:
+// a new key would make every row unreadable and the deny list match no one.
 func Open(dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
 	}
 	privateDir(dir)
-	key, err := loadKey(filepath.Join(dir, KeyFile))
+	path, keyPath := filepath.Join(dir, DBFile), filepath.Join(dir, KeyFile)
+	key, err := readKey(keyPath)
 	if err != nil {
 		return nil, err
 	}
-	block, _ := aes.NewCipher(key[:32])
-	aead, _ := cipher.NewGCM(block)
-	path := filepath.Join(dir, DBFile)
+	if key != nil && isEmpty(path) {
+		return nil, fmt.Errorf("%s is missing or empty but %s is there, so the log made with that key is gone: "+
+			"restore %s from the backup made with %s; to start a new, empty log on purpose, first move %s out of %s",
+			path, keyPath, DBFile, KeyFile, KeyFile, dir)
+	}
 	// Made here rather than by SQLite, so the mode is 0600 whatever the
 	// umask; -wal and -shm then follow it.
-	for _, f := range []string{path, path + "-wal", path + "-shm", filepath.Join(dir, KeyFile)} {
+	for _, f := range []string{path, path + "-wal", path + "-shm", keyPath} {
 		if err := privateFile(f, f == path); err != nil {
 			return nil, fmt.Errorf("open %s: %w", f, err)
 		}
 	}
-	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on&_busy_timeout=5000&_txlock=immediate"
-	db, err := sql.Open("sqlite3", dsn)
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on&_busy_timeout=5000&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
-	d := &DB{sql: db, aead: aead, mac: key[32:], path: path}
-	if err := d.migrate(); err != nil {
+	d := &DB{sql: db, path: path}
+	if err := d.setUp(key, keyPath); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, explain(err))
+		return nil, err
 	}
 	return d, nil
+}
+
+// setUp checks the file and its key before anything is written, then
+// migrates and, on a new log or on the first open after the key check came
+// in, stores the key check value.
+func (d *DB) setUp(key []byte, keyPath string) error {
+	if err := d.quickCheck(); err != nil {
+		return err
+	}
+	st, err := d.keyState()
+	if err != nil {
+		return fmt.Errorf("open %s: %w", d.path, explain(err))
+	}
+	pending := keyPath + ".new"
+	isNew := false
+	switch {
+	case key == nil && st.check != nil:
+		// A first start that stopped after storing the check value but
+		// before naming the key file is finished here.
+		if k, _ := readKey(pending); k != nil && hmac.Equal(st.check, keyCheck(k)) {
+			key, isNew = k, true
+		} else {
+			return errKeyMissing(keyPath, d.path)
+		}
+	case key == nil && st.holdsData:
+		return errKeyMissing(keyPath, d.path)
+	case key == nil:
+		key, isNew = make([]byte, 64), true
+		rand.Read(key)
+		if err := writeKey(pending, key); err != nil {
+			return err
+		}
+	}
+	if err := d.useKey(key, keyPath, st); err != nil {
+		return err
+	}
+	if err := d.migrate(); err != nil {
+		return fmt.Errorf("open %s: %w", d.path, explain(err))
+	}
+	if st.check == nil {
+		if _, err := d.sql.Exec(`INSERT INTO key_check (id, value, made_at) VALUES (1, ?, ?)`, keyCheck(key), time.Now().UnixMilli()); err != nil {
+			return fmt.Errorf("open %s: %w", d.path, explain(err))
+		}
+	}
+	if isNew {
+		// Named only now: a visits.key always has a database that knows it.
+		if err := os.Rename(pending, keyPath); err != nil {
+			return fmt.Errorf("create %s: %w", keyPath, err)
+		}
+		syncDir(filepath.Dir(keyPath))
+	}
+	return nil
+}
+
+// isEmpty says whether there is no database at path: no file, or a
+// zero-length one with no write-ahead log holding its pages.
+func isEmpty(path string) bool {
+	for _, f := range []string{path, path + "-wal"} {
+		if st, err := os.Stat(f); err == nil && st.Size() > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// quickCheck runs SQLite's quick_check, so that damage to the file's
+// structure is found at start and not months later at export. On a log of
+// 100,000 visits (32 MB) it takes about 0.1 s with the file in the page
+// cache and 0.75 s from disk (BenchmarkQuickCheck100k). It reads pages, not
+// values: a flipped byte inside a value is found when that row is read
+// (by the AES-GCM tag for names and masked ids).
+func (d *DB) quickCheck() error {
+	rows, err := d.sql.Query(`PRAGMA quick_check(3)`)
+	var problems []string
+	if err == nil {
+		for rows.Next() {
+			var s string
+			rows.Scan(&s)
+			problems = append(problems, s)
+		}
+		err = rows.Err()
+		rows.Close()
+	}
+	var se sqlite3.Error
+	switch {
+	case errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB):
+		problems = []string{se.Error()}
+	case err != nil:
+		return fmt.Errorf("open %s: %w", d.path, explain(err))
+	case len(problems) == 1 && problems[0] == "ok":
+		return nil
+	}
+	return fmt.Errorf("%s is damaged (quick_check: %s): restore %s together with %s from the backup",
+		d.path, strings.ReplaceAll(strings.Join(problems, "; "), "\n", " "), DBFile, KeyFile)
 }
 
 // Close closes the database.
@@ -84,36 +182,6 @@ func (d *DB) Close() error { return d.sql.Close() }
 
 // Path is the database file.
 func (d *DB) Path() string { return d.path }
-
-// loadKey reads the key file, making it on first start.
-func loadKey(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		b = make([]byte, 64)
-		rand.Read(b)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("create %s: %w", path, err)
-		}
-		if _, err := f.Write(b); err != nil {
-			f.Close()
-			os.Remove(path)
-			return nil, fmt.Errorf("write %s: %w", path, err)
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
-		}
-		return b, f.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(b) != 64 {
-		return nil, fmt.Errorf("%s is damaged (%d bytes, want 64): restore it from the backup made with the database; without it the log cannot be read", path, len(b))
-	}
-	return b, nil
-}
 
 func (d *DB) migrate() error {
 	if _, err := d.sql.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
