@@ -37,10 +37,11 @@ const (
 
 // DB is the visit log.
 type DB struct {
-	sql  *sql.DB
-	aead cipher.AEAD
-	mac  []byte
-	path string
+	sql     *sql.DB
+	aead    cipher.AEAD
+	mac     []byte
+	path    string
+	columns string // what scan reads: columns, or a stand-in for a column an older read-only log lacks
 }
 
 var _ kiosk.VisitStore = (*DB)(nil)
@@ -68,14 +69,14 @@ func Open(dir string) (*DB, error) {
 	// umask; -wal and -shm then follow it.
 	for _, f := range []string{path, path + "-wal", path + "-shm", keyPath} {
 		if err := privateFile(f, f == path); err != nil {
-			return nil, fmt.Errorf("open %s: %w", f, err)
+			return nil, readOnlyErr(f, err)
 		}
 	}
 	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on&_busy_timeout=5000&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
-	d := &DB{sql: db, path: path}
+	d := &DB{sql: db, path: path, columns: columns}
 	if err := d.setUp(key, keyPath); err != nil {
 		db.Close()
 		return nil, err
@@ -321,7 +322,7 @@ func (d *DB) scan(rows interface{ Scan(...any) error }) (kiosk.Visit, error) {
 // OpenVisit returns the person's latest visit since the given time that is
 // not checked out.
 func (d *DB) OpenVisit(ctx context.Context, personKey []byte, since time.Time) (kiosk.Visit, error) {
-	row := d.sql.QueryRowContext(ctx, `SELECT `+columns+` FROM visits WHERE person_key = ? AND checked_out_at IS NULL
+	row := d.sql.QueryRowContext(ctx, `SELECT `+d.columns+` FROM visits WHERE person_key = ? AND checked_out_at IS NULL
 		AND mode = ? AND outcome = ? AND started_at >= ? ORDER BY started_at DESC LIMIT 1`,
 		personKey, kiosk.ModeVisitor, string(kiosk.OutcomeCheckedIn), since.UnixMilli())
 	v, err := d.scan(row)
@@ -376,7 +377,7 @@ func (d *DB) Visits(ctx context.Context, f kiosk.VisitFilter) ([]kiosk.Visit, er
 
 // each calls fn for every visit that matches f, in started_at order.
 func (d *DB) each(ctx context.Context, f kiosk.VisitFilter, order string, fn func(kiosk.Visit) error) error {
-	q := `SELECT ` + columns + ` FROM visits WHERE 1=1`
+	q := `SELECT ` + d.columns + ` FROM visits WHERE 1=1`
 	var args []any
 	if !f.From.IsZero() {
 		q += ` AND started_at >= ?`
@@ -473,7 +474,7 @@ func explain(err error) error {
 
 // Visit returns one visit by id.
 func (d *DB) Visit(ctx context.Context, id int64) (kiosk.Visit, error) {
-	v, err := d.scan(d.sql.QueryRowContext(ctx, `SELECT `+columns+` FROM visits WHERE id = ?`, id))
+	v, err := d.scan(d.sql.QueryRowContext(ctx, `SELECT `+d.columns+` FROM visits WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, kiosk.ErrNotFound
 	}
