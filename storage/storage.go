@@ -1,7 +1,8 @@
 // Package storage keeps the kiosk's visit log in SQLite: one file in the
 // data directory, WAL with synchronous=FULL, numbered migrations, personal
-// columns encrypted with AES-GCM and people recognised by an HMAC of their
-// UIN/FIN. It implements kiosk.VisitStore.
+// columns encrypted with AES-GCM, people recognised by an HMAC of their
+// UIN/FIN, and a key check value by which the database knows its key. It
+// implements kiosk.VisitStore.
 package storage
 
 import (
@@ -47,9 +48,9 @@ type DB struct {
 var _ kiosk.VisitStore = (*DB)(nil)
 
 // Open opens (or creates) the visit log in dir and applies migrations. It
-// refuses, leaving the files as they were, when quick_check finds the
-// database damaged or the database and visits.key do not belong together:
-// a new key would make every row unreadable and the deny list match no one.
+// refuses, without writing to the database, when quick_check finds it
+// damaged or it and visits.key do not belong together: a new key would
+// make every row unreadable and the deny list match no one.
 func Open(dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
