@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"ndikiosk/kiosk"
 	"ndikiosk/ndi/fapi"
 	"ndikiosk/ndi/pki"
+	"ndikiosk/storage"
 )
 
 func TestDoctorSandboxDefaultsPass(t *testing.T) {
@@ -111,6 +115,110 @@ encryption_key = "shared.pem"
 		}
 	}
 	if code != 1 || t.Failed() {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
+
+// TestDoctorChecksFileModes: a data folder open to others and a log whose
+// files are 0644 (what a 022 umask gave before) are named, each with the
+// chmod that fixes it, while a kiosk holds the log open (-wal and -shm
+// exist).
+func TestDoctorChecksFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	db, err := storage.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Save(context.Background(), kiosk.Visit{KioskID: "k1", Mode: kiosk.ModeAge, TxnRef: "k1-1",
+		StartedAt: time.Now(), DecidedAt: time.Now(), Outcome: kiosk.OutcomeEligible}); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	files := []string{storage.DBFile, storage.DBFile + "-wal", storage.DBFile + "-shm", storage.KeyFile}
+	for _, f := range files {
+		if err := os.Chmod(filepath.Join(dir, f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("NDIKIOSK_KIOSK_DATA_DIR", dir)
+	code, out, _ := runCLI("doctor")
+	want := []string{"WARN kiosk.data_dir: " + dir + " is open to other users (0755): chmod 700 " + dir}
+	for _, f := range files {
+		p := filepath.Join(dir, f)
+		want = append(want, "FAIL visit log: "+p+" is open to other users (0644): chmod 600 "+p)
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("doctor output lacks %q", w)
+		}
+	}
+	if code != 1 || t.Failed() {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	// A world-writable folder is a failure: anyone could swap the files.
+	os.Chmod(dir, 0o777)
+	if _, out, _ := runCLI("doctor"); !strings.Contains(out, "FAIL kiosk.data_dir: "+dir+" is writable by other users (0777): chmod 700 "+dir) {
+		t.Errorf("world-writable folder:\n%s", out)
+	}
+	// Private files pass.
+	os.Chmod(dir, 0o700)
+	for _, f := range files {
+		os.Chmod(filepath.Join(dir, f), 0o600)
+	}
+	if code, out, _ := runCLI("doctor"); code != 0 || strings.Contains(out, "other users") {
+		t.Errorf("private files: exit %d\n%s", code, out)
+	}
+}
+
+// TestDoctorNamesALostKey: doctor reports the refusal to open a log whose
+// key is gone, and makes no new key.
+func TestDoctorNamesALostKey(t *testing.T) {
+	dir := t.TempDir()
+	db, err := storage.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Save(context.Background(), kiosk.Visit{KioskID: "k1", Mode: kiosk.ModeAge, TxnRef: "k1-1",
+		StartedAt: time.Now(), DecidedAt: time.Now(), Outcome: kiosk.OutcomeEligible, MaskedID: "*****567D"})
+	db.Close()
+	os.Remove(filepath.Join(dir, storage.KeyFile))
+	t.Setenv("NDIKIOSK_KIOSK_DATA_DIR", dir)
+	code, out, _ := runCLI("doctor")
+	if code != 1 || !strings.Contains(out, "FAIL visit log: "+filepath.Join(dir, storage.KeyFile)+" is missing") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, storage.KeyFile)); err == nil {
+		t.Fatal("doctor made a new key")
+	}
+}
+
+// TestDoctorReadsEveryVisit: a value damaged inside a row (which
+// quick_check, reading pages, cannot see) is found by doctor, which reads
+// every visit with the key, rather than at the next export.
+func TestDoctorReadsEveryVisit(t *testing.T) {
+	dir := t.TempDir()
+	db, err := storage.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		db.Save(context.Background(), kiosk.Visit{KioskID: "k1", Mode: kiosk.ModeVisitor, TxnRef: fmt.Sprintf("k1-%d", i),
+			StartedAt: time.Now(), DecidedAt: time.Now(), Outcome: kiosk.OutcomeCheckedIn, Name: "ALICE TAN"})
+	}
+	db.Close()
+	// Flip one byte of the second visit's sealed name, in place.
+	raw, _ := sql.Open("sqlite3", "file:"+filepath.Join(dir, storage.DBFile))
+	var name []byte
+	raw.QueryRow(`SELECT name FROM visits WHERE id = 2`).Scan(&name)
+	name[len(name)/2] ^= 1
+	if _, err := raw.Exec(`UPDATE visits SET name = ? WHERE id = 2`, name); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	t.Setenv("NDIKIOSK_KIOSK_DATA_DIR", dir)
+	code, out, _ := runCLI("doctor")
+	if code != 1 || !strings.Contains(out, "FAIL visit log: visit k1-1: name does not decrypt") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 }

@@ -330,7 +330,9 @@ func (k *Kiosk) Status(ctx context.Context) kiosk.Status {
 
 // OpenLog opens the visit log of dataDir, or else of the config at
 // cfgPath's kiosk.data_dir, or else of the default data folder: for the
-// commands that read the log while no kiosk runs.
+// commands that read the log while no kiosk runs. A log that cannot be
+// written here (a copy on read-only media) is opened read-only: export
+// works, deny and allow say it is read-only.
 func OpenLog(cfgPath, dataDir string) (*storage.DB, error) {
 	if dataDir == "" {
 		cfg := config.SandboxDefaults()
@@ -342,5 +344,9 @@ func OpenLog(cfgPath, dataDir string) (*storage.DB, error) {
 		}
 		dataDir = cfg.Kiosk.DataDir
 	}
-	return storage.Open(dataDir)
+	db, err := storage.Open(dataDir)
+	if errors.Is(err, storage.ErrReadOnly) {
+		return storage.OpenReadOnly(dataDir)
+	}
+	return db, err
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -205,18 +206,47 @@ func (d *doctor) dataDir(dir string) {
 	}
 	os.Remove(probe)
 	d.ok("kiosk.data_dir", dir+" is writable")
+	d.modes(dir) // before the open below tightens what this user owns
 	db, err := storage.Open(dir)
 	if err != nil {
 		d.fail("visit log", err)
 		return
 	}
 	defer db.Close()
-	res, err := db.IntegrityCheck(context.Background())
+	ctx := context.Background()
+	res, err := db.IntegrityCheck(ctx)
 	if err != nil || res != "ok" {
 		d.fail("visit log", fmt.Sprintf("integrity_check says %q %v", res, err))
 		return
 	}
-	d.ok("visit log", db.Path()+": integrity_check ok")
+	n, err := db.ReadAll(ctx)
+	if err != nil {
+		d.fail("visit log", err)
+		return
+	}
+	d.ok("visit log", fmt.Sprintf("%s: integrity_check ok, %d visits read with %s", db.Path(), n, storage.KeyFile))
+}
+
+// modes checks that only the kiosk's user can reach the visit log and its
+// key. On Windows the folder's ACL decides, not modes.
+func (d *doctor) modes(dir string) {
+	if runtime.GOOS == "windows" {
+		return
+	}
+	if st, err := os.Stat(dir); err == nil {
+		switch p := st.Mode().Perm(); {
+		case p&0o022 != 0:
+			d.fail("kiosk.data_dir", fmt.Sprintf("%s is writable by other users (%04o): chmod 700 %s", dir, p, dir))
+		case p&0o077 != 0:
+			d.warn("kiosk.data_dir", fmt.Sprintf("%s is open to other users (%04o): chmod 700 %s", dir, p, dir))
+		}
+	}
+	for _, f := range []string{storage.DBFile, storage.DBFile + "-wal", storage.DBFile + "-shm", storage.KeyFile} {
+		path := filepath.Join(dir, f)
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+			d.fail("visit log", fmt.Sprintf("%s is open to other users (%04o): chmod 600 %s", path, st.Mode().Perm(), path))
+		}
+	}
 }
 
 // endpoint checks that a server answers at all (any HTTP status will do:

@@ -28,6 +28,7 @@ type Visit struct {
 	FaceResult   string  // reserved for the Face check
 	FaceScore    float64 // reserved for the Face check
 	PersonKey    []byte  // keyed hash of the UIN/FIN: recognises a returning person, reveals nothing
+	Sandbox      bool    // recorded against the built-in sandbox, not Singpass: a test, not a real person
 }
 
 // VisitFilter selects visits for the admin list and export.

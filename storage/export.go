@@ -3,20 +3,20 @@ package storage
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"ndikiosk/kiosk"
 	"ndikiosk/ndi"
 )
 
 var exportHeader = []string{"id", "kiosk_id", "mode", "txn_ref", "attributes", "started_at", "decided_at",
-	"checked_out_at", "outcome", "reason", "masked_id", "name", "host", "purpose", "face_result", "face_score"}
+	"checked_out_at", "outcome", "reason", "masked_id", "name", "host", "purpose", "face_result", "face_score", "sandbox"}
 
 // exportRow is one visit as exported: decrypted, masked ids only, times in
 // Singapore time, and no person key.
@@ -37,6 +37,7 @@ type exportRow struct {
 	Purpose      string   `json:"purpose,omitempty"`
 	FaceResult   string   `json:"face_result,omitempty"`
 	FaceScore    *float64 `json:"face_score,omitempty"`
+	Sandbox      bool     `json:"sandbox"`
 }
 
 func sgt(t time.Time) string {
@@ -50,7 +51,7 @@ func toRow(v kiosk.Visit) exportRow {
 	r := exportRow{ID: v.ID, KioskID: v.KioskID, Mode: v.Mode, TxnRef: v.TxnRef, Attributes: v.Attributes,
 		StartedAt: sgt(v.StartedAt), DecidedAt: sgt(v.DecidedAt), CheckedOutAt: sgt(v.CheckedOutAt),
 		Outcome: string(v.Outcome), Reason: v.Reason, MaskedID: v.MaskedID, Name: v.Name, Host: v.Host,
-		Purpose: v.Purpose, FaceResult: v.FaceResult}
+		Purpose: v.Purpose, FaceResult: v.FaceResult, Sandbox: v.Sandbox}
 	if v.FaceResult != "" {
 		r.FaceScore = &v.FaceScore
 	}
@@ -63,22 +64,17 @@ func (d *DB) Export(ctx context.Context, w io.Writer, f kiosk.VisitFilter, forma
 	bw := bufio.NewWriterSize(w, 64<<10)
 	switch format {
 	case "csv":
-		cw := csv.NewWriter(bw)
-		cw.Write(exportHeader)
+		writeCSV(bw, exportHeader)
 		err := d.each(ctx, f, "ASC", func(v kiosk.Visit) error {
 			r := toRow(v)
 			score := ""
 			if r.FaceScore != nil {
 				score = strconv.FormatFloat(*r.FaceScore, 'f', 3, 64)
 			}
-			return cw.Write([]string{strconv.FormatInt(r.ID, 10), r.KioskID, r.Mode, r.TxnRef, strings.Join(r.Attributes, " "),
-				r.StartedAt, r.DecidedAt, r.CheckedOutAt, r.Outcome, r.Reason, csvSafe(r.MaskedID), csvSafe(r.Name),
-				csvSafe(r.Host), csvSafe(r.Purpose), r.FaceResult, score})
+			return writeCSV(bw, []string{strconv.FormatInt(r.ID, 10), r.KioskID, r.Mode, r.TxnRef, strings.Join(r.Attributes, " "),
+				r.StartedAt, r.DecidedAt, r.CheckedOutAt, r.Outcome, r.Reason, r.MaskedID, r.Name,
+				r.Host, r.Purpose, r.FaceResult, score, strconv.FormatBool(r.Sandbox)})
 		})
-		cw.Flush()
-		if err == nil {
-			err = cw.Error()
-		}
 		if err != nil {
 			return err
 		}
@@ -108,10 +104,35 @@ func (d *DB) Export(ctx context.Context, w io.Writer, f kiosk.VisitFilter, forma
 	return bw.Flush()
 }
 
-// csvSafe stops a spreadsheet from reading a value as a formula (a name
-// that starts with =, +, - or @ is data, not code).
+// writeCSV writes one record with every field quoted and made safe for a
+// spreadsheet (OWASP's CSV injection advice): quoting keeps a ; or , inside
+// a value from starting a new cell where either is the list separator. It
+// returns the writer's error so that a broken pipe stops the export.
+func writeCSV(w *bufio.Writer, fields []string) error {
+	for i, f := range fields {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		w.WriteByte('"')
+		w.WriteString(strings.ReplaceAll(csvSafe(f), `"`, `""`))
+		w.WriteByte('"')
+	}
+	return w.WriteByte('\n')
+}
+
+// csvSafe removes control characters (C0, DEL, C1: tab, CR, LF and NUL
+// included) and bidirectional controls (U+202E and the rest, which make a
+// cell read differently from what it holds), then stops a spreadsheet from
+// reading the value as a formula: one that starts with =, +, - or @, after
+// any leading whitespace, gets a leading '.
 func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return -1
+		}
+		return r
+	}, s)
+	if t := strings.TrimLeftFunc(s, unicode.IsSpace); t != "" && strings.ContainsRune("=+-@", rune(t[0])) {
 		return "'" + s
 	}
 	return s

@@ -1,12 +1,12 @@
 // Package storage keeps the kiosk's visit log in SQLite: one file in the
 // data directory, WAL with synchronous=FULL, numbered migrations, personal
-// columns encrypted with AES-GCM and people recognised by an HMAC of their
-// UIN/FIN. It implements kiosk.VisitStore.
+// columns encrypted with AES-GCM, people recognised by an HMAC of their
+// UIN/FIN, and a key check value by which the database knows its key. It
+// implements kiosk.VisitStore.
 package storage
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
@@ -38,37 +38,145 @@ const (
 
 // DB is the visit log.
 type DB struct {
-	sql  *sql.DB
-	aead cipher.AEAD
-	mac  []byte
-	path string
+	sql     *sql.DB
+	aead    cipher.AEAD
+	mac     []byte
+	path    string
+	columns string // what scan reads: columns, or a stand-in for a column an older read-only log lacks
 }
 
 var _ kiosk.VisitStore = (*DB)(nil)
 
-// Open opens (or creates) the visit log in dir and applies migrations.
+// Open opens (or creates) the visit log in dir and applies migrations. It
+// refuses, without writing to the database, when quick_check finds it
+// damaged or it and visits.key do not belong together: a new key would
+// make every row unreadable and the deny list match no one.
 func Open(dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
 	}
-	key, err := loadKey(filepath.Join(dir, KeyFile))
+	privateDir(dir)
+	path, keyPath := filepath.Join(dir, DBFile), filepath.Join(dir, KeyFile)
+	key, err := readKey(keyPath)
 	if err != nil {
 		return nil, err
 	}
-	block, _ := aes.NewCipher(key[:32])
-	aead, _ := cipher.NewGCM(block)
-	path := filepath.Join(dir, DBFile)
-	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on&_busy_timeout=5000&_txlock=immediate"
-	db, err := sql.Open("sqlite3", dsn)
+	if key != nil && isEmpty(path) {
+		return nil, fmt.Errorf("%s is missing or empty but %s is there, so the log made with that key is gone: "+
+			"restore %s from the backup made with %s; to start a new, empty log on purpose, first move %s out of %s",
+			path, keyPath, DBFile, KeyFile, KeyFile, dir)
+	}
+	// Made here rather than by SQLite, so the mode is 0600 whatever the
+	// umask; -wal and -shm then follow it.
+	for _, f := range []string{path, path + "-wal", path + "-shm", keyPath} {
+		if err := privateFile(f, f == path); err != nil {
+			return nil, readOnlyErr(f, err)
+		}
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on&_busy_timeout=5000&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
-	d := &DB{sql: db, aead: aead, mac: key[32:], path: path}
-	if err := d.migrate(); err != nil {
+	d := &DB{sql: db, path: path, columns: columns}
+	if err := d.setUp(key, keyPath); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, explain(err))
+		return nil, err
 	}
 	return d, nil
+}
+
+// setUp checks the file and its key before anything is written, then
+// migrates and, on a new log or on the first open after the key check came
+// in, stores the key check value.
+func (d *DB) setUp(key []byte, keyPath string) error {
+	if err := d.quickCheck(); err != nil {
+		return err
+	}
+	st, err := d.keyState()
+	if err != nil {
+		return fmt.Errorf("open %s: %w", d.path, explain(err))
+	}
+	pending := keyPath + ".new"
+	isNew := false
+	switch {
+	case key == nil && st.check != nil:
+		// A first start that stopped after storing the check value but
+		// before naming the key file is finished here.
+		if k, _ := readKey(pending); k != nil && hmac.Equal(st.check, keyCheck(k)) {
+			key, isNew = k, true
+		} else {
+			return errKeyMissing(keyPath, d.path)
+		}
+	case key == nil && st.holdsData:
+		return errKeyMissing(keyPath, d.path)
+	case key == nil:
+		key, isNew = make([]byte, 64), true
+		rand.Read(key)
+		if err := writeKey(pending, key); err != nil {
+			return err
+		}
+	}
+	if err := d.useKey(key, keyPath, st); err != nil {
+		return err
+	}
+	if err := d.migrate(); err != nil {
+		return fmt.Errorf("open %s: %w", d.path, explain(err))
+	}
+	if st.check == nil {
+		if _, err := d.sql.Exec(`INSERT INTO key_check (id, value, made_at) VALUES (1, ?, ?)`, keyCheck(key), time.Now().UnixMilli()); err != nil {
+			return fmt.Errorf("open %s: %w", d.path, explain(err))
+		}
+	}
+	if isNew {
+		// Named only now: a visits.key always has a database that knows it.
+		if err := os.Rename(pending, keyPath); err != nil {
+			return fmt.Errorf("create %s: %w", keyPath, err)
+		}
+		syncDir(filepath.Dir(keyPath))
+	}
+	return nil
+}
+
+// isEmpty says whether there is no database at path: no file, or a
+// zero-length one with no write-ahead log holding its pages.
+func isEmpty(path string) bool {
+	for _, f := range []string{path, path + "-wal"} {
+		if st, err := os.Stat(f); err == nil && st.Size() > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// quickCheck runs SQLite's quick_check, so that damage to the file's
+// structure is found at start and not months later at export. On a log of
+// 100,000 visits (32 MB) it takes about 0.1 s with the file in the page
+// cache and 0.75 s from disk (BenchmarkQuickCheck100k). It reads pages, not
+// values: a flipped byte inside a value is found when that row is read
+// (by the AES-GCM tag for names and masked ids).
+func (d *DB) quickCheck() error {
+	rows, err := d.sql.Query(`PRAGMA quick_check(3)`)
+	var problems []string
+	if err == nil {
+		for rows.Next() {
+			var s string
+			rows.Scan(&s)
+			problems = append(problems, s)
+		}
+		err = rows.Err()
+		rows.Close()
+	}
+	var se sqlite3.Error
+	switch {
+	case errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB):
+		problems = []string{se.Error()}
+	case err != nil:
+		return fmt.Errorf("open %s: %w", d.path, explain(err))
+	case len(problems) == 1 && problems[0] == "ok":
+		return nil
+	}
+	return fmt.Errorf("%s is damaged (quick_check: %s): restore %s together with %s from the backup",
+		d.path, strings.ReplaceAll(strings.Join(problems, "; "), "\n", " "), DBFile, KeyFile)
 }
 
 // Close closes the database.
@@ -76,36 +184,6 @@ func (d *DB) Close() error { return d.sql.Close() }
 
 // Path is the database file.
 func (d *DB) Path() string { return d.path }
-
-// loadKey reads the key file, making it on first start.
-func loadKey(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		b = make([]byte, 64)
-		rand.Read(b)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("create %s: %w", path, err)
-		}
-		if _, err := f.Write(b); err != nil {
-			f.Close()
-			os.Remove(path)
-			return nil, fmt.Errorf("write %s: %w", path, err)
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
-		}
-		return b, f.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(b) != 64 {
-		return nil, fmt.Errorf("%s is damaged (%d bytes, want 64): restore it from the backup made with the database; without it the log cannot be read", path, len(b))
-	}
-	return b, nil
-}
 
 func (d *DB) migrate() error {
 	if _, err := d.sql.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
@@ -192,11 +270,11 @@ func ms(t time.Time) any {
 // Save writes one visit in one transaction.
 func (d *DB) Save(ctx context.Context, v kiosk.Visit) (int64, error) {
 	res, err := d.sql.ExecContext(ctx, `INSERT INTO visits (kiosk_id, mode, txn_ref, attributes, started_at, decided_at,
-		checked_out_at, outcome, reason, masked_id, name, host, purpose, face_result, face_score, person_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		checked_out_at, outcome, reason, masked_id, name, host, purpose, face_result, face_score, person_key, sandbox)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		v.KioskID, v.Mode, v.TxnRef, strings.Join(v.Attributes, ","), v.StartedAt.UnixMilli(), v.DecidedAt.UnixMilli(),
 		ms(v.CheckedOutAt), string(v.Outcome), v.Reason, d.seal("masked_id", v.TxnRef, v.MaskedID),
-		d.seal("name", v.TxnRef, v.Name), v.Host, v.Purpose, v.FaceResult, nullScore(v), v.PersonKey)
+		d.seal("name", v.TxnRef, v.Name), v.Host, v.Purpose, v.FaceResult, nullScore(v), v.PersonKey, v.Sandbox)
 	if err != nil {
 		return 0, fmt.Errorf("save visit: %w", explain(err))
 	}
@@ -211,7 +289,7 @@ func nullScore(v kiosk.Visit) any {
 }
 
 const columns = `id, kiosk_id, mode, txn_ref, attributes, started_at, decided_at, checked_out_at, outcome, reason,
-	masked_id, name, host, purpose, face_result, face_score, person_key`
+	masked_id, name, host, purpose, face_result, face_score, person_key, sandbox`
 
 func (d *DB) scan(rows interface{ Scan(...any) error }) (kiosk.Visit, error) {
 	var (
@@ -223,7 +301,7 @@ func (d *DB) scan(rows interface{ Scan(...any) error }) (kiosk.Visit, error) {
 		maskedCT, nameCT []byte
 	)
 	if err := rows.Scan(&v.ID, &v.KioskID, &v.Mode, &v.TxnRef, &attrs, &started, &decided, &checkedOut, &outcome, &v.Reason,
-		&maskedCT, &nameCT, &v.Host, &v.Purpose, &v.FaceResult, &score, &v.PersonKey); err != nil {
+		&maskedCT, &nameCT, &v.Host, &v.Purpose, &v.FaceResult, &score, &v.PersonKey, &v.Sandbox); err != nil {
 		return v, err
 	}
 	if attrs != "" {
@@ -245,7 +323,7 @@ func (d *DB) scan(rows interface{ Scan(...any) error }) (kiosk.Visit, error) {
 // OpenVisit returns the person's latest visit since the given time that is
 // not checked out.
 func (d *DB) OpenVisit(ctx context.Context, personKey []byte, since time.Time) (kiosk.Visit, error) {
-	row := d.sql.QueryRowContext(ctx, `SELECT `+columns+` FROM visits WHERE person_key = ? AND checked_out_at IS NULL
+	row := d.sql.QueryRowContext(ctx, `SELECT `+d.columns+` FROM visits WHERE person_key = ? AND checked_out_at IS NULL
 		AND mode = ? AND outcome = ? AND started_at >= ? ORDER BY started_at DESC LIMIT 1`,
 		personKey, kiosk.ModeVisitor, string(kiosk.OutcomeCheckedIn), since.UnixMilli())
 	v, err := d.scan(row)
@@ -300,7 +378,7 @@ func (d *DB) Visits(ctx context.Context, f kiosk.VisitFilter) ([]kiosk.Visit, er
 
 // each calls fn for every visit that matches f, in started_at order.
 func (d *DB) each(ctx context.Context, f kiosk.VisitFilter, order string, fn func(kiosk.Visit) error) error {
-	q := `SELECT ` + columns + ` FROM visits WHERE 1=1`
+	q := `SELECT ` + d.columns + ` FROM visits WHERE 1=1`
 	var args []any
 	if !f.From.IsZero() {
 		q += ` AND started_at >= ?`
@@ -397,7 +475,7 @@ func explain(err error) error {
 
 // Visit returns one visit by id.
 func (d *DB) Visit(ctx context.Context, id int64) (kiosk.Visit, error) {
-	v, err := d.scan(d.sql.QueryRowContext(ctx, `SELECT `+columns+` FROM visits WHERE id = ?`, id))
+	v, err := d.scan(d.sql.QueryRowContext(ctx, `SELECT `+d.columns+` FROM visits WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, kiosk.ErrNotFound
 	}
@@ -419,4 +497,16 @@ func (d *DB) DenyVisitor(ctx context.Context, id int64, deny bool, note string, 
 		return v.MaskedID, d.Deny(ctx, v.PersonKey, note, at)
 	}
 	return v.MaskedID, d.Allow(ctx, v.PersonKey)
+}
+
+// ReadAll reads and decrypts every visit and returns how many there are:
+// a value damaged inside a row, which quick_check cannot see, is found
+// here rather than at the next export.
+func (d *DB) ReadAll(ctx context.Context) (int, error) {
+	n := 0
+	err := d.each(ctx, kiosk.VisitFilter{}, "ASC", func(kiosk.Visit) error {
+		n++
+		return nil
+	})
+	return n, err
 }
