@@ -88,16 +88,16 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 
 // logFlags adds --config and --data-dir to a command that reads the visit
 // log, and opens the log they point at.
-func logFlags(fs *flag.FlagSet) func() (*storage.DB, error) {
+func logFlags(fs *flag.FlagSet, readOnly bool) func() (*storage.DB, error) {
 	cfgPath := fs.String("config", "", "config file whose kiosk.data_dir to use")
 	dataDir := fs.String("data-dir", "", "data folder (default: kiosk.data_dir, or the user's data folder)")
-	return func() (*storage.DB, error) { return app.OpenLog(*cfgPath, *dataDir) }
+	return func() (*storage.DB, error) { return app.OpenLog(*cfgPath, *dataDir, readOnly) }
 }
 
 // runExport writes the visit log to stdout, decrypted, masked ids only.
 func runExport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("export", stderr)
-	open := logFlags(fs)
+	open := logFlags(fs, true)
 	from := fs.String("from", "", "first day, YYYY-MM-DD (Singapore time)")
 	to := fs.String("to", "", "last day, YYYY-MM-DD, included")
 	format := fs.String("format", "csv", "csv or json")
@@ -121,7 +121,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 func runDenyList(deny bool) func(args []string, stdout, stderr io.Writer) error {
 	return func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(map[bool]string{true: "deny", false: "allow"}[deny], stderr)
-		open := logFlags(fs)
+		open := logFlags(fs, false)
 		id := fs.Int64("visit", 0, "the id of one of the person's visits (see ndikiosk export) (required)")
 		note := fs.String("note", "", "why (deny only)")
 		if err := parse(fs, args); err != nil {

@@ -329,11 +329,11 @@ func (k *Kiosk) Status(ctx context.Context) kiosk.Status {
 }
 
 // OpenLog opens the visit log of dataDir, or else of the config at
-// cfgPath's kiosk.data_dir, or else of the default data folder: for the
-// commands that read the log while no kiosk runs. A log that cannot be
-// written here (a copy on read-only media) is opened read-only: export
-// works, deny and allow say it is read-only.
-func OpenLog(cfgPath, dataDir string) (*storage.DB, error) {
+// cfgPath's kiosk.data_dir, or else of sandbox mode's folder (the kiosk
+// that runs with no config): for the commands that work on the log while no
+// kiosk runs. readOnly opens it without writing anything (export); a log
+// that cannot be written is opened read-only in any case.
+func OpenLog(cfgPath, dataDir string, readOnly bool) (*storage.DB, error) {
 	if dataDir == "" {
 		cfg := config.SandboxDefaults()
 		if cfgPath != "" {
@@ -343,6 +343,9 @@ func OpenLog(cfgPath, dataDir string) (*storage.DB, error) {
 			}
 		}
 		dataDir = cfg.Kiosk.DataDir
+	}
+	if readOnly {
+		return storage.OpenReadOnly(dataDir)
 	}
 	db, err := storage.Open(dataDir)
 	if errors.Is(err, storage.ErrReadOnly) {

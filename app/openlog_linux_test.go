@@ -52,7 +52,7 @@ func TestOpenLogReadsAReadOnlyCopy(t *testing.T) {
 	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""); err != nil {
 		t.Fatal(err)
 	}
-	db, err := OpenLog("", dir)
+	db, err := OpenLog("", dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
