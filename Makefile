@@ -22,10 +22,24 @@ build:
 test:
 	./scripts/test
 
+# fyne package writes into the folder it packages: it bumps Build in
+# FyneApp.toml, drops fyne_metadata_init.go and a binary beside the sources
+# (left behind if it is killed), and deletes a ./ndikiosk from `make build`. So it
+# runs on a copy of the sources (tracked and new files, not ignored ones),
+# removed on exit, even when packaging fails or is interrupted; the work
+# tree is never touched.
 package-linux:
 	mkdir -p dist
-	go tool fyne package -os linux -release -icon assets/icon.png -app-version $(VERSION) -app-build $(BUILD)
-	mv ndikiosk.tar.xz dist/
+	@set -eu; \
+	src=$$(mktemp -d "$${TMPDIR:-/tmp}/ndikiosk-package.XXXXXX"); \
+	trap 'rm -rf "$$src"' EXIT; trap 'exit 1' HUP INT TERM; \
+	git rev-parse --is-inside-work-tree >/dev/null || { echo "package-linux packages a git checkout" >&2; exit 1; }; \
+	git ls-files -z --cached --others --exclude-standard | \
+		tar --null -T - --ignore-failed-read -cf - | tar -xf - -C "$$src"; \
+	echo "packaging a copy of the sources in $$src"; \
+	(cd "$$src" && go tool fyne package -os linux -release -icon assets/icon.png -app-version $(VERSION) -app-build $(BUILD)); \
+	mv -f "$$src/ndikiosk.tar.xz" dist/ndikiosk.tar.xz; \
+	echo "dist/ndikiosk.tar.xz"
 
 install: build
 	install -D -m 0755 ndikiosk $(PREFIX)/bin/ndikiosk
