@@ -28,13 +28,11 @@ func TestRealBinaryStopsOnSIGTERM(t *testing.T) {
 	}
 	display := startXvfb(t)
 	data := filepath.Join(dir, "data")
-	runtimeDir := filepath.Join(dir, "xdg")
-	os.Mkdir(runtimeDir, 0o700)
 	start := func() (*exec.Cmd, chan error, string) {
 		port := freePort(t)
 		logFile, _ := os.Create(filepath.Join(dir, "kiosk-"+port+".log"))
 		cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:"+port)
-		cmd.Env = append(os.Environ(), "DISPLAY="+display, "XDG_RUNTIME_DIR="+runtimeDir, "HOME="+dir)
+		cmd.Env = kioskEnv(dir, display)
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("step start kiosk: %v", err)
@@ -51,7 +49,7 @@ func TestRealBinaryStopsOnSIGTERM(t *testing.T) {
 		return cmd, exited, "http://127.0.0.1:" + port
 	}
 	cmd, exited, base := start()
-	waitPhase(t, base, "qr", exited)
+	waitPhase(t, "first start", base, "qr", exited)
 
 	// A visitor scans with a slow Singpass: the exchange takes 3 s.
 	resp, err := http.PostForm(base+"/sandbox/scan", url.Values{"persona": {sandboxAdult()}, "decision": {"allow"}, "fault": {"slow"}})
@@ -63,7 +61,7 @@ func TestRealBinaryStopsOnSIGTERM(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"callback_status":200`) {
 		t.Fatalf("step scan: %d %s", resp.StatusCode, body)
 	}
-	waitPhase(t, base, "checking", exited)
+	waitPhase(t, "slow exchange", base, "checking", exited)
 
 	sent := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -87,5 +85,5 @@ func TestRealBinaryStopsOnSIGTERM(t *testing.T) {
 		t.Fatalf("step export after stop: %v\n%s", err, out)
 	}
 	_, exited, base = start()
-	waitPhase(t, base, "qr", exited)
+	waitPhase(t, "restart", base, "qr", exited)
 }

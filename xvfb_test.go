@@ -60,8 +60,6 @@ func runRealBinary(t *testing.T, bin, provider string) {
 	port := freePort(t)
 	base := "http://127.0.0.1:" + port
 	data := filepath.Join(dir, "data")
-	runtimeDir := filepath.Join(dir, "xdg")
-	os.Mkdir(runtimeDir, 0o700)
 	kioskLog, err := os.Create(filepath.Join(dir, "kiosk.log"))
 	if err != nil {
 		t.Fatalf("step kiosk start: %v", err)
@@ -69,9 +67,7 @@ func runRealBinary(t *testing.T, bin, provider string) {
 	cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:"+port, "--provider", provider)
 	// The kiosk installs its fonts into the XDG data folder: a home of
 	// its own keeps them out of the user's.
-	cmd.Env = withEnv(os.Environ(), "DISPLAY="+display, "XDG_RUNTIME_DIR="+runtimeDir, "HOME="+dir,
-		"XDG_DATA_HOME="+filepath.Join(dir, ".local", "share"), "XDG_CONFIG_HOME="+filepath.Join(dir, ".config"),
-		"XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
+	cmd.Env = kioskEnv(dir, display)
 	cmd.Stdout, cmd.Stderr = kioskLog, kioskLog
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("step kiosk start: %v", err)
@@ -281,6 +277,24 @@ func x11Handshake(socket string) error {
 		return fmt.Errorf("connection setup answered %d (authentication required?), protocol %d.%d",
 			head[0], binary.LittleEndian.Uint16(head[2:]), binary.LittleEndian.Uint16(head[4:]))
 	}
+}
+
+// kioskEnv is the environment of a kiosk under test: a home of its own (the
+// kiosk installs its fonts into the XDG data folder), the virtual display,
+// and none of the caller's NDIKIOSK_ variables, which would configure it
+// (or, like the test's own NDIKIOSK_SHOTS, be refused as unknown).
+func kioskEnv(dir, display string) []string {
+	runtimeDir := filepath.Join(dir, "xdg")
+	os.Mkdir(runtimeDir, 0o700)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NDIKIOSK_") {
+			env = append(env, kv)
+		}
+	}
+	return withEnv(env, "DISPLAY="+display, "XDG_RUNTIME_DIR="+runtimeDir, "HOME="+dir,
+		"XDG_DATA_HOME="+filepath.Join(dir, ".local", "share"), "XDG_CONFIG_HOME="+filepath.Join(dir, ".config"),
+		"XDG_CACHE_HOME="+filepath.Join(dir, ".cache"))
 }
 
 // withEnv returns env with each KEY=value of set in place of any earlier

@@ -111,9 +111,21 @@ func New(cfg *config.Config, opts Options) (_ *Kiosk, err error) {
 	if k.Store, err = storage.Open(cfg.Kiosk.DataDir); err != nil {
 		return nil, err
 	}
+	if err = k.newEngine(opts); err != nil {
+		return nil, err
+	}
+	if err = k.newServer(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// newEngine builds the engine on the provider and the visit log, wrapped
+// as the options say.
+func (k *Kiosk) newEngine(opts Options) error {
 	face, err := k.faceStep()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	id := k.Identity
 	var store kiosk.VisitStore = k.Store
@@ -128,12 +140,18 @@ func New(cfg *config.Config, opts Options) (_ *Kiosk, err error) {
 	if id.Sandbox != nil {
 		deps.OnQR = id.Sandbox.Show
 	}
-	if k.Engine, err = kiosk.NewEngine(k.ctx, engineConfig(cfg, id, face), deps); err != nil {
-		return nil, err
-	}
+	k.Engine, err = kiosk.NewEngine(k.ctx, engineConfig(k.Config, id, face), deps)
+	return err
+}
+
+// newServer builds the callback server on the bound port: the engine's
+// routes, the sandbox in sandbox mode, TLS when configured, and the
+// connection cap.
+func (k *Kiosk) newServer() error {
+	cfg, id := k.Config, k.Identity
 	proxies, err := kiosk.ParseTrustedProxies(cfg.Kiosk.TrustedProxies)
 	if err != nil {
-		return nil, fmt.Errorf("kiosk.trusted_proxies: %w", err)
+		return fmt.Errorf("kiosk.trusted_proxies: %w", err)
 	}
 	sc := kiosk.ServerConfig{CallbackPath: id.CallbackPath, Version: k.version, JWKSPath: id.JWKSPath, JWKS: id.JWKS,
 		TrustedProxies: proxies}
@@ -146,13 +164,13 @@ func New(cfg *config.Config, opts Options) (_ *Kiosk, err error) {
 		// at start instead of killing the server behind a working screen.
 		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
 		if err != nil {
-			return nil, fmt.Errorf("kiosk.tls_cert and kiosk.tls_key: %w", err)
+			return fmt.Errorf("kiosk.tls_cert and kiosk.tls_key: %w", err)
 		}
 		k.server.TLSConfig = kiosk.TLSConfig()
 		k.server.TLSConfig.Certificates = []tls.Certificate{cert}
 	}
 	k.ln = kiosk.LimitConns(k.ln, k.server, kiosk.MaxConns)
-	return k, nil
+	return nil
 }
 
 // engineConfig is what the engine needs of the config and the provider.

@@ -425,15 +425,6 @@ func benchCallbackToDecision(b *testing.B, provider string) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
 
-func openStore(t *testing.T, dir string) *storage.DB {
-	db, err := storage.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // exchangeTimeout sets the exchange deadline of both providers.
 func exchangeTimeout(d time.Duration) func(*config.Config) {
 	return func(k *config.Config) { k.Verify.ExchangeTimeout.Duration, k.FAPI.ExchangeTimeout.Duration = d, d }

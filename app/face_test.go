@@ -1,9 +1,6 @@
 package app_test
 
 import (
-	"context"
-	"errors"
-	"image"
 	"path/filepath"
 	"testing"
 	"time"
@@ -111,13 +108,6 @@ func TestFaceNotRegisteredAndDown(t *testing.T) {
 		t.Fatalf("logged %v", got)
 	}
 }
-
-type brokenCamera struct{}
-
-func (brokenCamera) Frame(context.Context) (image.Image, error) {
-	return nil, errors.New("VIDIOC_DQBUF: no such device")
-}
-func (brokenCamera) Close() error { return nil }
 
 func TestFaceWithoutCamera(t *testing.T) {
 	r := newRig(t, func(k *config.Config) {

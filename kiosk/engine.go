@@ -215,25 +215,14 @@ func NewEngine(ctx context.Context, cfg EngineConfig, d Deps) (*Engine, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	switch {
-	case d.Provider == nil || d.Store == nil:
+	if d.Provider == nil || d.Store == nil {
 		return nil, errors.New("engine: a provider and a visit store are required")
-	case cfg.KioskID == "" || (cfg.Mode != ModeAge && cfg.Mode != ModeVisitor):
-		return nil, errors.New("engine: kiosk id and mode are required")
-	case cfg.ServiceName == "" || cfg.Contact == "":
-		return nil, errors.New("engine: the service name and the operator's contact are required")
-	case cfg.QRLifetime <= 0 || cfg.QRLead <= 0 || cfg.QRLead >= cfg.QRLifetime:
-		return nil, errors.New("engine: the QR lead must be positive and shorter than the QR lifetime")
-	case cfg.ExchangeTimeout <= 0 || cfg.ResultTimeout <= 0 || cfg.ConfirmTimeout <= 0:
-		return nil, errors.New("engine: exchange, result and confirm timeouts are required")
-	case cfg.MinAge <= 0 || cfg.MaxOutstanding <= 0:
-		return nil, errors.New("engine: minimum age and outstanding codes are required")
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = maxInFlight
-	}
-	if f := cfg.Face; f != nil && (f.Checker == nil || f.Camera == nil || f.Threshold <= 0 || f.Countdown <= 0 || f.Retries < 0) {
-		return nil, errors.New("engine: the Face step needs its service, a camera, a threshold and a countdown")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	e := &Engine{cfg: cfg, provider: d.Provider, store: d.Store, now: d.Now, log: d.Log, onQR: d.OnQR,
@@ -241,6 +230,26 @@ func NewEngine(ctx context.Context, cfg EngineConfig, d Deps) (*Engine, error) {
 		screen: Screen{Phase: PhaseStarting, MinAge: cfg.MinAge}}
 	e.idle.L = &e.mu
 	return e, nil
+}
+
+// check refuses an incomplete config.
+func (cfg EngineConfig) check() error {
+	switch {
+	case cfg.KioskID == "" || (cfg.Mode != ModeAge && cfg.Mode != ModeVisitor):
+		return errors.New("engine: kiosk id and mode are required")
+	case cfg.ServiceName == "" || cfg.Contact == "":
+		return errors.New("engine: the service name and the operator's contact are required")
+	case cfg.QRLifetime <= 0 || cfg.QRLead <= 0 || cfg.QRLead >= cfg.QRLifetime:
+		return errors.New("engine: the QR lead must be positive and shorter than the QR lifetime")
+	case cfg.ExchangeTimeout <= 0 || cfg.ResultTimeout <= 0 || cfg.ConfirmTimeout <= 0:
+		return errors.New("engine: exchange, result and confirm timeouts are required")
+	case cfg.MinAge <= 0 || cfg.MaxOutstanding <= 0:
+		return errors.New("engine: minimum age and outstanding codes are required")
+	}
+	if f := cfg.Face; f != nil && (f.Checker == nil || f.Camera == nil || f.Threshold <= 0 || f.Countdown <= 0 || f.Retries < 0) {
+		return errors.New("engine: the Face step needs its service, a camera, a threshold and a countdown")
+	}
+	return nil
 }
 
 // Subscribe registers fn for every new Screen, starting with the current
@@ -330,6 +339,15 @@ func (e *Engine) Step() time.Time {
 			delete(e.states, st)
 		}
 	}
+	if e.screen.Phase == PhaseChecking {
+		return now.Add(time.Second)
+	}
+	e.advance(now)
+	return e.nextDue(now)
+}
+
+// advance does what the screen on show has due at now. e.mu is held.
+func (e *Engine) advance(now time.Time) {
 	shown := e.shownExpiry()
 	switch e.screen.Phase {
 	case PhaseStarting:
@@ -348,13 +366,13 @@ func (e *Engine) Step() time.Time {
 			e.prefetch()
 		}
 	case PhaseFace:
-		if !now.Before(e.screen.Until) {
-			if e.screen.FaceRetry {
-				e.log.Info("visitor did not retry the face check; their data was dropped")
-				e.rotate(now)
-			} else {
-				e.capture(now)
-			}
+		switch {
+		case now.Before(e.screen.Until):
+		case e.screen.FaceRetry:
+			e.log.Info("visitor did not retry the face check; their data was dropped")
+			e.rotate(now)
+		default:
+			e.capture(now)
 		}
 	case PhaseResult, PhaseUnavailable, PhaseConfirm:
 		if !now.Before(e.screen.Until) {
@@ -363,10 +381,12 @@ func (e *Engine) Step() time.Time {
 			}
 			e.rotate(now)
 		}
-	case PhaseChecking:
-		return now.Add(time.Second)
 	}
-	shown = e.shownExpiry() // the step may have shown a new code
+}
+
+// nextDue is when the screen on show next needs the engine. e.mu is held.
+func (e *Engine) nextDue(now time.Time) time.Time {
+	shown := e.shownExpiry()
 	switch e.screen.Phase {
 	case PhaseQR:
 		switch {

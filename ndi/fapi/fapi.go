@@ -158,7 +158,7 @@ func ValidState(s string) bool { return stateAlphabet.MatchString(s) }
 // authorisation URL with its request_uri.
 func (c *Client) Authorize(ctx context.Context, state string) (Authorization, error) {
 	if !ValidState(state) {
-		return Authorization{}, fmt.Errorf("fapi: state must be 30-255 characters of A-Z a-z 0-9 / + _ - = .")
+		return Authorization{}, errors.New("fapi: state must be 30-255 characters of A-Z a-z 0-9 and / + _ - = or a dot")
 	}
 	meta, err := c.metadata(ctx)
 	if err != nil {
