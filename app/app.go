@@ -179,7 +179,8 @@ func engineConfig(cfg *config.Config, id *Identity, face *kiosk.FaceConfig) kios
 	return kiosk.EngineConfig{
 		KioskID: c.ID, Mode: c.Mode, MinAge: c.MinAge, Attributes: id.Attributes, Face: face,
 		QRLifetime: id.QRLifetime, QRLead: id.QRLead, MaxOutstanding: id.MaxOutstanding,
-		ExchangeTimeout: id.ExchangeTimeout, ResultTimeout: c.ResultTimeout.Duration, ConfirmTimeout: c.ConfirmTimeout.Duration,
+		ExchangeTimeout: id.ExchangeTimeout, ResultTimeout: c.ResultTimeout.Duration, ResultMin: c.ResultMin.Duration,
+		ConfirmTimeout: c.ConfirmTimeout.Duration, Sandbox: cfg.Sandbox,
 		ServiceName: id.Name, Contact: c.Contact, Alternative: c.Alternative,
 		Hosts: cfg.Visitor.Hosts, Purposes: cfg.Visitor.Purposes, FreeText: cfg.Visitor.FreeText,
 	}

@@ -140,7 +140,7 @@ func testRefusalsAndErrorsAreLogged(t *testing.T, provider string) {
 	for _, v := range visits(t, r) {
 		got[v.Outcome] = v.Reason
 	}
-	if got[OutcomeDenied] != "consent-declined" || got[OutcomeUnavailable] != unavailable || got[OutcomeError] != "bad-response" {
+	if got[OutcomeUnverified] != "reported-access_denied" || got[OutcomeUnavailable] != unavailable || got[OutcomeError] != "bad-response" {
 		t.Fatalf("logged outcomes %v", got)
 	}
 }

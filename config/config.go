@@ -79,6 +79,7 @@ type KioskConfig struct {
 
 	RetentionDays  int      `toml:"retention_days"`  // visits older than this are deleted; default 30
 	ResultTimeout  Duration `toml:"result_timeout"`  // how long a result stays on screen; default 8s
+	ResultMin      Duration `toml:"result_min"`      // no other visitor's result replaces one sooner; default 4s
 	ConfirmTimeout Duration `toml:"confirm_timeout"` // visitor mode: time to confirm; default 60s
 	Language       string   `toml:"language"`        // screen language: en, zh, ms or ta; default: the system's
 	HideCursor     bool     `toml:"hide_cursor"`     // hide the mouse pointer (touchscreens)
@@ -253,6 +254,7 @@ func (c *Config) kioskDefaults() {
 	k.Contact, k.Alternative = or(k.Contact, "the venue staff"), or(k.Alternative, "Please approach the counter.")
 	k.MinAge, k.RetentionDays = or(k.MinAge, 18), or(k.RetentionDays, 30)
 	k.ResultTimeout.Duration = or(k.ResultTimeout.Duration, 8*time.Second)
+	k.ResultMin.Duration = or(k.ResultMin.Duration, 4*time.Second)
 	k.ConfirmTimeout.Duration = or(k.ConfirmTimeout.Duration, 60*time.Second)
 }
 

@@ -30,10 +30,11 @@ const (
 	PhaseUnavailable              // Verify could not serve: message and the alternative
 	PhaseConfirm                  // visitor mode: confirm particulars, pick host and purpose
 	PhaseFace                     // Face step: camera preview and countdown, or a retry offer
+	PhasePaused                   // staff at the admin screens, or out of service: no code shown or honoured
 )
 
 func (p Phase) String() string {
-	return [...]string{"starting", "qr", "checking", "result", "unavailable", "confirm", "face"}[p]
+	return [...]string{"starting", "qr", "checking", "result", "unavailable", "confirm", "face", "paused"}[p]
 }
 
 // Outcome is the decision of a visit.
@@ -53,6 +54,11 @@ const (
 	OutcomeNotRecorded     Outcome = "not-recorded"     // the visit log could not be written
 	OutcomeFaceFailed      Outcome = "face-failed"      // no match after the retries, or not registered for Face
 	OutcomeFaceUnavailable Outcome = "face-unavailable" // Face service or camera not working
+	// OutcomeUnverified is an error the phone's browser or Singpass reported
+	// on the callback without proof (anyone who read the state off the
+	// screen could send it): logged apart from what a verified exchange
+	// showed, never as an outage or a refusal.
+	OutcomeUnverified Outcome = "unverified"
 )
 
 // Screen is an immutable snapshot of what the kiosk shows. Observers get a
@@ -64,7 +70,8 @@ type Screen struct {
 	NextQR      time.Time // when the next code replaces it
 	Outcome     Outcome   // PhaseResult and PhaseUnavailable
 	MinAge      int       // age mode threshold
-	MaskedID    string    // shown with the result only when released
+	MaskedID    string    // results of a verified person: the masked id, whose last characters tell visitors apart
+	DecidedAt   time.Time // results: when it was decided, shown with it
 	Name        string    // visitor mode: "Welcome, NAME" / "Goodbye, NAME"
 	Message     string    // PhaseUnavailable: Verify's prescribed text; not-recorded: the reason (English)
 	Contact     string    // the operator's contact, for the unavailable message in any language
@@ -110,11 +117,13 @@ type EngineConfig struct {
 	QRLead          time.Duration // the next code is shown this long before the current expires
 	ExchangeTimeout time.Duration // deadline of one exchange (and of one code request)
 	ResultTimeout   time.Duration // how long a result stays on screen
+	ResultMin       time.Duration // no other result replaces one before this; another scan is told to wait
 	MaxOutstanding  int           // codes awaited at once: the shown one and a few just replaced
 	MaxInFlight     int           // exchanges at once, counting cancelled ones still finishing; 0: 4
 	Contact         string        // the operator's contact, for the unavailable message
 	Alternative     string        // the operator's non-Singpass alternative
 	ServiceName     string        // named when it cannot serve: "Verify" or "Singpass"
+	Sandbox         bool          // every visit is marked as the sandbox's
 }
 
 // Engine runs the kiosk: it rotates the QR, guards the callback, runs the
@@ -139,7 +148,8 @@ type Engine struct {
 	closed   bool      // Close has begun
 	visit    uint64    // changes when a visit is abandoned (every rotation) and with every accepted callback
 	pending  *pendingVisit
-	inFlight int // exchanges running
+	inFlight int    // exchanges running
+	paused   string // why no code is shown or honoured ("admin", "out of service"); "" when serving
 
 	// A remote provider's codes are prepared ahead, off the lock.
 	ready      *readyCode // the next code, prepared
@@ -243,6 +253,8 @@ func (cfg EngineConfig) check() error {
 		return errors.New("engine: the QR lead must be positive and shorter than the QR lifetime")
 	case cfg.ExchangeTimeout <= 0 || cfg.ResultTimeout <= 0 || cfg.ConfirmTimeout <= 0:
 		return errors.New("engine: exchange, result and confirm timeouts are required")
+	case cfg.ResultMin <= 0 || cfg.ResultMin > cfg.ResultTimeout:
+		return errors.New("engine: the minimum time of a result must be positive and within the result timeout")
 	case cfg.MinAge <= 0 || cfg.MaxOutstanding <= 0:
 		return errors.New("engine: minimum age and outstanding codes are required")
 	}
@@ -339,7 +351,10 @@ func (e *Engine) Step() time.Time {
 			delete(e.states, st)
 		}
 	}
-	if e.screen.Phase == PhaseChecking {
+	switch {
+	case e.paused != "":
+		return now.Add(time.Minute)
+	case e.screen.Phase == PhaseChecking:
 		return now.Add(time.Second)
 	}
 	e.advance(now)
@@ -509,7 +524,24 @@ func (e *Engine) prefetch() {
 func (e *Engine) set(s Screen) {
 	s.Seq = e.screen.Seq + 1
 	s.MinAge = e.cfg.MinAge
+	if s.Phase == PhaseResult || s.Phase == PhaseUnavailable {
+		s.DecidedAt = e.now()
+	}
 	e.screen = s
+}
+
+// busy reports whether a callback now would interrupt a visitor: one is in
+// the flow, or a result has not stood for its minimum time (door staff
+// must be able to read it before another replaces it), or staff paused
+// the kiosk. e.mu is held.
+func (e *Engine) busy(now time.Time) bool {
+	switch e.screen.Phase {
+	case PhaseChecking, PhaseConfirm, PhaseFace, PhasePaused:
+		return true
+	case PhaseResult, PhaseUnavailable:
+		return now.Before(e.screen.DecidedAt.Add(e.cfg.ResultMin))
+	}
+	return false
 }
 
 // unlock releases e.mu, then gives the current screen to every subscriber
@@ -585,27 +617,28 @@ func (e *Engine) Callback(q url.Values) Verdict {
 	case !now.Before(o.expires):
 		delete(e.states, state)
 		return Verdict{410, "This code has expired. Please scan the code on the kiosk screen again."}
-	case e.screen.Phase == PhaseChecking || e.screen.Phase == PhaseConfirm || e.screen.Phase == PhaseFace:
+	case e.busy(now):
+		// Not logged: nobody was refused, the visitor is asked to wait.
 		delete(e.states, state)
-		return Verdict{409, "The kiosk is busy with another visitor. Please scan the new code in a moment."}
+		return Verdict{409, "The kiosk is busy with another visitor. Please try again in a few seconds."}
 	case e.inFlight >= e.cfg.MaxInFlight:
 		delete(e.states, state)
 		return Verdict{503, "The kiosk is busy. Please scan the new code in a moment."}
 	}
 	delete(e.states, state) // single use, whatever happens next
-	rec := Visit{KioskID: e.cfg.KioskID, Mode: e.cfg.Mode, TxnRef: state, Attributes: e.cfg.Attributes, StartedAt: now}
+	rec := Visit{KioskID: e.cfg.KioskID, Mode: e.cfg.Mode, TxnRef: state, Attributes: e.cfg.Attributes, StartedAt: now,
+		Sandbox: e.cfg.Sandbox}
 	if perr != nil {
-		e.log.Info("visit ended on the phone", "error", perr.Code)
+		// The state is public (it is on the screen), so an error callback
+		// proves nothing: the code is retired and a fresh one shown, and
+		// the report is logged as unverified, never as an outage or a
+		// refusal. A real outage shows itself at the next exchange.
+		e.log.Info("callback reported an error; the code is retired", "error", perr.Code)
 		rec.DecidedAt = now
-		if perr.Unavailable() {
-			rec.Outcome, rec.Reason = OutcomeUnavailable, "verify-"+perr.Code
-			e.showUnavailable(now)
-		} else {
-			rec.Outcome, rec.Reason = OutcomeDenied, "consent-declined"
-			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeDenied, Until: now.Add(e.cfg.ResultTimeout)})
-		}
-		// Logged in the background: the phone is answered at once, and
-		// the screen is the same whether the log takes it or not.
+		rec.Outcome, rec.Reason = OutcomeUnverified, "reported-"+perr.Code
+		e.set(Screen{Phase: PhaseStarting}) // the code on screen is used up
+		e.rotate(now)
+		// Logged in the background: the phone is answered at once.
 		e.spawn(func() { e.write(rec) })
 		e.poke()
 		return Verdict{200, "Done — please look at the kiosk screen."}
@@ -730,7 +763,7 @@ func (e *Engine) decide(now time.Time, rec Visit, p *ndi.Person) {
 			return
 		}
 		e.log.Info("visit decided", "outcome", string(out))
-		e.set(Screen{Phase: PhaseResult, Outcome: out, Until: now.Add(e.cfg.ResultTimeout)})
+		e.set(Screen{Phase: PhaseResult, Outcome: out, MaskedID: rec.MaskedID, Until: now.Add(e.cfg.ResultTimeout)})
 	})
 }
 
@@ -753,7 +786,7 @@ func (e *Engine) visitor(now time.Time, rec Visit, p *ndi.Person) func(time.Time
 		rec.Outcome, rec.Reason, rec.DecidedAt = OutcomeRefused, "deny-list", e.now()
 		e.write(rec)
 		return func(now time.Time) {
-			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeRefused, Until: now.Add(e.cfg.ResultTimeout)})
+			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeRefused, MaskedID: rec.MaskedID, Until: now.Add(e.cfg.ResultTimeout)})
 		}
 	}
 	open, err := e.store.OpenVisit(ctx, rec.PersonKey, startOfDay(now))
@@ -764,7 +797,8 @@ func (e *Engine) visitor(now time.Time, rec Visit, p *ndi.Person) func(time.Time
 			return func(now time.Time) { e.notRecorded(now, err) }
 		}
 		return func(now time.Time) {
-			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedOut, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
+			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedOut, Name: rec.Name, MaskedID: rec.MaskedID,
+				Until: now.Add(e.cfg.ResultTimeout)})
 		}
 	case errors.Is(err, ErrNotFound):
 		return func(now time.Time) {
@@ -803,7 +837,8 @@ func (e *Engine) Confirm(host, purpose string) error {
 			e.notRecorded(now, err)
 			return
 		}
-		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedIn, Name: rec.Name, Until: now.Add(e.cfg.ResultTimeout)})
+		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedIn, Name: rec.Name, MaskedID: rec.MaskedID,
+			Until: now.Add(e.cfg.ResultTimeout)})
 	})
 	return nil
 }
@@ -843,9 +878,11 @@ func reasonFor(err error) string {
 	return "exchange-failed"
 }
 
-func (e *Engine) showUnavailable(now time.Time) {
-	e.set(Screen{Phase: PhaseUnavailable, Outcome: OutcomeUnavailable, Message: e.unavailableMessage(), Until: now.Add(e.cfg.ResultTimeout),
-		Contact: e.cfg.Contact, Alternative: e.cfg.Alternative})
+func (e *Engine) showUnavailable(now time.Time) { e.set(e.unavailableScreen(now)) }
+
+func (e *Engine) unavailableScreen(now time.Time) Screen {
+	return Screen{Phase: PhaseUnavailable, Outcome: OutcomeUnavailable, Message: e.unavailableMessage(), Until: now.Add(e.cfg.ResultTimeout),
+		Contact: e.cfg.Contact, Alternative: e.cfg.Alternative}
 }
 
 // unavailableMessage is the wording the Verify documentation prescribes,
@@ -862,7 +899,51 @@ func (e *Engine) unavailableMessage() string {
 func (e *Engine) Cancel() {
 	e.mu.Lock()
 	defer e.unlock()
+	if e.paused != "" {
+		return
+	}
 	e.rotate(e.now())
+}
+
+// Pause stops the kiosk while staff use the admin screens: the visit under
+// way is dropped, every code awaiting a callback is retired, and no code
+// is shown until Resume. A scan of a code seen before is refused.
+func (e *Engine) Pause() {
+	e.mu.Lock()
+	defer e.unlock()
+	e.halt("admin", Screen{Phase: PhasePaused})
+}
+
+// Resume ends a Pause with a fresh code. It does not undo OutOfService.
+func (e *Engine) Resume() {
+	e.mu.Lock()
+	defer e.unlock()
+	if e.paused == "admin" {
+		e.paused = ""
+		e.rotate(e.now())
+	}
+}
+
+// OutOfService stops the kiosk for good (its callback server died): the
+// screen says the check is unavailable, with the operator's alternative,
+// until the process is restarted.
+func (e *Engine) OutOfService() {
+	e.mu.Lock()
+	defer e.unlock()
+	s := e.unavailableScreen(e.now())
+	s.Until = time.Time{}
+	e.halt("out of service", s)
+}
+
+// halt drops the visit under way and every awaited code, and shows s.
+// e.mu is held.
+func (e *Engine) halt(why string, s Screen) {
+	e.paused = why
+	e.pending = nil
+	e.visit++
+	clear(e.states)
+	e.wantCode = false
+	e.set(s)
 }
 
 // Outstanding is the number of codes that a callback could still use.

@@ -191,7 +191,7 @@ func testConfig() EngineConfig {
 	return EngineConfig{KioskID: "k1", Mode: ModeAge, Attributes: []string{"uinfin", "name", "dob"},
 		Hosts: []string{"Ms Lee"}, Purposes: []string{"Meeting"}, ConfirmTimeout: time.Minute, MinAge: 18,
 		QRLifetime: time.Minute, QRLead: 10 * time.Second, ExchangeTimeout: 5 * time.Second,
-		ResultTimeout: 10 * time.Second, MaxOutstanding: 3, Contact: "the front desk", ServiceName: "Verify",
+		ResultTimeout: 10 * time.Second, ResultMin: 4 * time.Second, MaxOutstanding: 3, Contact: "the front desk", ServiceName: "Verify",
 		Alternative: "Please approach the counter."}
 }
 
@@ -387,12 +387,12 @@ func TestStoreWritesDoNotBlockTheEngine(t *testing.T) {
 					t.Fatalf("declined: %+v", v)
 				}
 			},
-			screen: Screen{Phase: PhaseResult, Outcome: OutcomeDenied}},
+			screen: Screen{Phase: PhaseQR}}, // an unauthenticated report: a fresh code, no verdict
 		{name: "Verify down on the phone", call: "Save",
 			visit: func(t *testing.T, r *rig) {
 				within(t, "the callback of an unavailable Verify", func() { r.scan(t, "error", "temporarily_unavailable") })
 			},
-			screen: Screen{Phase: PhaseUnavailable, Outcome: OutcomeUnavailable}},
+			screen: Screen{Phase: PhaseQR}},
 		{name: "visitor deny list", call: "Denied", tweak: visitor,
 			screen: Screen{Phase: PhaseConfirm}},
 		{name: "visitor refused", call: "Save", tweak: visitor,

@@ -47,7 +47,7 @@ func (fuzzStore) Purge(context.Context, time.Time) (int64, error) { return 0, ni
 // state it did not issue.
 func FuzzCallbackRequest(f *testing.F) {
 	e, err := kiosk.NewEngine(context.Background(), kiosk.EngineConfig{KioskID: "k1", Mode: kiosk.ModeAge, MinAge: 18,
-		QRLifetime: time.Minute, QRLead: 5 * time.Second, ExchangeTimeout: time.Second, ResultTimeout: time.Second,
+		QRLifetime: time.Minute, QRLead: 5 * time.Second, ExchangeTimeout: time.Second, ResultTimeout: time.Second, ResultMin: time.Second,
 		ConfirmTimeout: time.Second, MaxOutstanding: 4, ServiceName: "Singpass", Contact: "staff"},
 		kiosk.Deps{Provider: fuzzProvider{}, Store: fuzzStore{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

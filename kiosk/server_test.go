@@ -22,7 +22,7 @@ import (
 func testEngine(t *testing.T) *kiosk.Engine {
 	t.Helper()
 	e, err := kiosk.NewEngine(context.Background(), kiosk.EngineConfig{KioskID: "k1", Mode: kiosk.ModeAge, MinAge: 18,
-		QRLifetime: time.Minute, QRLead: 5 * time.Second, ExchangeTimeout: time.Second, ResultTimeout: time.Second,
+		QRLifetime: time.Minute, QRLead: 5 * time.Second, ExchangeTimeout: time.Second, ResultTimeout: time.Second, ResultMin: time.Second,
 		ConfirmTimeout: time.Second, MaxOutstanding: 4, ServiceName: "Singpass", Contact: "staff"},
 		kiosk.Deps{Provider: fuzzProvider{}, Store: fuzzStore{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
