@@ -251,10 +251,8 @@ func (cfg EngineConfig) check() error {
 		return errors.New("engine: the service name and the operator's contact are required")
 	case cfg.QRLifetime <= 0 || cfg.QRLead <= 0 || cfg.QRLead >= cfg.QRLifetime:
 		return errors.New("engine: the QR lead must be positive and shorter than the QR lifetime")
-	case cfg.ExchangeTimeout <= 0 || cfg.ResultTimeout <= 0 || cfg.ConfirmTimeout <= 0:
-		return errors.New("engine: exchange, result and confirm timeouts are required")
-	case cfg.ResultMin <= 0 || cfg.ResultMin > cfg.ResultTimeout:
-		return errors.New("engine: the minimum time of a result must be positive and within the result timeout")
+	case cfg.ExchangeTimeout <= 0 || cfg.ConfirmTimeout <= 0 || cfg.ResultMin <= 0 || cfg.ResultMin > cfg.ResultTimeout:
+		return errors.New("engine: exchange and confirm timeouts, and a result's minimum time within its timeout, are required")
 	case cfg.MinAge <= 0 || cfg.MaxOutstanding <= 0:
 		return errors.New("engine: minimum age and outstanding codes are required")
 	}
