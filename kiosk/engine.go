@@ -256,7 +256,12 @@ func (cfg EngineConfig) check() error {
 	case cfg.MinAge <= 0 || cfg.MaxOutstanding <= 0:
 		return errors.New("engine: minimum age and outstanding codes are required")
 	}
-	if f := cfg.Face; f != nil && (f.Checker == nil || f.Camera == nil || f.Threshold <= 0 || f.Countdown <= 0 || f.Retries < 0) {
+	return cfg.Face.check()
+}
+
+// check refuses an incomplete Face step; nil is no Face step.
+func (f *FaceConfig) check() error {
+	if f != nil && (f.Checker == nil || f.Camera == nil || f.Threshold <= 0 || f.Countdown <= 0 || f.Retries < 0) {
 		return errors.New("engine: the Face step needs its service, a camera, a threshold and a countdown")
 	}
 	return nil
