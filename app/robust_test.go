@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,4 +125,95 @@ func TestRobustClockSkew(t *testing.T) {
 	if r.engine.Screen().Phase != PhaseQR || r.provider.exchanges.Load() != 0 {
 		t.Fatal("the kiosk left its QR screen")
 	}
+}
+
+// TestRobustRelayFlood: behind a relay every request comes from one
+// address. Forged callbacks pour in from it for 8 s while five real scans,
+// whose callbacks come through the same relay, complete: the box keeps
+// the forgeries out and never the live states.
+func TestRobustRelayFlood(t *testing.T) {
+	r := newRig(t, nil)
+	relay := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	client := &http.Client{Transport: &http.Transport{DialContext: relay.DialContext, MaxIdleConnsPerHost: 32}}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	var sent, accepted atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, "GET", r.base+"/callback?code=forged&state=kiosk1-forged", nil)
+				resp, err := client.Do(req)
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				sent.Add(1)
+				if resp.StatusCode < 400 {
+					accepted.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	done := 0
+	for i := 0; i < 5; i++ {
+		r.engine.Cancel()
+		r.waitQR(t)
+		// The phone's part is played by the sandbox; its callback goes
+		// through the relay, as every request does.
+		gone, stop := context.WithCancel(context.Background())
+		stop()
+		res, err := r.sb.Scan(gone, personaID(t, "Adult citizen"), "allow", "")
+		if err != nil || res.CallbackURL == "" {
+			t.Fatalf("scan %d: %+v %v", i, res, err)
+		}
+		resp, err := client.Get(res.CallbackURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("real callback %d through the relay during the flood: HTTP %d", i, resp.StatusCode)
+		}
+		if s := r.settle(t); s.Outcome != OutcomeEligible {
+			t.Fatalf("real visit %d: %+v", i, s)
+		}
+		r.clock.Add(5 * time.Second) // past the result's minimum time
+		done++
+	}
+	wg.Wait()
+	t.Logf("relay flood: %d forged callbacks in 8 s from the relay's address, %d accepted; real scans through the same relay: %d of 5 completed",
+		sent.Load(), accepted.Load(), done)
+	if accepted.Load() != 0 {
+		t.Fatalf("%d forged callbacks accepted", accepted.Load())
+	}
+}
+
+// TestRobustForgedErrorCallback: a bystander reads the state off the
+// screen (a Verify QR carries it) and reports an outage or a refusal with
+// it. Nothing is shown as either and nothing is logged as either.
+func TestRobustForgedErrorCallback(t *testing.T) {
+	r := newRig(t, nil)
+	for _, e := range []string{"503", "server_error", "temporarily_unavailable", "access_denied"} {
+		shown := r.waitQR(t)
+		u, _ := url.Parse(shown.QR)
+		status, _ := get(t, r.base+"/callback?error="+e+"&state="+u.Query().Get("state"))
+		if status != 200 {
+			t.Fatalf("error=%s: HTTP %d", e, status)
+		}
+		if s := r.waitQR(t); s.QR == shown.QR {
+			t.Fatalf("after a forged error=%s the reported code is still shown", e)
+		}
+	}
+	vs := visits(t, r)
+	for _, v := range vs {
+		if v.Outcome != OutcomeUnverified {
+			t.Fatalf("a forged error callback was logged as %s (%s)", v.Outcome, v.Reason)
+		}
+	}
+	t.Logf("forged error callbacks with a live state: 0 outages or refusals shown or logged, %d logged as unverified", len(vs))
 }

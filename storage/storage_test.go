@@ -239,7 +239,13 @@ func TestCrashLosesNoCommittedVisit(t *testing.T) {
 	if os.Getenv("NDIKIOSK_CRASH_DIR") != "" {
 		return // the child runs crashChild from TestMain
 	}
-	dir := t.TempDir()
+	// The data folder exists already, open to others, as an operator's
+	// mkdir leaves it; the files must still be private after the crash.
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashLosesNoCommittedVisit$")
 	cmd.Env = append(os.Environ(), "NDIKIOSK_CRASH_DIR="+dir)
 	out, err := cmd.StdoutPipe()
@@ -262,6 +268,11 @@ func TestCrashLosesNoCommittedVisit(t *testing.T) {
 	cmd.Wait()
 	if len(committed) < 300 {
 		t.Fatalf("the child committed only %d visits", len(committed))
+	}
+	for _, f := range []string{DBFile, DBFile + "-wal", DBFile + "-shm", KeyFile} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err == nil && st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s is %v after kill -9 in a 0755 folder", f, st.Mode().Perm())
+		}
 	}
 	d, err := Open(dir)
 	if err != nil {
