@@ -3,6 +3,7 @@ package kiosk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"ndikiosk/ndi"
 	"net/url"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Modes of the kiosk.
@@ -828,7 +831,10 @@ func (e *Engine) Confirm(host, purpose string) error {
 	if e.screen.Phase != PhaseConfirm || e.pending == nil {
 		return errors.New("nothing to confirm")
 	}
-	host, purpose = strings.TrimSpace(host), strings.TrimSpace(purpose)
+	host, purpose = CleanText(host), CleanText(purpose)
+	if utf8.RuneCountInString(host) > MaxChoice || utf8.RuneCountInString(purpose) > MaxChoice {
+		return ErrTooLong
+	}
 	if !e.allowed(host, e.cfg.Hosts) || !e.allowed(purpose, e.cfg.Purposes) {
 		return ErrChoice
 	}
@@ -847,10 +853,42 @@ func (e *Engine) Confirm(host, purpose string) error {
 }
 
 func (e *Engine) allowed(choice string, list []string) bool {
-	if choice == "" || len(choice) > 120 {
-		return false
+	return choice != "" && (e.cfg.FreeText || slices.Contains(list, choice))
+}
+
+// MaxChoice is the longest host or purpose a visitor may type, in
+// characters.
+const MaxChoice = 120
+
+// ErrTooLong is returned by Confirm for a typed host or purpose longer than
+// MaxChoice characters.
+var ErrTooLong = fmt.Errorf("a host or purpose is at most %d characters", MaxChoice)
+
+// CleanText is typed text as the log keeps it: control characters and the
+// invisible marks that reorder text (bidi overrides, isolates, direction
+// marks) removed, runs of space folded, the ends trimmed.
+func CleanText(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r) && !unicode.IsSpace(r), bidiControl(r):
+			continue
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
 	}
-	return e.cfg.FreeText || slices.Contains(list, choice)
+	return b.String()
+}
+
+func bidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x200E || r == 0x200F || r == 0x061C
 }
 
 // StaffCheckOut ends a visit from the admin list.

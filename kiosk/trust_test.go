@@ -139,3 +139,25 @@ func TestOutOfServiceStays(t *testing.T) {
 		t.Fatalf("out of service: %+v", s)
 	}
 }
+
+// Typed hosts and purposes lose control characters and the invisible
+// marks that reorder text; an overlong one is refused with a message that
+// says so, not "choose from the list".
+func TestTypedChoicesAreCleaned(t *testing.T) {
+	r := newRig(t, func(c *EngineConfig) { c.Mode, c.FreeText = ModeVisitor, true }, nil)
+	r.qr(t)
+	r.scan(t)
+	r.waitPhase(t, PhaseConfirm)
+	if err := r.e.Confirm(strings.Repeat("a", MaxChoice+1), "Meeting"); err != ErrTooLong || !strings.Contains(err.Error(), "120 characters") {
+		t.Fatalf("a %d-character host: %v", MaxChoice+1, err)
+	}
+	if err := r.e.Confirm("Reception\u202e;=1+1\x00\r\n", "  Meet\u200fing\t"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitPhase(t, PhaseResult)
+	r.e.Close()
+	v := r.store.visits[0]
+	if v.Host != "Reception;=1+1" || v.Purpose != "Meeting" {
+		t.Fatalf("stored host %q purpose %q", v.Host, v.Purpose)
+	}
+}
