@@ -86,34 +86,39 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 	return s.Serve(ctx)
 }
 
-// logFlags adds --config and --data-dir to a command that reads the visit
-// log, and opens the log they point at.
-func logFlags(fs *flag.FlagSet, readOnly bool) func() (*storage.DB, error) {
+// logFlags adds --config and --data-dir to a command that works on the
+// visit log; the function it returns parses args, opens the log they name
+// and runs fn on it.
+func logFlags(fs *flag.FlagSet, readOnly bool) func(args []string, fn func(*storage.DB) error) error {
 	cfgPath := fs.String("config", "", "config file whose kiosk.data_dir to use")
-	dataDir := fs.String("data-dir", "", "data folder (default: kiosk.data_dir, or the user's data folder)")
-	return func() (*storage.DB, error) { return app.OpenLog(*cfgPath, *dataDir, readOnly) }
+	dataDir := fs.String("data-dir", "", "data folder (default: kiosk.data_dir, or the sandbox mode's)")
+	return func(args []string, fn func(*storage.DB) error) error {
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		db, err := app.OpenLog(*cfgPath, *dataDir, readOnly)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return fn(db)
+	}
 }
 
 // runExport writes the visit log to stdout, decrypted, masked ids only.
 func runExport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("export", stderr)
-	open := logFlags(fs, true)
+	withLog := logFlags(fs, true)
 	from := fs.String("from", "", "first day, YYYY-MM-DD (Singapore time)")
 	to := fs.String("to", "", "last day, YYYY-MM-DD, included")
 	format := fs.String("format", "csv", "csv or json")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	f, err := kiosk.Days(*from, *to)
-	if err != nil {
-		return err
-	}
-	db, err := open()
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return db.Export(context.Background(), stdout, f, *format)
+	return withLog(args, func(db *storage.DB) error {
+		f, err := kiosk.Days(*from, *to)
+		if err != nil {
+			return err
+		}
+		return db.Export(context.Background(), stdout, f, *format)
+	})
 }
 
 // runDenyList adds (deny) or removes (allow) the person of a logged visit on
@@ -121,26 +126,20 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 func runDenyList(deny bool) func(args []string, stdout, stderr io.Writer) error {
 	return func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(map[bool]string{true: "deny", false: "allow"}[deny], stderr)
-		open := logFlags(fs, false)
+		withLog := logFlags(fs, false)
 		id := fs.Int64("visit", 0, "the id of one of the person's visits (see ndikiosk export) (required)")
 		note := fs.String("note", "", "why (deny only)")
-		if err := parse(fs, args); err != nil {
+		return withLog(args, func(db *storage.DB) error {
+			if *id <= 0 {
+				fmt.Fprintln(stderr, "--visit ID is required")
+				return errUsage
+			}
+			masked, err := db.DenyVisitor(context.Background(), *id, deny, *note, time.Now())
+			if err == nil {
+				fmt.Fprintf(stdout, "%s: the person of visit %d (%s)\n", map[bool]string{true: "denied", false: "allowed again"}[deny], *id, masked)
+			}
 			return err
-		}
-		if *id <= 0 {
-			fmt.Fprintln(stderr, "--visit ID is required")
-			return errUsage
-		}
-		db, err := open()
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		masked, err := db.DenyVisitor(context.Background(), *id, deny, *note, time.Now())
-		if err == nil {
-			fmt.Fprintf(stdout, "%s: the person of visit %d (%s)\n", map[bool]string{true: "denied", false: "allowed again"}[deny], *id, masked)
-		}
-		return err
+		})
 	}
 }
 
@@ -171,14 +170,11 @@ func runHashPIN(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	p := *pin
-	if p == "" {
+	if *pin == "" {
 		fmt.Fprint(stderr, "New admin PIN (4-12 digits): ")
-		var line string
-		fmt.Fscanln(stdin, &line)
-		p = line
+		fmt.Fscanln(stdin, pin)
 	}
-	h, err := kiosk.HashPIN(p)
+	h, err := kiosk.HashPIN(*pin)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,27 +21,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-const usage = `ndikiosk — a self-service Singpass kiosk (Verify, or Myinfo under FAPI 2.0)
-
-Usage:
-  ndikiosk [run] [flags]          start the kiosk (sandbox mode when no --config is given)
-                                  flags: --config FILE --data-dir DIR --listen ADDR --mode age|visitor
-                                         --provider verify|fapi --min-age N --windowed
-  ndikiosk qr --config FILE       print one fresh QR URL (Verify: signed here; FAPI: a real pushed authorisation request)
-  ndikiosk exchange --config FILE --code CODE [--state S]
-                                  swap an authorisation code for the verified person (uinfin masked)
-  ndikiosk sandbox [--listen ADDR] run the Singpass sandbox on its own, for other software
-  ndikiosk export [--config FILE | --data-dir DIR] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format csv|json]
-                                  write the visit log to stdout (decrypted, masked ids only)
-  ndikiosk deny --visit ID [--note TEXT]   put the person of a logged visit on the deny list
-  ndikiosk allow --visit ID                take them off it again
-  ndikiosk doctor [--config FILE]  check keys, certificates, clock, callback URL, data folder, log,
-                                  endpoints and camera; list every problem
-  ndikiosk hash-pin [--pin PIN]   print the [admin] pin_hash line for a new admin PIN
-  ndikiosk version
-
-Run "ndikiosk COMMAND -h" for a command's flags.
-`
+// usage is the help text, kept as text beside this file.
+//
+//go:embed usage.txt
+var usage string
 
 func main() { os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr)) }
 
