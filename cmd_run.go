@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"runtime/debug"
 
 	"ndikiosk/app"
 	"ndikiosk/config"
@@ -27,18 +25,13 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Provider, "provider", "", "verify or fapi (overrides kiosk.provider)")
 	fs.IntVar(&o.MinAge, "min-age", 0, "minimum age in age mode (overrides kiosk.min_age)")
 	windowed := fs.Bool("windowed", false, "a normal window instead of full screen (development)")
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft limit: the heap is collected harder as it nears 48 MiB, which
-		// keeps the kiosk's resident memory ~10 MB lower at idle (bench/idle).
-		debug.SetMemoryLimit(48 << 20)
-	}
 	cfg, err := parseConfig(fs, args, cfgPath, true)
 	if err != nil {
 		return err
 	}
 	cfg.Override(o)
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	k, err := app.New(cfg, app.Options{Version: version, Log: log, CrashLog: true})
+	k, err := app.New(cfg, app.Options{Version: version, Log: log, Process: true})
 	if err != nil {
 		return err
 	}

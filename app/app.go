@@ -40,9 +40,12 @@ type Options struct {
 	WrapProvider func(kiosk.Provider) kiosk.Provider
 	WrapStore    func(kiosk.VisitStore) kiosk.VisitStore
 
-	// CrashLog sends the report of a crash (an unrecovered panic in any
-	// goroutine) to crash.log in the data folder, for the kiosk process.
-	CrashLog bool
+	// Process sets up the whole process for this kiosk: the report of a
+	// crash (an unrecovered panic in any goroutine) goes to crash.log in
+	// the data folder, and the heap gets a soft limit of 48 MiB unless
+	// GOMEMLIMIT says otherwise (it keeps resident memory ~10 MB lower at
+	// idle, bench/idle, and never fails an allocation).
+	Process bool
 }
 
 // Kiosk is a kiosk ready to run: the data folder locked, the visit log
@@ -98,8 +101,11 @@ func New(cfg *config.Config, opts Options) (_ *Kiosk, err error) {
 	if err := k.PINLock.PersistTo(filepath.Join(cfg.Kiosk.DataDir, PINStateFile)); err != nil {
 		k.log.Warn("admin PIN", "error", err.Error())
 	}
-	if opts.CrashLog {
+	if opts.Process {
 		crashLog(cfg.Kiosk.DataDir)
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(48 << 20)
+		}
 	}
 	if k.ln, err = listen(cfg.Kiosk.Listen); err != nil {
 		return nil, err
