@@ -2,8 +2,6 @@ package kiosk_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -46,15 +44,7 @@ func (fuzzStore) Purge(context.Context, time.Time) (int64, error) { return 0, ni
 // answer with one of the statuses the phone page knows, and never accept a
 // state it did not issue.
 func FuzzCallbackRequest(f *testing.F) {
-	e, err := kiosk.NewEngine(context.Background(), kiosk.EngineConfig{KioskID: "k1", Mode: kiosk.ModeAge, MinAge: 18,
-		QRLifetime: time.Minute, QRLead: 5 * time.Second, ExchangeTimeout: time.Second, ResultTimeout: time.Second, ResultMin: time.Second,
-		ConfirmTimeout: time.Second, MaxOutstanding: 4, ServiceName: "Singpass", Contact: "staff"},
-		kiosk.Deps{Provider: fuzzProvider{}, Store: fuzzStore{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(e.Close)
-	e.Step()
+	e := testEngine(f)
 	h := kiosk.NewHandler(e, kiosk.ServerConfig{CallbackPath: "/callback", Version: "fuzz"})
 	for _, q := range []string{"code=abc&state=k1-0123", "error=access_denied&state=k1-x", "error=503&state=k1-x",
 		"code=a&code=b&state=s", "state=%zz", "code=\x00&state=k1", strings.Repeat("a", 5000), "iss=https%3A%2F%2Fx&code=c&state=s"} {

@@ -19,7 +19,7 @@ import (
 )
 
 // testEngine is an engine with a code on screen whose exchanges all fail.
-func testEngine(t *testing.T) *kiosk.Engine {
+func testEngine(t testing.TB) *kiosk.Engine {
 	t.Helper()
 	e, err := kiosk.NewEngine(context.Background(), kiosk.EngineConfig{KioskID: "k1", Mode: kiosk.ModeAge, MinAge: 18,
 		QRLifetime: time.Minute, QRLead: 5 * time.Second, ExchangeTimeout: time.Second, ResultTimeout: time.Second, ResultMin: time.Second,
