@@ -353,13 +353,16 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	}
 }
 
+// displays are the screen sizes the kiosk supports: landscape and portrait
+// Full HD, a 1280×800 tablet and an 800×480 panel.
+var displays = []fyne.Size{{Width: 1920, Height: 1080}, {Width: 1080, Height: 1920}, {Width: 1280, Height: 800}, {Width: 800, Height: 480}}
+
 func TestScreensFitCommonDisplays(t *testing.T) {
 	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
 	k, w := r.k, r.w
 	r.showQR(qrURL("1"))
-	sizes := []fyne.Size{{Width: 1920, Height: 1080}, {Width: 1080, Height: 1920}, {Width: 1280, Height: 800}, {Width: 800, Height: 480}}
 	check := func(name string) {
-		for _, s := range sizes {
+		for _, s := range displays {
 			w.Resize(s)
 			if m := w.Content().MinSize(); m.Width > s.Width || m.Height > s.Height {
 				t.Errorf("%s needs %v, more than a %v display", name, m, s)

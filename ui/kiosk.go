@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"strconv"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -71,6 +72,7 @@ type Kiosk struct {
 
 	resultIcon   *canvas.Image
 	resultTitle  *canvas.Text
+	resultStamp  *canvas.Text // the id's last characters and the time: whose result this is
 	resultDetail *widget.Label
 	resultBand   *canvas.Rectangle
 	result       fyne.CanvasObject
@@ -234,13 +236,16 @@ func (k *Kiosk) build() {
 	k.resultIcon.SetMinSize(fyne.NewSize(120, 120))
 	k.resultTitle = bigText("", 64)
 	k.resultTitle.Color = colorPaper
+	k.resultStamp = bigText("", 34)
+	k.resultStamp.Color = colorPaper
 	k.resultDetail = widget.NewLabel("")
 	k.resultDetail.Alignment = fyne.TextAlignCenter
 	k.resultDetail.Wrapping = fyne.TextWrapWord
 	k.resultDetail.SizeName = theme.SizeNameSubHeadingText
 	detailBox := container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(k.resultDetail))
 	k.result = container.NewStack(k.resultBand, container.NewBorder(nil, container.NewPadded(detailBox), nil, nil,
-		container.NewVBox(layout.NewSpacer(), container.NewCenter(k.resultIcon), container.NewPadded(k.fit(k.resultTitle)), layout.NewSpacer())))
+		container.NewVBox(layout.NewSpacer(), container.NewCenter(k.resultIcon), container.NewPadded(k.fit(k.resultTitle)),
+			k.fit(k.resultStamp), layout.NewSpacer())))
 	k.face = newFaceScreen(k)
 	k.translate()
 	k.show(nil)
@@ -366,6 +371,7 @@ func (k *Kiosk) render(s kiosk.Screen) {
 		icon, title, detail, band := k.resultText(s)
 		k.resultIcon.Resource = theme.NewColoredResource(icon, theme.ColorNameForegroundOnPrimary)
 		k.resultTitle.Text, k.resultBand.FillColor = title, band
+		k.resultStamp.Text = k.stamp(s)
 		k.resultDetail.SetText(detail)
 		k.resultIcon.Refresh()
 		k.resultBand.Refresh()
@@ -450,6 +456,20 @@ func (k *Kiosk) fillParticulars(s kiosk.Screen) {
 	k.particulars.Append(k.tr.T("confirm.host"), host)
 	k.particulars.Append(k.tr.T("confirm.purpose"), purpose)
 	k.particulars.Refresh()
+}
+
+// stamp tells one visitor's result from the next, for the person at the
+// door: the masked id's last four characters and the time it was decided,
+// in Singapore time ("NRIC/FIN …567D · 14:02:31"), or the time alone.
+func (k *Kiosk) stamp(s kiosk.Screen) string {
+	var parts []string
+	if id := []rune(s.MaskedID); len(id) > 0 {
+		parts = append(parts, k.tr.T("result.stamp.id", "ID", string(id[max(0, len(id)-4):])))
+	}
+	if !s.DecidedAt.IsZero() {
+		parts = append(parts, s.DecidedAt.In(kiosk.SGT).Format("15:04:05"))
+	}
+	return strings.Join(parts, " · ")
 }
 
 // resultText is what a result screen says, in the current language.

@@ -1,0 +1,126 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+
+	"ndikiosk/kiosk"
+)
+
+// walkDrawn calls fn for every object drawn on c: visible, with every
+// container and widget above it visible, in the content or an overlay.
+func walkDrawn(c fyne.Canvas, fn func(fyne.CanvasObject)) {
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		fn(o)
+		switch x := o.(type) {
+		case *fyne.Container:
+			for _, child := range x.Objects {
+				walk(child)
+			}
+		case fyne.Widget:
+			for _, child := range test.WidgetRenderer(x).Objects() {
+				walk(child)
+			}
+		}
+	}
+	walk(c.Content())
+	for _, o := range c.Overlays().List() {
+		walk(o)
+	}
+}
+
+// drawnTexts are the texts drawn on c, from canvas texts, labels and buttons alike.
+func drawnTexts(c fyne.Canvas) []string {
+	var texts []string
+	walkDrawn(c, func(o fyne.CanvasObject) {
+		if t, ok := o.(*canvas.Text); ok && t.Text != "" {
+			texts = append(texts, t.Text)
+		}
+	})
+	return texts
+}
+
+// drawnWith is the first text drawn on c that contains sub, or "".
+func drawnWith(c fyne.Canvas, sub string) string {
+	for _, t := range drawnTexts(c) {
+		if strings.Contains(t, sub) {
+			return t
+		}
+	}
+	return ""
+}
+
+// drawn reports whether obj is drawn on c.
+func drawn(c fyne.Canvas, obj fyne.CanvasObject) bool {
+	found := false
+	walkDrawn(c, func(o fyne.CanvasObject) { found = found || o == obj })
+	return found
+}
+
+// TestResultsTellVisitorsApart: a result carries the masked id's last four
+// characters and the time it was decided (Singapore time), so that the
+// person at the door can tell whose result is on screen; without an id,
+// the time alone.
+func TestResultsTellVisitorsApart(t *testing.T) {
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	k := r.k
+	r.showQR(qrURL("1"))
+	decided := time.Date(2026, 12, 2, 6, 2, 31, 0, time.UTC) // 14:02:31 in Singapore
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseChecking})
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeEligible, MinAge: 18, MaskedID: "*****567D",
+		DecidedAt: decided, Until: r.clock.Now().Add(8 * time.Second)})
+	c := r.w.Canvas()
+	if want := "NRIC/FIN …567D · 14:02:31"; !slices.Contains(drawnTexts(c), want) {
+		t.Fatalf("the eligible result shows %q, not %q", drawnTexts(c), want)
+	}
+	for i, l := range Languages {
+		test.Tap(k.langs[i])
+		tr := newTranslator()
+		tr.set(l.Code)
+		got := drawnWith(c, "…567D")
+		if !strings.HasSuffix(got, " · 14:02:31") || !strings.HasPrefix(got, tr.T("attr.partialuinfin")) {
+			t.Errorf("%s: the result shows %q", l.Code, got)
+		}
+	}
+	r.showQR(qrURL("2"))
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW", MaskedID: "*****123A",
+		DecidedAt: decided.Add(5 * time.Second), Until: r.clock.Now().Add(8 * time.Second)})
+	if want := "NRIC/FIN …123A · 14:02:36"; !slices.Contains(drawnTexts(c), want) || drawnWith(c, "567D") != "" {
+		t.Fatalf("the next visitor's welcome shows %q, not %q", drawnTexts(c), want)
+	}
+	s := unavailable(r.clock.Now().Add(8 * time.Second))
+	s.DecidedAt = decided
+	r.e.publish(s)
+	if !slices.Contains(drawnTexts(c), "14:02:31") || drawnWith(c, "…") != "" {
+		t.Fatalf("a result without an id shows %q", drawnTexts(c))
+	}
+}
+
+// TestResultStampFitsCommonDisplays: the id and time fit every display
+// the kiosk supports, in all four languages.
+func TestResultStampFitsCommonDisplays(t *testing.T) {
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	k, w := r.k, r.w
+	r.showQR(qrURL("1"))
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW BIN ABDULLAH",
+		MaskedID: "*****567D", DecidedAt: epoch, Until: r.clock.Now().Add(8 * time.Second)})
+	for i, l := range Languages {
+		test.Tap(k.langs[i])
+		for _, s := range displays {
+			w.Resize(s)
+			if m := w.Content().MinSize(); m.Width > s.Width || m.Height > s.Height {
+				t.Errorf("%s result with id and time needs %v, more than a %v display", l.Code, m, s)
+			}
+		}
+	}
+}
