@@ -146,9 +146,15 @@ func (u *adminUI) showDots() {
 	u.pinDots.Refresh()
 }
 
-// askPIN opens the PIN pad for purpose.
+// askPIN opens the PIN pad for purpose. The kiosk pauses until the pad
+// or the admin screens close: a code dimmed behind them would still scan,
+// and its result would be hidden from the visitor.
 func (u *adminUI) askPIN(p pinPurpose) {
 	u.forget()
+	if !u.root.Visible() {
+		u.k.showPaused()
+		u.k.engine.Pause()
+	}
 	u.pinPurpose, u.pin = p, ""
 	u.showDots()
 	u.pinMessage.SetText(map[pinPurpose]string{pinAdmin: "Enter the staff PIN to open the admin screens.",
@@ -197,10 +203,7 @@ func (u *adminUI) submitPIN() {
 		return
 	}
 	if u.pinPurpose == pinQuit {
-		u.hide()
-		if u.admin.Quit != nil {
-			u.admin.Quit()
-		}
+		u.quit()
 		return
 	}
 	u.openPanel()
@@ -254,11 +257,7 @@ func (u *adminUI) buildPanel() {
 	}
 	u.closeBtn = widget.NewButton("Close", u.hide)
 	u.closeBtn.Importance = widget.HighImportance
-	u.quitBtn = widget.NewButton("Quit the kiosk", func() {
-		if u.admin.Quit != nil {
-			u.admin.Quit()
-		}
-	})
+	u.quitBtn = widget.NewButton("Quit the kiosk", u.quit)
 	u.panel = container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(container.NewBorder(
 		bigText("Admin", 30), container.NewVBox(u.message, container.NewGridWithColumns(2, u.quitBtn, u.closeBtn)), nil, nil, u.tabs)))
 }
@@ -527,7 +526,29 @@ func (u *adminUI) tick() {
 	}
 }
 
+// hide closes the PIN pad or the admin screens, and the kiosk resumes
+// with a fresh code.
 func (u *adminUI) hide() {
+	open := u.root.Visible()
+	u.close()
+	if open {
+		u.k.engine.Resume()
+	}
+}
+
+// quit leaves the kiosk. It stays paused: no fresh code shows while the
+// window closes.
+func (u *adminUI) quit() {
+	if u.admin.Quit == nil {
+		u.hide()
+		return
+	}
+	u.close()
+	u.admin.Quit()
+}
+
+// close closes the PIN pad or the admin screens and forgets what they showed.
+func (u *adminUI) close() {
 	u.forget()
 	u.pin = ""
 	u.rows = nil

@@ -569,9 +569,15 @@ func TestAdminClosesWhenLeftAlone(t *testing.T) {
 	if !u.panel.Visible() || len(u.rows) != 1 {
 		t.Fatalf("the admin screens closed early: %v, %d rows", u.panel.Visible(), len(u.rows))
 	}
+	if p, res, _ := r.e.halts(); p != 1 || res != 0 {
+		t.Fatalf("while the admin screens are open: %d pauses, %d resumes", p, res)
+	}
 	r.clock.Add(time.Second)
 	k.tick()
 	if u.root.Visible() || u.rows != nil {
 		t.Fatal("two idle minutes did not close the admin screens")
+	}
+	if p, res, _ := r.e.halts(); p != 1 || res != 1 {
+		t.Fatalf("closing when left alone: %d pauses, %d resumes", p, res)
 	}
 }

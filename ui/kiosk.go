@@ -337,7 +337,16 @@ func (k *Kiosk) render(s kiosk.Screen) {
 		k.cancel.Hide() // nothing to cancel yet
 		k.refit()
 		k.show(k.checking)
+	case kiosk.PhasePaused:
+		k.showPaused()
 	case kiosk.PhaseQR:
+		if k.admin != nil && k.admin.root.Visible() {
+			// The engine is paused while staff are here. An engine
+			// elsewhere (a hub) may send a code before it hears of the
+			// pause; drawn behind the PIN pad, it would still scan.
+			k.showPaused()
+			return
+		}
 		if prev != kiosk.PhaseQR && prev != kiosk.PhaseStarting && k.tr.lang != defaultLanguage(k.opts.Language) {
 			// A visit ended: the next visitor starts in the venue's language.
 			k.tr.set(defaultLanguage(k.opts.Language))
@@ -378,6 +387,19 @@ func (k *Kiosk) render(s kiosk.Screen) {
 		k.refit()
 		k.show(k.result)
 	}
+}
+
+// showPaused draws the kiosk paused for staff: no code (the one shown
+// before is wiped, so that it can never reappear), nothing of a visit.
+func (k *Kiosk) showPaused() {
+	k.keyboard.Attach(nil)
+	k.qrImage.Image = image.NewGray(image.Rect(0, 0, 1, 1))
+	k.qrImage.Refresh()
+	k.qrShown = ""
+	k.checkingText.Text, k.checkingDetail.Text = k.tr.T("paused.title"), ""
+	k.cancel.Hide()
+	k.refit()
+	k.show(k.checking)
 }
 
 // setQR draws the code for u. It runs on the UI goroutine: encoding takes

@@ -124,3 +124,78 @@ func TestResultStampFitsCommonDisplays(t *testing.T) {
 		}
 	}
 }
+
+// TestPINPadPausesTheKiosk: with the PIN pad open no code is drawn, not
+// even dimmed behind it (a scan of it was accepted, its result hidden
+// behind the admin screens), and the engine is paused; dismissing the pad
+// resumes it.
+func TestPINPadPausesTheKiosk(t *testing.T) {
+	r := setupAdmin(t, &memStore{})
+	k, c := r.k, r.w.Canvas()
+	if !drawn(c, k.qrImage) {
+		t.Fatal("the code is not drawn before the PIN pad opens")
+	}
+	k.corner.MouseDown(nil)
+	r.clock.Add(2 * time.Second)
+	k.corner.MouseUp(nil)
+	if p, res, _ := r.e.halts(); p != 1 || res != 0 || !k.admin.pinPad.Visible() {
+		t.Fatalf("opening the PIN pad: %d pauses, %d resumes, pad %v", p, res, k.admin.pinPad.Visible())
+	}
+	if drawn(c, k.qrImage) || k.qrShown != "" {
+		t.Fatal("the code is still drawn behind the PIN pad")
+	}
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhasePaused}) // what the engine shows on Pause
+	if drawn(c, k.qrImage) || !slices.Contains(drawnTexts(c), "Staff only — one moment") || !drawn(c, k.admin.pinPad) {
+		t.Fatalf("paused behind the PIN pad: %q", drawnTexts(c))
+	}
+	// A remote engine's code sent before it heard of the pause is not drawn either.
+	r.showQR(qrURL("late"))
+	if drawn(c, k.qrImage) {
+		t.Fatal("a code that came late is drawn behind the PIN pad")
+	}
+	k.admin.askPIN(pinAdmin) // Ctrl+Alt+A again: still one pause
+	typePIN(k, "1111")
+	test.Tap(k.admin.pinCancel)
+	if p, res, _ := r.e.halts(); p != 1 || res != 1 || k.admin.root.Visible() {
+		t.Fatalf("dismissing the PIN pad: %d pauses, %d resumes", p, res)
+	}
+	r.showQR(qrURL("2")) // the engine resumes with a fresh code
+	if !drawn(c, k.qrImage) || k.qrShown != qrURL("2") {
+		t.Fatal("the fresh code is not drawn after the PIN pad closed")
+	}
+	// Escape on a keyboard dismisses the pad too.
+	k.admin.askPIN(pinAdmin)
+	c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if p, res, _ := r.e.halts(); p != 2 || res != 2 || k.admin.root.Visible() {
+		t.Fatalf("Escape on the PIN pad: %d pauses, %d resumes", p, res)
+	}
+}
+
+// TestAdminScreensKeepTheKioskPaused: the kiosk stays paused while the
+// admin screens are open, and resumes when they close; quitting with the
+// PIN does not resume it.
+func TestAdminScreensKeepTheKioskPaused(t *testing.T) {
+	r := setupAdmin(t, &memStore{})
+	k, c := r.k, r.w.Canvas()
+	k.admin.askPIN(pinAdmin)
+	r.e.publish(kiosk.Screen{Phase: kiosk.PhasePaused})
+	typePIN(k, "2468")
+	r.jobs.settle(t)
+	if p, res, _ := r.e.halts(); p != 1 || res != 0 || !drawn(c, k.admin.panel) || drawn(c, k.qrImage) {
+		t.Fatalf("admin open: %d pauses, %d resumes, code drawn %v", p, res, drawn(c, k.qrImage))
+	}
+	test.Tap(k.admin.closeBtn)
+	if p, res, _ := r.e.halts(); p != 1 || res != 1 {
+		t.Fatalf("closing admin: %d pauses, %d resumes", p, res)
+	}
+	// Closing the window asks for the PIN with the kiosk paused; the right
+	// PIN quits without a fresh code.
+	k.admin.askPIN(pinQuit)
+	if p, _, _ := r.e.halts(); p != 2 || drawn(c, k.qrImage) {
+		t.Fatalf("the quit PIN pad: %d pauses, code drawn %v", p, drawn(c, k.qrImage))
+	}
+	typePIN(k, "2468")
+	if p, res, _ := r.e.halts(); p != 2 || res != 1 || r.quit.count() != 1 {
+		t.Fatalf("quitting: %d pauses, %d resumes, %d quits", p, res, r.quit.count())
+	}
+}
