@@ -62,6 +62,7 @@ type adminUI struct {
 	deleteBtn  *widget.Button
 	closeBtn   *widget.Button
 	quitBtn    *widget.Button
+	dialogs    []dialog.Dialog // open over the admin screens; they close with them
 	tabs       *container.AppTabs
 	statusTab  *container.TabItem
 	panel      fyne.CanvasObject
@@ -257,9 +258,13 @@ func (u *adminUI) buildPanel() {
 	}
 	u.closeBtn = widget.NewButton("Close", u.hide)
 	u.closeBtn.Importance = widget.HighImportance
-	u.quitBtn = widget.NewButton("Quit the kiosk", u.quit)
+	// Quit sits at the top, far from Close at the bottom: a tap meant
+	// for one must not land on the other.
+	u.quitBtn = widget.NewButton("Quit the kiosk", u.confirmQuit)
+	u.quitBtn.Importance = widget.DangerImportance
 	u.panel = container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(container.NewBorder(
-		bigText("Admin", 30), container.NewVBox(u.message, container.NewGridWithColumns(2, u.quitBtn, u.closeBtn)), nil, nil, u.tabs)))
+		container.NewBorder(nil, nil, nil, u.quitBtn, bigText("Admin", 30)),
+		container.NewVBox(u.message, u.closeBtn), nil, nil, u.tabs)))
 }
 
 func visitLine(v kiosk.Visit) string {
@@ -277,6 +282,27 @@ func visitLine(v kiosk.Visit) string {
 		}
 	}
 	return strings.Join(parts, " · ")
+}
+
+// confirmQuit asks before quitting: visitors cannot check in until the
+// kiosk is started again.
+func (u *adminUI) confirmQuit() {
+	u.armAutoClose()
+	d := dialog.NewConfirm("Quit the kiosk?", "Visitors cannot check in until it is started again.", func(yes bool) {
+		if yes {
+			u.quit()
+		}
+	}, u.k.win)
+	d.SetDismissText("Cancel")
+	d.SetConfirmText("Quit")
+	d.SetConfirmImportance(widget.DangerImportance)
+	u.showDialog(d)
+}
+
+// showDialog shows d over the admin screens until it is answered or they close.
+func (u *adminUI) showDialog(d dialog.Dialog) {
+	u.dialogs = append(u.dialogs, d)
+	d.Show()
 }
 
 func (u *adminUI) openPanel() {
@@ -407,7 +433,7 @@ func (u *adminUI) export() {
 			d.SetLocation(l)
 		}
 	}
-	d.Show()
+	u.showDialog(d)
 }
 
 // exportTo writes the whole log as CSV into dir.
@@ -447,11 +473,12 @@ func writeExport(ctx context.Context, name string, export func(context.Context, 
 }
 
 func (u *adminUI) deleteAll() {
-	dialog.ShowConfirm("Delete all visits", "Every visit in the log will be deleted. This cannot be undone.", func(yes bool) {
+	u.armAutoClose()
+	u.showDialog(dialog.NewConfirm("Delete all visits", "Every visit in the log will be deleted. This cannot be undone.", func(yes bool) {
 		if yes {
 			u.deleteEverything()
 		}
-	}, u.k.win)
+	}, u.k.win))
 }
 
 // deleteEverything empties the visit log.
@@ -547,9 +574,15 @@ func (u *adminUI) quit() {
 	u.admin.Quit()
 }
 
-// close closes the PIN pad or the admin screens and forgets what they showed.
+// close closes the PIN pad or the admin screens, and any dialog over
+// them, and forgets what they showed.
 func (u *adminUI) close() {
 	u.forget()
+	dialogs := u.dialogs
+	u.dialogs = nil
+	for _, d := range dialogs {
+		d.Hide() // a confirmation answers "no"
+	}
 	u.pin = ""
 	u.rows = nil
 	u.list.Refresh() // nothing of this session's list is drawn when the screens open again

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"ndikiosk/kiosk"
 )
@@ -197,5 +198,76 @@ func TestAdminScreensKeepTheKioskPaused(t *testing.T) {
 	typePIN(k, "2468")
 	if p, res, _ := r.e.halts(); p != 2 || res != 1 || r.quit.count() != 1 {
 		t.Fatalf("quitting: %d pauses, %d resumes, %d quits", p, res, r.quit.count())
+	}
+}
+
+// drawnButton is the button labelled text drawn on c, or nil.
+func drawnButton(c fyne.Canvas, text string) *widget.Button {
+	var b *widget.Button
+	walkDrawn(c, func(o fyne.CanvasObject) {
+		if x, ok := o.(*widget.Button); ok && x.Text == text && b == nil {
+			b = x
+		}
+	})
+	return b
+}
+
+// openAdmin opens the admin screens with the right PIN.
+func openAdmin(t *testing.T, r *adminRig) {
+	t.Helper()
+	r.k.admin.askPIN(pinAdmin)
+	typePIN(r.k, "2468")
+	r.jobs.settle(t)
+	if !r.k.admin.panel.Visible() {
+		t.Fatal("the admin screens did not open")
+	}
+}
+
+// TestQuitAsksFirst: "Quit the kiosk" quits only when confirmed, and it
+// stands apart from Close.
+func TestQuitAsksFirst(t *testing.T) {
+	r := setupAdmin(t, &memStore{})
+	k, c := r.k, r.w.Canvas()
+	openAdmin(t, r)
+	test.Tap(k.admin.quitBtn)
+	msg := "Visitors cannot check in until it is started again."
+	if r.quit.count() != 0 || !slices.Contains(drawnTexts(c), "Quit the kiosk?") || drawnWith(c, msg) == "" {
+		t.Fatalf("Quit without confirming: %d quits, screen %q", r.quit.count(), drawnTexts(c))
+	}
+	cancel := drawnButton(c, "Cancel")
+	if cancel == nil || drawnButton(c, "Quit") == nil {
+		t.Fatalf("the confirmation has no Cancel or Quit button: %q", drawnTexts(c))
+	}
+	test.Tap(cancel)
+	if r.quit.count() != 0 || drawnWith(c, msg) != "" || !drawn(c, k.admin.panel) {
+		t.Fatalf("Cancel: %d quits, admin shown %v", r.quit.count(), drawn(c, k.admin.panel))
+	}
+	test.Tap(k.admin.quitBtn)
+	test.Tap(drawnButton(c, "Quit"))
+	if _, res, _ := r.e.halts(); r.quit.count() != 1 || res != 0 || k.admin.root.Visible() || drawnWith(c, msg) != "" {
+		t.Fatalf("confirmed Quit: %d quits, %d resumes, admin shown %v", r.quit.count(), res, k.admin.root.Visible())
+	}
+
+	// Quit and Close are not side by side: one is at the top, the other at the bottom.
+	openAdmin(t, r)
+	d := fyne.CurrentApp().Driver()
+	quitAt, closeAt := d.AbsolutePositionForObject(k.admin.quitBtn), d.AbsolutePositionForObject(k.admin.closeBtn)
+	if closeAt.Y-quitAt.Y < r.w.Canvas().Size().Height/2 {
+		t.Fatalf("Quit at %v is next to Close at %v", quitAt, closeAt)
+	}
+}
+
+// TestQuitConfirmationClosesWithAdmin: a confirmation left open closes
+// with the admin screens when they close themselves, so that no visitor
+// finds it.
+func TestQuitConfirmationClosesWithAdmin(t *testing.T) {
+	r := setupAdmin(t, &memStore{})
+	k, c := r.k, r.w.Canvas()
+	openAdmin(t, r)
+	test.Tap(k.admin.quitBtn)
+	r.clock.Add(adminIdle)
+	k.tick()
+	if k.admin.root.Visible() || drawnButton(c, "Quit") != nil || r.quit.count() != 0 {
+		t.Fatalf("after the idle timeout: admin %v, screen %q, %d quits", k.admin.root.Visible(), drawnTexts(c), r.quit.count())
 	}
 }
