@@ -29,6 +29,10 @@ type Options struct {
 	// with the phone's camera rather than scanned in the Singpass app.
 	PhoneCamera bool
 	Admin       *kiosk.Admin // nil: no admin screens
+	// Sandbox: the kiosk plays Singpass itself. Every visitor screen says
+	// so, whatever the venue is called, so that no sandbox result is taken
+	// for a real check.
+	Sandbox bool
 	// Now is the clock for the countdowns, the admin corner's hold and the
 	// admin screens' idle timeout; nil: time.Now.
 	Now func() time.Time
@@ -44,6 +48,7 @@ type Kiosk struct {
 	tr     *translator
 	now    func() time.Time
 
+	sandbox   *canvas.Text // the sandbox marker; nil outside sandbox mode
 	venue     *canvas.Text
 	qrImage   *canvas.Image
 	qrCaption *canvas.Text
@@ -107,6 +112,10 @@ func newKiosk(app fyne.App, win fyne.Window, e Engine, opts Options, staff staff
 	k.tr.set(defaultLanguage(opts.Language))
 	k.build()
 	var content fyne.CanvasObject = container.NewStack(k.qrScreen, k.checking, k.confirm, k.face.root, k.result)
+	if k.sandbox != nil {
+		content = container.NewBorder(container.NewStack(canvas.NewRectangle(colorMarker), container.NewPadded(k.fit(k.sandbox))),
+			nil, nil, nil, content)
+	}
 	if opts.HideCursor {
 		content = container.NewStack(content, &noCursor{})
 	}
@@ -168,6 +177,9 @@ func bigText(s string, size float32) *canvas.Text {
 
 func (k *Kiosk) build() {
 	k.venue = bigText(k.opts.Venue, 28)
+	if k.opts.Sandbox {
+		k.sandbox = bigText("", 24)
+	}
 	k.qrImage = canvas.NewImageFromImage(image.NewGray(image.Rect(0, 0, 1, 1)))
 	k.qrImage.FillMode = canvas.ImageFillContain
 	k.qrImage.ScaleMode = canvas.ImageScalePixels
@@ -279,6 +291,10 @@ func (k *Kiosk) translate() {
 		// A FAPI code is a web address: the phone's camera opens it, and
 		// Singpass then hands over to its app.
 		k.qrCaption.Text = k.tr.T("qr.caption.camera")
+	}
+	if k.sandbox != nil {
+		k.sandbox.Text = k.tr.T("sandbox.marker")
+		k.sandbox.Refresh()
 	}
 	k.checkingText.Text = k.tr.T("checking.title")
 	k.checkingDetail.Text = k.tr.T("checking.detail")

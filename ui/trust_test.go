@@ -107,21 +107,77 @@ func TestResultsTellVisitorsApart(t *testing.T) {
 	}
 }
 
-// TestResultStampFitsCommonDisplays: the id and time fit every display
-// the kiosk supports, in all four languages.
-func TestResultStampFitsCommonDisplays(t *testing.T) {
-	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+// TestTrustMarksFitCommonDisplays: the sandbox marker, and a result's id
+// and time, fit every display the kiosk supports, in all four languages.
+func TestTrustMarksFitCommonDisplays(t *testing.T) {
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue", Sandbox: true})
 	k, w := r.k, r.w
-	r.showQR(qrURL("1"))
-	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW BIN ABDULLAH",
-		MaskedID: "*****567D", DecidedAt: epoch, Until: r.clock.Now().Add(8 * time.Second)})
-	for i, l := range Languages {
-		test.Tap(k.langs[i])
+	check := func(name string) {
+		t.Helper()
 		for _, s := range displays {
 			w.Resize(s)
 			if m := w.Content().MinSize(); m.Width > s.Width || m.Height > s.Height {
-				t.Errorf("%s result with id and time needs %v, more than a %v display", l.Code, m, s)
+				t.Errorf("%s needs %v, more than a %v display", name, m, s)
 			}
+		}
+	}
+	for i, l := range Languages {
+		r.showQR(qrURL(l.Code))
+		test.Tap(k.langs[i])
+		check(l.Code + " QR screen with the sandbox marker")
+		r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW BIN ABDULLAH",
+			MaskedID: "*****567D", DecidedAt: epoch, Until: r.clock.Now().Add(8 * time.Second)})
+		check(l.Code + " result with id, time and the sandbox marker")
+	}
+}
+
+// TestSandboxMarker: in sandbox mode every visitor screen says so, venue
+// name or not; outside it, none does.
+func TestSandboxMarker(t *testing.T) {
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue", Sandbox: true})
+	k, c := r.k, r.w.Canvas()
+	marker := "SANDBOX — not a real Singpass check"
+	until := r.clock.Now().Add(time.Minute)
+	screens := []kiosk.Screen{
+		{Phase: kiosk.PhaseQR, QR: qrURL("1"), QRStart: r.clock.Now(), NextQR: until},
+		{Phase: kiosk.PhaseChecking},
+		visitorConfirm(until, false),
+		{Phase: kiosk.PhaseFace, Until: until},
+		{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW", MaskedID: "*****567D", DecidedAt: epoch, Until: until},
+		{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeNotEligible, MinAge: 18, MaskedID: "*****567D", DecidedAt: epoch, Until: until},
+		unavailable(until),
+		{Phase: kiosk.PhasePaused},
+	}
+	for _, s := range screens {
+		r.e.publish(s)
+		if !slices.Contains(drawnTexts(c), marker) {
+			t.Errorf("%v %v: no sandbox marker on %q", s.Phase, s.Outcome, drawnTexts(c))
+		}
+		if s.Phase == kiosk.PhaseQR && !slices.Contains(drawnTexts(c), "Test Venue") {
+			t.Errorf("the venue name is not beside the sandbox marker: %q", drawnTexts(c))
+		}
+	}
+	// The marker leaves the code and the result their room.
+	r.e.publish(screens[0])
+	if !drawn(c, k.qrImage) || k.qrImage.Size().Width < 400 {
+		t.Fatalf("with the marker, the code is %v", k.qrImage.Size())
+	}
+	r.e.publish(screens[4])
+	if !slices.Contains(drawnTexts(c), "Welcome, TAN AH KOW") || !slices.Contains(drawnTexts(c), "NRIC/FIN …567D · 09:30:00") {
+		t.Fatalf("the result under the marker: %q", drawnTexts(c))
+	}
+	test.Tap(k.langs[1])
+	tr := newTranslator()
+	tr.set("zh")
+	if zh := tr.T("sandbox.marker"); zh == marker || !slices.Contains(drawnTexts(c), zh) {
+		t.Fatalf("the marker in Chinese: %q", drawnTexts(c))
+	}
+
+	plain := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	for _, s := range screens {
+		plain.e.publish(s)
+		if drawnWith(plain.w.Canvas(), "SANDBOX") != "" {
+			t.Errorf("%v: a sandbox marker outside sandbox mode", s.Phase)
 		}
 	}
 }
