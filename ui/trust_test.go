@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -325,5 +326,33 @@ func TestQuitConfirmationClosesWithAdmin(t *testing.T) {
 	k.tick()
 	if k.admin.root.Visible() || drawnButton(c, "Quit") != nil || r.quit.count() != 0 {
 		t.Fatalf("after the idle timeout: admin %v, screen %q, %d quits", k.admin.root.Visible(), drawnTexts(c), r.quit.count())
+	}
+}
+
+// TestDeadServerPutsKioskOutOfService: when the callback server dies the
+// screen says the check is unavailable, with the operator's alternative,
+// for five seconds before the kiosk quits (the service manager restarts
+// it); a signal quits at once. (Run itself opens a real app; this is its
+// decision.)
+func TestDeadServerPutsKioskOutOfService(t *testing.T) {
+	e := &fakeEngine{}
+	quits := 0
+	var waited time.Duration
+	var later func()
+	afterServe(errors.New("callback server: accept tcp 127.0.0.1:8080: use of closed network connection"), e,
+		func() { quits++ }, func(d time.Duration, f func()) { waited, later = d, f })
+	if _, _, out := e.halts(); out != 1 || quits != 0 || waited != 5*time.Second || later == nil {
+		t.Fatalf("a dead server: %d out-of-service calls, %d quits, quitting after %v", out, quits, waited)
+	}
+	later()
+	if quits != 1 {
+		t.Fatalf("%d quits after the wait", quits)
+	}
+
+	e = &fakeEngine{}
+	quits, later = 0, nil
+	afterServe(nil, e, func() { quits++ }, func(d time.Duration, f func()) { later = f })
+	if _, _, out := e.halts(); out != 0 || quits != 1 || later != nil {
+		t.Fatalf("a signal: %d out-of-service calls, %d quits, waited %v", out, quits, later != nil)
 	}
 }
