@@ -113,8 +113,8 @@ func newKiosk(app fyne.App, win fyne.Window, e Engine, opts Options, staff staff
 	k.build()
 	var content fyne.CanvasObject = container.NewStack(k.qrScreen, k.checking, k.confirm, k.face.root, k.result)
 	if k.sandbox != nil {
-		content = container.NewBorder(container.NewStack(canvas.NewRectangle(colorMarker), container.NewPadded(k.fit(k.sandbox))),
-			nil, nil, nil, content)
+		content = container.New(barLayout{}, container.NewStack(canvas.NewRectangle(colorMarker), container.NewPadded(k.fit(k.sandbox))),
+			content)
 	}
 	if opts.HideCursor {
 		content = container.NewStack(content, &noCursor{})
