@@ -42,9 +42,6 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 		if cfg.Admin.PINHash == "" {
 			fmt.Fprintf(stdout, "Admin PIN (sandbox mode): %s — hold the top-left corner for 2 s, or press Ctrl+Alt+A\n", config.SandboxPIN)
 		}
-		if c.Venue == "" {
-			c.Venue = "ndikiosk · sandbox"
-		}
 	}
 	log.Info("kiosk started", "listen", k.Addr(), "mode", c.Mode, "provider", c.Provider, "sandbox", sb != nil, "data_dir", c.DataDir)
 	if k.Identity.JWKSPath != "" {
@@ -53,7 +50,7 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := stopContext()
 	defer stop()
 	err = ui.Run(k.Engine, ui.Options{Venue: c.Venue, PhoneCamera: k.Identity.PhoneCamera, Language: c.Language,
-		Windowed: *windowed, HideCursor: c.HideCursor}, k.Admin, func() error { return k.Run(ctx) }, log)
+		Windowed: *windowed, HideCursor: c.HideCursor, Sandbox: sb != nil}, k.Admin, func() error { return k.Run(ctx) }, log)
 	if ctx.Err() != nil {
 		log.Info("stopping on a signal")
 	}

@@ -62,6 +62,7 @@ type adminUI struct {
 	deleteBtn  *widget.Button
 	closeBtn   *widget.Button
 	quitBtn    *widget.Button
+	dialogs    []dialog.Dialog // open over the admin screens; they close with them
 	tabs       *container.AppTabs
 	statusTab  *container.TabItem
 	panel      fyne.CanvasObject
@@ -146,9 +147,15 @@ func (u *adminUI) showDots() {
 	u.pinDots.Refresh()
 }
 
-// askPIN opens the PIN pad for purpose.
+// askPIN opens the PIN pad for purpose. The kiosk pauses until the pad
+// or the admin screens close: a code dimmed behind them would still scan,
+// and its result would be hidden from the visitor.
 func (u *adminUI) askPIN(p pinPurpose) {
 	u.forget()
+	if !u.root.Visible() {
+		u.k.showPaused()
+		u.k.engine.Pause()
+	}
 	u.pinPurpose, u.pin = p, ""
 	u.showDots()
 	u.pinMessage.SetText(map[pinPurpose]string{pinAdmin: "Enter the staff PIN to open the admin screens.",
@@ -197,10 +204,7 @@ func (u *adminUI) submitPIN() {
 		return
 	}
 	if u.pinPurpose == pinQuit {
-		u.hide()
-		if u.admin.Quit != nil {
-			u.admin.Quit()
-		}
+		u.quit()
 		return
 	}
 	u.openPanel()
@@ -254,13 +258,13 @@ func (u *adminUI) buildPanel() {
 	}
 	u.closeBtn = widget.NewButton("Close", u.hide)
 	u.closeBtn.Importance = widget.HighImportance
-	u.quitBtn = widget.NewButton("Quit the kiosk", func() {
-		if u.admin.Quit != nil {
-			u.admin.Quit()
-		}
-	})
+	// Quit sits at the top, far from Close at the bottom: a tap meant
+	// for one must not land on the other.
+	u.quitBtn = widget.NewButton("Quit the kiosk", u.confirmQuit)
+	u.quitBtn.Importance = widget.DangerImportance
 	u.panel = container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(container.NewBorder(
-		bigText("Admin", 30), container.NewVBox(u.message, container.NewGridWithColumns(2, u.quitBtn, u.closeBtn)), nil, nil, u.tabs)))
+		container.NewBorder(nil, nil, nil, u.quitBtn, bigText("Admin", 30)),
+		container.NewVBox(u.message, u.closeBtn), nil, nil, u.tabs)))
 }
 
 func visitLine(v kiosk.Visit) string {
@@ -278,6 +282,27 @@ func visitLine(v kiosk.Visit) string {
 		}
 	}
 	return strings.Join(parts, " · ")
+}
+
+// confirmQuit asks before quitting: visitors cannot check in until the
+// kiosk is started again.
+func (u *adminUI) confirmQuit() {
+	u.armAutoClose()
+	d := dialog.NewConfirm("Quit the kiosk?", "Visitors cannot check in until it is started again.", func(yes bool) {
+		if yes {
+			u.quit()
+		}
+	}, u.k.win)
+	d.SetDismissText("Cancel")
+	d.SetConfirmText("Quit")
+	d.SetConfirmImportance(widget.DangerImportance)
+	u.showDialog(d)
+}
+
+// showDialog shows d over the admin screens until it is answered or they close.
+func (u *adminUI) showDialog(d dialog.Dialog) {
+	u.dialogs = append(u.dialogs, d)
+	d.Show()
 }
 
 func (u *adminUI) openPanel() {
@@ -408,7 +433,7 @@ func (u *adminUI) export() {
 			d.SetLocation(l)
 		}
 	}
-	d.Show()
+	u.showDialog(d)
 }
 
 // exportTo writes the whole log as CSV into dir.
@@ -448,11 +473,12 @@ func writeExport(ctx context.Context, name string, export func(context.Context, 
 }
 
 func (u *adminUI) deleteAll() {
-	dialog.ShowConfirm("Delete all visits", "Every visit in the log will be deleted. This cannot be undone.", func(yes bool) {
+	u.armAutoClose()
+	u.showDialog(dialog.NewConfirm("Delete all visits", "Every visit in the log will be deleted. This cannot be undone.", func(yes bool) {
 		if yes {
 			u.deleteEverything()
 		}
-	}, u.k.win)
+	}, u.k.win))
 }
 
 // deleteEverything empties the visit log.
@@ -527,8 +553,36 @@ func (u *adminUI) tick() {
 	}
 }
 
+// hide closes the PIN pad or the admin screens, and the kiosk resumes
+// with a fresh code.
 func (u *adminUI) hide() {
+	open := u.root.Visible()
+	u.close()
+	if open {
+		u.k.engine.Resume()
+	}
+}
+
+// quit leaves the kiosk. It stays paused: no fresh code shows while the
+// window closes.
+func (u *adminUI) quit() {
+	if u.admin.Quit == nil {
+		u.hide()
+		return
+	}
+	u.close()
+	u.admin.Quit()
+}
+
+// close closes the PIN pad or the admin screens, and any dialog over
+// them, and forgets what they showed.
+func (u *adminUI) close() {
 	u.forget()
+	dialogs := u.dialogs
+	u.dialogs = nil
+	for _, d := range dialogs {
+		d.Hide() // a confirmation answers "no"
+	}
 	u.pin = ""
 	u.rows = nil
 	u.list.Refresh() // nothing of this session's list is drawn when the screens open again

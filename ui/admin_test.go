@@ -353,13 +353,16 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	}
 }
 
+// displays are the screen sizes the kiosk supports: landscape and portrait
+// Full HD, a 1280×800 tablet and an 800×480 panel.
+var displays = []fyne.Size{{Width: 1920, Height: 1080}, {Width: 1080, Height: 1920}, {Width: 1280, Height: 800}, {Width: 800, Height: 480}}
+
 func TestScreensFitCommonDisplays(t *testing.T) {
 	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
 	k, w := r.k, r.w
 	r.showQR(qrURL("1"))
-	sizes := []fyne.Size{{Width: 1920, Height: 1080}, {Width: 1080, Height: 1920}, {Width: 1280, Height: 800}, {Width: 800, Height: 480}}
 	check := func(name string) {
-		for _, s := range sizes {
+		for _, s := range displays {
 			w.Resize(s)
 			if m := w.Content().MinSize(); m.Width > s.Width || m.Height > s.Height {
 				t.Errorf("%s needs %v, more than a %v display", name, m, s)
@@ -566,9 +569,15 @@ func TestAdminClosesWhenLeftAlone(t *testing.T) {
 	if !u.panel.Visible() || len(u.rows) != 1 {
 		t.Fatalf("the admin screens closed early: %v, %d rows", u.panel.Visible(), len(u.rows))
 	}
+	if p, res, _ := r.e.halts(); p != 1 || res != 0 {
+		t.Fatalf("while the admin screens are open: %d pauses, %d resumes", p, res)
+	}
 	r.clock.Add(time.Second)
 	k.tick()
 	if u.root.Visible() || u.rows != nil {
 		t.Fatal("two idle minutes did not close the admin screens")
+	}
+	if p, res, _ := r.e.halts(); p != 1 || res != 1 {
+		t.Fatalf("closing when left alone: %d pauses, %d resumes", p, res)
 	}
 }

@@ -19,6 +19,13 @@ type Engine interface {
 	FaceRetry()
 	// Camera is the Face step's camera, for the live preview; nil without one.
 	Camera() kiosk.Camera
+	// Pause retires every code and shows kiosk.PhasePaused while staff
+	// use the PIN pad or the admin screens; Resume shows a fresh code.
+	Pause()
+	Resume()
+	// OutOfService shows the unavailable screen for good: the callback
+	// server died and the kiosk is about to quit.
+	OutOfService()
 }
 
 var _ Engine = (*kiosk.Engine)(nil)

@@ -27,6 +27,9 @@ type fakeEngine struct {
 	confirms   []string // "host|purpose"
 	confirmErr error    // what Confirm answers
 	camera     kiosk.Camera
+	pauses     int
+	resumes    int
+	outOfServ  int
 }
 
 func (f *fakeEngine) Subscribe(fn func(kiosk.Screen)) {
@@ -57,6 +60,31 @@ func (f *fakeEngine) FaceRetry() {
 }
 
 func (f *fakeEngine) Camera() kiosk.Camera { return f.camera }
+
+func (f *fakeEngine) Pause() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pauses++
+}
+
+func (f *fakeEngine) Resume() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resumes++
+}
+
+func (f *fakeEngine) OutOfService() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.outOfServ++
+}
+
+// halts are the Pause, Resume and OutOfService calls so far.
+func (f *fakeEngine) halts() (pauses, resumes, outOfService int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pauses, f.resumes, f.outOfServ
+}
 
 // publish shows s to every subscriber, as the engine does on a change. The
 // test driver runs fyne.Do at once on the caller's goroutine, so the screen

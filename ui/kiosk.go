@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"strconv"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -28,6 +29,10 @@ type Options struct {
 	// with the phone's camera rather than scanned in the Singpass app.
 	PhoneCamera bool
 	Admin       *kiosk.Admin // nil: no admin screens
+	// Sandbox: the kiosk plays Singpass itself. Every visitor screen says
+	// so, whatever the venue is called, so that no sandbox result is taken
+	// for a real check.
+	Sandbox bool
 	// Now is the clock for the countdowns, the admin corner's hold and the
 	// admin screens' idle timeout; nil: time.Now.
 	Now func() time.Time
@@ -43,6 +48,7 @@ type Kiosk struct {
 	tr     *translator
 	now    func() time.Time
 
+	sandbox   *canvas.Text // the sandbox marker; nil outside sandbox mode
 	venue     *canvas.Text
 	qrImage   *canvas.Image
 	qrCaption *canvas.Text
@@ -71,6 +77,7 @@ type Kiosk struct {
 
 	resultIcon   *canvas.Image
 	resultTitle  *canvas.Text
+	resultStamp  *canvas.Text // the id's last characters and the time: whose result this is
 	resultDetail *widget.Label
 	resultBand   *canvas.Rectangle
 	result       fyne.CanvasObject
@@ -105,6 +112,10 @@ func newKiosk(app fyne.App, win fyne.Window, e Engine, opts Options, staff staff
 	k.tr.set(defaultLanguage(opts.Language))
 	k.build()
 	var content fyne.CanvasObject = container.NewStack(k.qrScreen, k.checking, k.confirm, k.face.root, k.result)
+	if k.sandbox != nil {
+		content = container.New(barLayout{}, container.NewStack(canvas.NewRectangle(colorMarker), container.NewPadded(k.fit(k.sandbox))),
+			content)
+	}
 	if opts.HideCursor {
 		content = container.NewStack(content, &noCursor{})
 	}
@@ -166,6 +177,9 @@ func bigText(s string, size float32) *canvas.Text {
 
 func (k *Kiosk) build() {
 	k.venue = bigText(k.opts.Venue, 28)
+	if k.opts.Sandbox {
+		k.sandbox = bigText("", 24)
+	}
 	k.qrImage = canvas.NewImageFromImage(image.NewGray(image.Rect(0, 0, 1, 1)))
 	k.qrImage.FillMode = canvas.ImageFillContain
 	k.qrImage.ScaleMode = canvas.ImageScalePixels
@@ -234,13 +248,16 @@ func (k *Kiosk) build() {
 	k.resultIcon.SetMinSize(fyne.NewSize(120, 120))
 	k.resultTitle = bigText("", 64)
 	k.resultTitle.Color = colorPaper
+	k.resultStamp = bigText("", 34)
+	k.resultStamp.Color = colorPaper
 	k.resultDetail = widget.NewLabel("")
 	k.resultDetail.Alignment = fyne.TextAlignCenter
 	k.resultDetail.Wrapping = fyne.TextWrapWord
 	k.resultDetail.SizeName = theme.SizeNameSubHeadingText
 	detailBox := container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(k.resultDetail))
 	k.result = container.NewStack(k.resultBand, container.NewBorder(nil, container.NewPadded(detailBox), nil, nil,
-		container.NewVBox(layout.NewSpacer(), container.NewCenter(k.resultIcon), container.NewPadded(k.fit(k.resultTitle)), layout.NewSpacer())))
+		container.NewVBox(layout.NewSpacer(), container.NewCenter(k.resultIcon), container.NewPadded(k.fit(k.resultTitle)),
+			k.fit(k.resultStamp), layout.NewSpacer())))
 	k.face = newFaceScreen(k)
 	k.translate()
 	k.show(nil)
@@ -274,6 +291,10 @@ func (k *Kiosk) translate() {
 		// A FAPI code is a web address: the phone's camera opens it, and
 		// Singpass then hands over to its app.
 		k.qrCaption.Text = k.tr.T("qr.caption.camera")
+	}
+	if k.sandbox != nil {
+		k.sandbox.Text = k.tr.T("sandbox.marker")
+		k.sandbox.Refresh()
 	}
 	k.checkingText.Text = k.tr.T("checking.title")
 	k.checkingDetail.Text = k.tr.T("checking.detail")
@@ -332,7 +353,16 @@ func (k *Kiosk) render(s kiosk.Screen) {
 		k.cancel.Hide() // nothing to cancel yet
 		k.refit()
 		k.show(k.checking)
+	case kiosk.PhasePaused:
+		k.showPaused()
 	case kiosk.PhaseQR:
+		if k.admin != nil && k.admin.root.Visible() {
+			// The engine is paused while staff are here. An engine
+			// elsewhere (a hub) may send a code before it hears of the
+			// pause; drawn behind the PIN pad, it would still scan.
+			k.showPaused()
+			return
+		}
 		if prev != kiosk.PhaseQR && prev != kiosk.PhaseStarting && k.tr.lang != defaultLanguage(k.opts.Language) {
 			// A visit ended: the next visitor starts in the venue's language.
 			k.tr.set(defaultLanguage(k.opts.Language))
@@ -366,12 +396,26 @@ func (k *Kiosk) render(s kiosk.Screen) {
 		icon, title, detail, band := k.resultText(s)
 		k.resultIcon.Resource = theme.NewColoredResource(icon, theme.ColorNameForegroundOnPrimary)
 		k.resultTitle.Text, k.resultBand.FillColor = title, band
+		k.resultStamp.Text = k.stamp(s)
 		k.resultDetail.SetText(detail)
 		k.resultIcon.Refresh()
 		k.resultBand.Refresh()
 		k.refit()
 		k.show(k.result)
 	}
+}
+
+// showPaused draws the kiosk paused for staff: no code (the one shown
+// before is wiped, so that it can never reappear), nothing of a visit.
+func (k *Kiosk) showPaused() {
+	k.keyboard.Attach(nil)
+	k.qrImage.Image = image.NewGray(image.Rect(0, 0, 1, 1))
+	k.qrImage.Refresh()
+	k.qrShown = ""
+	k.checkingText.Text, k.checkingDetail.Text = k.tr.T("paused.title"), ""
+	k.cancel.Hide()
+	k.refit()
+	k.show(k.checking)
 }
 
 // setQR draws the code for u. It runs on the UI goroutine: encoding takes
@@ -450,6 +494,20 @@ func (k *Kiosk) fillParticulars(s kiosk.Screen) {
 	k.particulars.Append(k.tr.T("confirm.host"), host)
 	k.particulars.Append(k.tr.T("confirm.purpose"), purpose)
 	k.particulars.Refresh()
+}
+
+// stamp tells one visitor's result from the next, for the person at the
+// door: the masked id's last four characters and the time it was decided,
+// in Singapore time ("NRIC/FIN …567D · 14:02:31"), or the time alone.
+func (k *Kiosk) stamp(s kiosk.Screen) string {
+	var parts []string
+	if id := []rune(s.MaskedID); len(id) > 0 {
+		parts = append(parts, k.tr.T("result.stamp.id", "ID", string(id[max(0, len(id)-4):])))
+	}
+	if !s.DecidedAt.IsZero() {
+		parts = append(parts, s.DecidedAt.In(kiosk.SGT).Format("15:04:05"))
+	}
+	return strings.Join(parts, " · ")
 }
 
 // resultText is what a result screen says, in the current language.

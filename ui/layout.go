@@ -65,6 +65,25 @@ func (f *fitLayout) MinSize([]fyne.CanvasObject) fyne.Size {
 	return fyne.NewSize(m.Width, h)
 }
 
+// barLayout lays a bar across the top at its own height and the screens
+// under it, filling the rest: no gap between, so that a result's colour
+// meets the bar.
+type barLayout struct{}
+
+func (barLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	bar, rest := objs[0], objs[1]
+	h := bar.MinSize().Height
+	bar.Resize(fyne.NewSize(size.Width, h))
+	bar.Move(fyne.NewPos(0, 0))
+	rest.Resize(fyne.NewSize(size.Width, size.Height-h))
+	rest.Move(fyne.NewPos(0, h))
+}
+
+func (barLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	bar, rest := objs[0].MinSize(), objs[1].MinSize()
+	return fyne.NewSize(max(bar.Width, rest.Width), bar.Height+rest.Height)
+}
+
 // minWidth keeps its objects at least w wide.
 type minWidth struct{ w float32 }
 

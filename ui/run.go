@@ -2,6 +2,7 @@ package ui
 
 import (
 	"log/slog"
+	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
@@ -12,9 +13,9 @@ import (
 
 // Run opens the kiosk's window on engine and keeps it until it is closed
 // (quit from the admin screen) or serve returns (a signal, or a callback
-// server that died), whichever comes first. admin builds the admin
-// screens' backing from the function that quits; it may be nil. Run
-// returns serve's error if serve ended first.
+// server that died: see afterServe), whichever comes first. admin builds
+// the admin screens' backing from the function that quits; it may be nil.
+// Run returns serve's error if serve ended first.
 func Run(engine Engine, opts Options, admin func(quit func()) *kiosk.Admin, serve func() error, log *slog.Logger) error {
 	if dir, err := assets.FontDir(); err == nil {
 		if err := assets.InstallFonts(dir); err != nil {
@@ -29,8 +30,9 @@ func Run(engine Engine, opts Options, admin func(quit func()) *kiosk.Admin, serv
 	New(a, w, engine, opts)
 	served := make(chan error, 1)
 	go func() {
-		served <- serve()
-		fyne.Do(a.Quit)
+		err := serve()
+		served <- err
+		afterServe(err, engine, func() { fyne.Do(a.Quit) }, func(d time.Duration, f func()) { time.AfterFunc(d, f) })
 	}()
 	w.ShowAndRun()
 	select {
@@ -39,4 +41,23 @@ func Run(engine Engine, opts Options, admin func(quit func()) *kiosk.Admin, serv
 	default:
 		return nil
 	}
+}
+
+// outOfServiceFor is how long a kiosk whose callback server died says so
+// before it quits.
+const outOfServiceFor = 5 * time.Second
+
+// afterServe ends the kiosk once serve returned err. A signal (nil) quits
+// at once. A dead callback server (an error) would leave a code on screen
+// that no callback can answer: the engine shows the unavailable screen,
+// with the operator's alternative, for outOfServiceFor, and then the kiosk
+// quits with the error, so that the service manager restarts it. after
+// runs a func after a delay (time.AfterFunc).
+func afterServe(err error, e Engine, quit func(), after func(time.Duration, func())) {
+	if err == nil {
+		quit()
+		return
+	}
+	e.OutOfService()
+	after(outOfServiceFor, quit)
 }

@@ -17,6 +17,7 @@ var (
 	colorAmber    = color.NRGBA{R: 0x8A, G: 0x4B, B: 0x00, A: 0xFF}
 	colorInk      = color.NRGBA{R: 0x14, G: 0x14, B: 0x18, A: 0xFF}
 	colorPaper    = color.NRGBA{R: 0xFF, G: 0xFF, B: 0xFF, A: 0xFF}
+	colorMarker   = color.NRGBA{R: 0xFF, G: 0xD4, B: 0x00, A: 0xFF} // the sandbox marker's yellow, under ink
 )
 
 // kioskTheme is light, high-contrast and sized for a touchscreen at arm's
