@@ -952,7 +952,9 @@ func (e *Engine) Cancel() {
 func (e *Engine) Pause() {
 	e.mu.Lock()
 	defer e.unlock()
-	e.halt("admin", Screen{Phase: PhasePaused})
+	if e.paused == "" {
+		e.halt("admin", Screen{Phase: PhasePaused})
+	}
 }
 
 // Resume ends a Pause with a fresh code. It does not undo OutOfService.

@@ -132,6 +132,7 @@ func TestOutOfServiceStays(t *testing.T) {
 	r := newRig(t, nil, nil)
 	r.qr(t)
 	r.e.OutOfService()
+	r.e.Pause() // staff at the PIN pad meanwhile
 	r.e.Resume()
 	r.clock.Add(time.Hour)
 	r.e.Step()
