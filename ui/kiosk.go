@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"image"
 	"image/color"
 	"strconv"
@@ -230,7 +231,10 @@ func (k *Kiosk) build() {
 		if k.freeText {
 			host, purpose = k.host.Text, k.purpose.Text
 		}
-		if err := k.engine.Confirm(host, purpose); err != nil {
+		switch err := k.engine.Confirm(host, purpose); {
+		case errors.Is(err, kiosk.ErrTooLong):
+			k.confirmProblem.SetText(k.tr.T("confirm.too_long"))
+		case err != nil:
 			k.confirmProblem.SetText(k.tr.T("confirm.problem"))
 		}
 	})

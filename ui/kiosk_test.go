@@ -177,6 +177,12 @@ func TestVisitorScreens(t *testing.T) {
 	if _, _, confirms := r.e.taps(); len(confirms) != 1 || confirms[0] != "|" || k.confirmProblem.Text == "" || !k.confirm.Visible() {
 		t.Fatalf("confirming without a host: %q, problem %q", confirms, k.confirmProblem.Text)
 	}
+	r.e.confirmErr = kiosk.ErrTooLong // a typed host past the limit
+	test.Tap(k.confirmButton)
+	if !strings.Contains(k.confirmProblem.Text, "120 characters") {
+		t.Fatalf("an overlong host is told %q", k.confirmProblem.Text)
+	}
+	r.e.confirmErr = kiosk.ErrChoice
 	k.hostList.SetSelected("Ms Lee")
 	k.purposeList.SetSelected("Meeting")
 	confirm.Until = confirm.Until.Add(time.Second)
@@ -186,7 +192,7 @@ func TestVisitorScreens(t *testing.T) {
 	}
 	r.e.confirmErr = nil
 	test.Tap(k.confirmButton)
-	if _, _, confirms := r.e.taps(); len(confirms) != 2 || confirms[1] != "Ms Lee|Meeting" {
+	if _, _, confirms := r.e.taps(); len(confirms) != 3 || confirms[2] != "Ms Lee|Meeting" {
 		t.Fatalf("confirmed %q", confirms)
 	}
 	until := r.clock.Now().Add(8 * time.Second)
