@@ -78,7 +78,9 @@ func (c *Config) checkKiosk(p *problems) {
 	between(p, "kiosk.retention_days", k.RetentionDays, 1, 3650)
 	between(p, "kiosk.min_age", k.MinAge, 1, 120)
 	between(p, "kiosk.result_timeout", k.ResultTimeout.Duration, 2*time.Second, 5*time.Minute)
-	between(p, "kiosk.result_min", k.ResultMin.Duration, 2*time.Second, max(2*time.Second, k.ResultTimeout.Duration))
+	if k.ResultTimeout.Duration >= 2*time.Second {
+		between(p, "kiosk.result_min", k.ResultMin.Duration, 2*time.Second, k.ResultTimeout.Duration)
+	}
 	between(p, "kiosk.confirm_timeout", k.ConfirmTimeout.Duration, 15*time.Second, 10*time.Minute)
 	between(p, "admin.max_tries", c.Admin.MaxTries, 3, 20)
 	between(p, "admin.lock_minutes", c.Admin.LockMinutes, 1, 24*60)

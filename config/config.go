@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -182,6 +183,7 @@ func Load(path string) (*Config, error) {
 	for _, k := range md.Undecoded() {
 		problems = append(problems, "unknown key "+k.String())
 	}
+	problems = append(problems, explicitZeros(&c, md)...)
 	c.envProblems = c.applyEnv()
 	c.applyDefaults()
 	problems = append(problems, c.check()...)
@@ -397,4 +399,30 @@ func (c *Config) Override(o Overrides) {
 	if o.MinAge != 0 {
 		c.Kiosk.MinAge = o.MinAge
 	}
+}
+
+// explicitZeros reports counts and durations the file sets to zero: zero
+// means "not set" to the defaults, so a written 0 would silently become
+// the default instead of what the file says. (Face's width, height and
+// retries take 0 as a value.)
+func explicitZeros(c *Config, md toml.MetaData) []string {
+	var problems []string
+	v := reflect.ValueOf(c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		table := strings.Split(v.Type().Field(i).Tag.Get("toml"), ",")[0]
+		f := v.Field(i)
+		if f.Kind() != reflect.Struct || f.Type() == reflect.TypeOf(Duration{}) {
+			continue
+		}
+		for j := 0; j < f.NumField(); j++ {
+			key := strings.Split(f.Type().Field(j).Tag.Get("toml"), ",")[0]
+			fv := f.Field(j)
+			numeric := fv.Kind() == reflect.Int || fv.Kind() == reflect.Float64 || fv.Type() == reflect.TypeOf(Duration{})
+			if !numeric || !fv.IsZero() || !md.IsDefined(table, key) || (table == "face" && (key == "width" || key == "height")) {
+				continue
+			}
+			problems = append(problems, fmt.Sprintf("%s.%s is 0: leave it out for the default, or give a value in its range", table, key))
+		}
+	}
+	return problems
 }

@@ -5,10 +5,10 @@ import (
 	"testing"
 )
 
-// review: a value written explicitly as zero is out of each key's range,
+// a value written explicitly as zero is out of each key's range,
 // but the defaults fill it in silently (or(x, default)), so the kiosk runs
 // with 30 days, 60 s, 5 minutes, 5 tries or age 18 that the file does not say.
-func TestReviewExplicitZeroIsRefused(t *testing.T) {
+func TestExplicitZeroIsRefused(t *testing.T) {
 	for text, key := range map[string]string{
 		"sandbox = true\n[kiosk]\nretention_days = 0\n":      "kiosk.retention_days",
 		"sandbox = true\n[kiosk]\nconfirm_timeout = \"0s\"\n": "kiosk.confirm_timeout",
@@ -23,9 +23,9 @@ func TestReviewExplicitZeroIsRefused(t *testing.T) {
 	}
 }
 
-// review: a bad result_timeout also reports result_min, which the file
+// a bad result_timeout also reports result_min, which the file
 // does not set, as "out of range 2s-2s".
-func TestReviewBadResultTimeoutNamesOnlyItself(t *testing.T) {
+func TestBadResultTimeoutNamesOnlyItself(t *testing.T) {
 	_, err := loadText(t, "sandbox = true\n[kiosk]\nresult_timeout = \"-5s\"\n")
 	if err == nil || strings.Contains(err.Error(), "result_min") {
 		t.Errorf("want one error naming kiosk.result_timeout only, got %v", err)
