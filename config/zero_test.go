@@ -10,7 +10,7 @@ import (
 // with 30 days, 60 s, 5 minutes, 5 tries or age 18 that the file does not say.
 func TestExplicitZeroIsRefused(t *testing.T) {
 	for text, key := range map[string]string{
-		"sandbox = true\n[kiosk]\nretention_days = 0\n":      "kiosk.retention_days",
+		"sandbox = true\n[kiosk]\nretention_days = 0\n":       "kiosk.retention_days",
 		"sandbox = true\n[kiosk]\nconfirm_timeout = \"0s\"\n": "kiosk.confirm_timeout",
 		"sandbox = true\n[kiosk]\nresult_timeout = \"0s\"\n":  "kiosk.result_timeout",
 		"sandbox = true\n[admin]\nlock_minutes = 0\n":         "admin.lock_minutes",
