@@ -297,6 +297,9 @@ func (k *Kiosk) Serve(ctx context.Context) error {
 func (k *Kiosk) Close() error {
 	var err error
 	k.once.Do(func() {
+		// The engine stops first: a visit in flight is dropped, not logged
+		// as an outage because the server below went away.
+		k.cancel()
 		if k.server != nil {
 			shut, done := context.WithTimeout(context.Background(), 3*time.Second)
 			if k.server.Shutdown(shut) != nil {
@@ -310,7 +313,6 @@ func (k *Kiosk) Close() error {
 		if k.ln != nil {
 			k.ln.Close() // Shutdown closes it only if Serve ran
 		}
-		k.cancel()
 		if k.Engine != nil {
 			k.Engine.Close()
 		}

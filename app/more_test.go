@@ -260,3 +260,26 @@ func TestPINLockSurvivesARestart(t *testing.T) {
 		t.Fatalf("a damaged PIN state file gave fresh tries: %v", err)
 	}
 }
+
+// Stopping the kiosk with a visit in flight drops the visit: the exchange
+// cut short by the stop says nothing about Singpass, so no outage is
+// logged.
+func TestStopDropsTheVisitInFlight(t *testing.T) {
+	r := newRig(t, nil)
+	res, err := r.scan(personaID(t, "Adult citizen"), "allow", sandbox.FaultSlow)
+	if err != nil || res.CallbackStatus != 200 {
+		t.Fatalf("scan: %+v %v", res, err)
+	}
+	if err := r.kiosk.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(r.dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	vs, err := db.Visits(context.Background(), VisitFilter{})
+	if err != nil || len(vs) != 0 {
+		t.Fatalf("after a stop mid-visit the log holds %+v (%v)", vs, err)
+	}
+}

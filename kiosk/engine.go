@@ -727,7 +727,13 @@ func (e *Engine) finish(visit uint64, rec Visit, p *ndi.Person, err error) {
 	defer e.unlock()
 	defer e.poke()
 	e.inFlight--
-	if visit != e.visit {
+	switch {
+	case visit != e.visit:
+		return
+	case e.ctx.Err() != nil:
+		// The kiosk is stopping: whatever cut the exchange short, it says
+		// nothing about Singpass or the visitor, so nothing is logged.
+		e.log.Info("visit dropped: the kiosk is stopping")
 		return
 	}
 	if err != nil {

@@ -503,73 +503,79 @@ func TestCancelDropsLateResultWhileCodeIsPrepared(t *testing.T) {
 	}
 }
 
-// Close waits for an exchange in flight and for the write it leads to,
-// and nothing of the engine runs once Close has returned.
+// Close waits for a write in progress, drops an exchange in flight (the
+// stop cut it short, which says nothing about Singpass: no row), and
+// nothing of the engine runs once Close has returned.
 func TestCloseWaitsForExchangeAndWrite(t *testing.T) {
-	g := newGate("Save")
-	defer g.release()
-	exchanging := make(chan struct{}, 1)
-	var closed atomic.Bool
-	var late atomic.Int32 // engine work seen after Close returned
-	r := newRig(t, nil, func(p *fakeProvider, s *memStore) {
-		s.hook = func(call string) {
-			g.hook(call)
+	t.Run("write in progress", func(t *testing.T) {
+		g := newGate("Save")
+		defer g.release()
+		var closed atomic.Bool
+		var late atomic.Int32 // engine work seen after Close returned
+		r := newRig(t, nil, func(_ *fakeProvider, s *memStore) {
+			s.hook = func(call string) {
+				g.hook(call)
+				if closed.Load() {
+					late.Add(1)
+				}
+			}
+		})
+		r.e.Subscribe(func(Screen) {
 			if closed.Load() {
 				late.Add(1)
 			}
+		})
+		r.qr(t)
+		r.scan(t)
+		g.waitEntered(t) // the decision is being logged
+		done := make(chan struct{})
+		go func() {
+			r.e.Close()
+			closed.Store(true)
+			close(done)
+		}()
+		select {
+		case <-done:
+			t.Fatal("Close returned while the visit log was being written")
+		case <-time.After(50 * time.Millisecond):
 		}
-		p.exchange = func(ctx context.Context) (*ndi.Person, error) {
-			select {
-			case exchanging <- struct{}{}:
-			default:
-			}
-			<-ctx.Done() // Close cancels it
-			if closed.Load() {
-				late.Add(1)
-			}
-			return nil, ctx.Err()
+		g.release()
+		select {
+		case <-done:
+		case <-time.After(promptly):
+			t.Fatal("Close hangs after the write finished")
+		}
+		if n := late.Load(); n != 0 {
+			t.Fatalf("%d calls after Close returned", n)
+		}
+		if vs := r.store.saved(); len(vs) != 1 || vs[0].Outcome != OutcomeEligible {
+			t.Fatalf("visit log %+v", vs)
 		}
 	})
-	r.e.Subscribe(func(Screen) {
-		if closed.Load() {
-			late.Add(1)
+	t.Run("exchange in flight", func(t *testing.T) {
+		exchanging := make(chan struct{}, 1)
+		r := newRig(t, nil, func(p *fakeProvider, _ *memStore) {
+			p.exchange = func(ctx context.Context) (*ndi.Person, error) {
+				exchanging <- struct{}{}
+				<-ctx.Done() // Close cancels it
+				return nil, ndi.Unreachable(ndi.ServiceVerify, "token", ctx.Err())
+			}
+		})
+		r.qr(t)
+		r.scan(t)
+		<-exchanging
+		within(t, "Close with an exchange in flight", r.e.Close)
+		if vs := r.store.saved(); len(vs) != 0 {
+			t.Fatalf("a visit cut short by the stop was logged: %+v", vs)
 		}
-	})
-	r.qr(t)
-	r.scan(t)
-	<-exchanging
-	done := make(chan struct{})
-	go func() {
+		// A scan after Close starts no exchange.
+		r.e.Cancel()
+		r.scan(t)
 		r.e.Close()
-		closed.Store(true)
-		close(done)
-	}()
-	g.waitEntered(t) // the cancelled exchange's error is being logged
-	select {
-	case <-done:
-		t.Fatal("Close returned while the visit log was being written")
-	default:
-	}
-	g.release()
-	select {
-	case <-done:
-	case <-time.After(promptly):
-		t.Fatal("Close hangs after the write finished")
-	}
-	if n := late.Load(); n != 0 {
-		t.Fatalf("%d calls after Close returned", n)
-	}
-	if vs := r.store.saved(); len(vs) != 1 || vs[0].Outcome != OutcomeError {
-		t.Fatalf("visit log %+v", vs)
-	}
-	// A scan after Close starts no exchange: a second Close would wait
-	// for it.
-	r.e.Cancel()
-	r.scan(t)
-	r.e.Close()
-	if n := r.provider.exchanges.Load(); n != 1 {
-		t.Fatalf("%d exchanges", n)
-	}
+		if n := r.provider.exchanges.Load(); n != 1 {
+			t.Fatalf("%d exchanges", n)
+		}
+	})
 }
 
 // Screens reach a subscriber in order, with the newest last, however many

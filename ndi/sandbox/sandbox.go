@@ -14,6 +14,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -174,15 +175,20 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // sameOrigin reports whether a browser's request came from a page of this
 // server: its Origin (sent with every cross-site POST) names the host the
-// request was sent to. Requests without an Origin are not a browser's
-// cross-site form.
+// request was sent to, and that host is an address or localhost, not a
+// name that someone's DNS could point at this machine (DNS rebinding).
+// Requests without an Origin are not a browser's cross-site form.
 func sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
 	u, err := url.Parse(origin)
-	return err == nil && u.Host == r.Host
+	if err != nil || u.Host != r.Host {
+		return false
+	}
+	host := u.Hostname()
+	return host == "localhost" || net.ParseIP(host) != nil
 }
 
 // Certificate is the NDI certificate relying parties verify with.

@@ -183,13 +183,22 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 			t.Fatalf("Origin %s: %d, want 403", origin, resp.StatusCode)
 		}
 	}
+	// DNS rebinding: a name the attacker points at this machine makes Host
+	// and Origin agree; only addresses and localhost are trusted.
+	req, _ := http.NewRequest("POST", r.base+"/sandbox/scan", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Host = "rebind.example:80"
+	req.Header.Set("Origin", "http://rebind.example:80")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("rebound name: %v %v", resp, err)
+	}
 	select {
 	case cb := <-r.callbacks:
 		t.Fatalf("a cross-origin scan reached the kiosk: %v", cb)
 	default:
 	}
 	// The kiosk's own phone page (same origin) still works.
-	req, _ := http.NewRequest("POST", r.base+"/sandbox/scan", strings.NewReader(form.Encode()))
+	req, _ = http.NewRequest("POST", r.base+"/sandbox/scan", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", r.base)
 	resp, err := http.DefaultClient.Do(req)
