@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -28,26 +27,7 @@ func TestRealBinaryStopsOnSIGTERM(t *testing.T) {
 	}
 	display := startXvfb(t)
 	data := filepath.Join(dir, "data")
-	start := func() (*exec.Cmd, chan error, string) {
-		port := freePort(t)
-		logFile, _ := os.Create(filepath.Join(dir, "kiosk-"+port+".log"))
-		cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:"+port)
-		cmd.Env = kioskEnv(dir, display)
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("step start kiosk: %v", err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			if t.Failed() {
-				b, _ := os.ReadFile(logFile.Name())
-				t.Logf("kiosk log:\n%s", b)
-			}
-		})
-		return cmd, exited, "http://127.0.0.1:" + port
-	}
+	start := func() (*exec.Cmd, chan error, string) { return startKiosk(t, bin, dir, display, "--data-dir", data) }
 	cmd, exited, base := start()
 	waitPhase(t, "first start", base, "qr", exited)
 

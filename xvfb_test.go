@@ -57,35 +57,8 @@ func TestRealBinaryUnderXvfb(t *testing.T) {
 func runRealBinary(t *testing.T, bin, provider string) {
 	dir := t.TempDir()
 	display := startXvfb(t)
-	port := freePort(t)
-	base := "http://127.0.0.1:" + port
 	data := filepath.Join(dir, "data")
-	kioskLog, err := os.Create(filepath.Join(dir, "kiosk.log"))
-	if err != nil {
-		t.Fatalf("step kiosk start: %v", err)
-	}
-	cmd := exec.Command(bin, "--data-dir", data, "--listen", "127.0.0.1:"+port, "--provider", provider)
-	// The kiosk installs its fonts into the XDG data folder: a home of
-	// its own keeps them out of the user's.
-	cmd.Env = kioskEnv(dir, display)
-	cmd.Stdout, cmd.Stderr = kioskLog, kioskLog
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("step kiosk start: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(kioskLog.Name())
-			t.Logf("kiosk log:\n%s", b)
-		}
-	})
+	_, exited, base := startKiosk(t, bin, dir, display, "--data-dir", data, "--provider", provider)
 	waitPhase(t, "wait for QR screen", base, "qr", exited)
 	shots := os.Getenv("NDIKIOSK_SHOTS")
 	if shots == "" {
@@ -284,6 +257,42 @@ func x11Handshake(socket string) error {
 		return fmt.Errorf("connection setup answered %d (authentication required?), protocol %d.%d",
 			head[0], binary.LittleEndian.Uint16(head[2:]), binary.LittleEndian.Uint16(head[4:]))
 	}
+}
+
+// startKiosk starts the real binary on display with args and its own
+// port, home and log; the test's cleanup stops it (SIGTERM, then kill
+// after 5 s) and prints its log if the test failed. It returns the
+// process, a channel that gets its exit, and its base URL.
+func startKiosk(t *testing.T, bin, dir, display string, args ...string) (*exec.Cmd, chan error, string) {
+	t.Helper()
+	port := freePort(t)
+	logFile, err := os.Create(filepath.Join(dir, "kiosk-"+port+".log"))
+	if err != nil {
+		t.Fatalf("step kiosk start: %v", err)
+	}
+	cmd := exec.Command(bin, append(args, "--listen", "127.0.0.1:"+port)...)
+	// The kiosk installs its fonts into the XDG data folder: a home of
+	// its own keeps them out of the user's.
+	cmd.Env = kioskEnv(dir, display)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("step kiosk start: %v", err)
+	}
+	exited, done := make(chan error, 1), make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logFile.Name())
+			t.Logf("kiosk log:\n%s", b)
+		}
+	})
+	return cmd, exited, "http://127.0.0.1:" + port
 }
 
 // kioskEnv is the environment of a kiosk under test: a home of its own (the
