@@ -43,10 +43,6 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "Admin PIN (sandbox mode): %s — hold the top-left corner for 2 s, or press Ctrl+Alt+A\n", config.SandboxPIN)
 		}
 	}
-	log.Info("kiosk started", "listen", k.Addr(), "mode", c.Mode, "provider", c.Provider, "sandbox", sb != nil, "data_dir", c.DataDir)
-	if k.Identity.JWKSPath != "" {
-		log.Info("publishing this kiosk's FAPI keys", "jwks", k.Identity.JWKSPath, "redirect_uri", k.Identity.CallbackURL)
-	}
 	ctx, stop := stopContext()
 	defer stop()
 	err = ui.Run(k.Engine, ui.Options{Venue: c.Venue, PhoneCamera: k.Identity.PhoneCamera, Language: c.Language,

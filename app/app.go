@@ -256,6 +256,12 @@ func (k *Kiosk) Addr() string { return k.ln.Addr().String() }
 // error if the server stops by itself: the kiosk then cannot be reached,
 // and whoever supervises it should restart it.
 func (k *Kiosk) Run(ctx context.Context) error {
+	c := k.Config.Kiosk
+	k.log.Info("kiosk started", "listen", k.Addr(), "mode", c.Mode, "provider", c.Provider, "sandbox", k.Identity.Sandbox != nil,
+		"data_dir", c.DataDir)
+	if k.Identity.JWKSPath != "" {
+		k.log.Info("publishing this kiosk's FAPI keys", "jwks", k.Identity.JWKSPath, "redirect_uri", k.Identity.CallbackURL)
+	}
 	k.wg.Add(2)
 	go func() { defer k.wg.Done(); k.Engine.Run() }()
 	go func() {
