@@ -91,6 +91,7 @@ type Kiosk struct {
 	qrShown  string
 	ticker   *time.Ticker
 	stopTick chan struct{}
+	gone     chan struct{} // closed when the app has stopped
 }
 
 // New builds the kiosk UI in win and subscribes it to the engine.
@@ -109,7 +110,7 @@ func newKiosk(app fyne.App, win fyne.Window, e Engine, opts Options, staff staff
 	if now == nil {
 		now = time.Now
 	}
-	k := &Kiosk{app: app, win: win, engine: e, opts: opts, tr: newTranslator(), now: now, stopTick: make(chan struct{})}
+	k := &Kiosk{app: app, win: win, engine: e, opts: opts, tr: newTranslator(), now: now, stopTick: make(chan struct{}), gone: make(chan struct{})}
 	k.tr.set(defaultLanguage(opts.Language))
 	k.build()
 	var content fyne.CanvasObject = container.NewStack(k.qrScreen, k.checking, k.confirm, k.face.root, k.result)
@@ -133,7 +134,13 @@ func newKiosk(app fyne.App, win fyne.Window, e Engine, opts Options, staff staff
 	if !opts.Windowed {
 		win.SetFullScreen(true)
 	}
-	e.Subscribe(func(s kiosk.Screen) { fyne.Do(func() { k.render(s) }) })
+	e.Subscribe(func(s kiosk.Screen) {
+		select {
+		case <-k.gone: // the app has stopped: nothing left to draw on
+		default:
+			fyne.Do(func() { k.render(s) })
+		}
+	})
 	k.ticker = time.NewTicker(slowTick)
 	go func() {
 		for {
@@ -145,7 +152,14 @@ func newKiosk(app fyne.App, win fyne.Window, e Engine, opts Options, staff staff
 			}
 		}
 	}()
-	app.Lifecycle().SetOnStopped(k.Stop)
+	app.Lifecycle().SetOnStopped(func() {
+		k.Stop()
+		select {
+		case <-k.gone:
+		default:
+			close(k.gone)
+		}
+	})
 	return k
 }
 
