@@ -126,7 +126,8 @@ func (l *PINLock) save() {
 	}
 }
 
-// NewPINLock returns a lock for a pin_hash; 5 tries, 5 minutes by default.
+// NewPINLock returns a lock for a pin_hash that locks for lockFor after
+// maxTries wrong PINs in a row.
 func NewPINLock(hash string, maxTries int, lockFor time.Duration, now func() time.Time) (*PINLock, error) {
 	h, err := ParsePINHash(hash)
 	if err != nil {
@@ -139,6 +140,16 @@ func NewPINLock(hash string, maxTries int, lockFor time.Duration, now func() tim
 		now = time.Now
 	}
 	return &PINLock{hash: h, maxTries: maxTries, lockFor: lockFor, now: now}, nil
+}
+
+// LockedUntil is when a locked pad opens again; zero when it is open.
+func (l *PINLock) LockedUntil() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.now().Before(l.lockedUntil) {
+		return l.lockedUntil
+	}
+	return time.Time{}
 }
 
 // Check tries a PIN. It returns nil, ErrWrongPIN (with tries left) or

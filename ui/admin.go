@@ -160,6 +160,9 @@ func (u *adminUI) askPIN(p pinPurpose) {
 	u.showDots()
 	u.pinMessage.SetText(map[pinPurpose]string{pinAdmin: "Enter the staff PIN to open the admin screens.",
 		pinQuit: "Enter the staff PIN to close the kiosk."}[p])
+	if until := u.admin.Lock.LockedUntil(); !until.IsZero() {
+		u.pinMessage.SetText(lockedText(until)) // say so before anyone types
+	}
 	u.panel.Hide()
 	u.pinPad.Show()
 	u.root.Show()
@@ -190,6 +193,10 @@ func (u *adminUI) askPIN(p pinPurpose) {
 	})
 }
 
+func lockedText(until time.Time) string {
+	return "Too many wrong PINs. Try again after " + until.In(kiosk.SGT).Format("15:04") + "."
+}
+
 func (u *adminUI) submitPIN() {
 	pin := u.pin
 	u.pin = ""
@@ -197,7 +204,7 @@ func (u *adminUI) submitPIN() {
 	left, until, err := u.admin.Lock.Check(pin)
 	switch {
 	case errors.Is(err, kiosk.ErrLocked):
-		u.pinMessage.SetText("Too many wrong PINs. Try again after " + until.In(kiosk.SGT).Format("15:04") + ".")
+		u.pinMessage.SetText(lockedText(until))
 		return
 	case err != nil:
 		u.pinMessage.SetText(fmt.Sprintf("Wrong PIN. %d tries left.", left))

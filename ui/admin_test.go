@@ -247,6 +247,14 @@ func TestAdminPINAndLockout(t *testing.T) {
 	if k.admin.panel.Visible() {
 		t.Fatal("the right PIN opened a locked pad")
 	}
+	// Reopened while locked, the pad says so before anyone types.
+	test.Tap(k.admin.pinCancel)
+	k.corner.MouseDown(nil)
+	r.clock.Add(2 * time.Second)
+	k.corner.MouseUp(nil)
+	if want := "Too many wrong PINs. Try again after 09:35."; k.admin.pinMessage.Text != want {
+		t.Fatalf("the locked pad reopened says %q", k.admin.pinMessage.Text)
+	}
 	r.clock.Add(5*time.Minute + time.Second)
 	c := k.win.Canvas()
 	for _, r := range "2468" {
