@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 
 	"ndikiosk/app"
 	"ndikiosk/config"
@@ -39,6 +40,9 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	c, sb := cfg.Kiosk, k.Identity.Sandbox
 	if sb != nil {
 		fmt.Fprintf(stdout, "Sandbox mode: no real Singpass is involved.\nOpen the phone page to scan and consent: %s\n", sb.PhoneURL())
+		if host, _, _ := net.SplitHostPort(k.Addr()); net.ParseIP(host).IsUnspecified() {
+			fmt.Fprintln(stdout, "(from a phone, put this machine's network address in place of the host)")
+		}
 		if cfg.Admin.PINHash == "" {
 			fmt.Fprintf(stdout, "Admin PIN (sandbox mode): %s — hold the top-left corner for 2 s, or press Ctrl+Alt+A\n", config.SandboxPIN)
 		}
