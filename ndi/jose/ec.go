@@ -92,7 +92,8 @@ func ParseHeader(compact []byte) (Header, error) {
 
 // VerifyES256 checks a compact JWS with key and returns its payload; any
 // algorithm other than ES256 is refused.
-func VerifyES256(compact []byte, key *ecdsa.PublicKey) ([]byte, error) {
+func VerifyES256(compact []byte, key *ecdsa.PublicKey) (_ []byte, err error) {
+	defer noPanic(&err, ErrSignature)
 	if key == nil {
 		return nil, fmt.Errorf("%w: no key", ErrSignature)
 	}
@@ -189,7 +190,8 @@ func EncryptECDH(plaintext []byte, pub *ecdsa.PublicKey, kid, alg, enc, cty stri
 // DecryptECDH opens a compact JWE made for one of keys (by the header's
 // kid, or each key in turn when it names none). Algorithms outside the
 // ECDH-ES family and A256GCM/A256CBC-HS512 are refused before decryption.
-func DecryptECDH(compact []byte, keys map[string]*ecdsa.PrivateKey) ([]byte, error) {
+func DecryptECDH(compact []byte, keys map[string]*ecdsa.PrivateKey) (_ []byte, err error) {
+	defer noPanic(&err, ErrDecrypt)
 	compact = bytes.TrimSpace(compact)
 	msg, err := jwe.Parse(compact)
 	if err != nil {
@@ -199,6 +201,10 @@ func DecryptECDH(compact []byte, keys map[string]*ecdsa.PrivateKey) ([]byte, err
 	kalg, _, err := ecdhJWE.check(h.Algorithm().String(), h.ContentEncryption().String())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	if kalg != jwa.ECDH_ES && !wrappedKey(msg) {
+		// jwx v2.1.7 panics unwrapping an empty or ragged key.
+		return nil, fmt.Errorf("%w: the wrapped key is not a whole number of 8-byte blocks of at least 24 bytes", ErrDecrypt)
 	}
 	try := keys
 	if kid := h.KeyID(); kid != "" {
@@ -217,4 +223,24 @@ func DecryptECDH(compact []byte, keys map[string]*ecdsa.PrivateKey) ([]byte, err
 		last = err
 	}
 	return nil, fmt.Errorf("%w: %v", ErrDecrypt, last)
+}
+
+// wrappedKey reports whether the message's encrypted key can be an AES key
+// wrap (RFC 3394): at least 24 bytes, in 8-byte blocks.
+func wrappedKey(msg *jwe.Message) bool {
+	rs := msg.Recipients()
+	if len(rs) != 1 {
+		return false
+	}
+	n := len(rs[0].EncryptedKey())
+	return n >= 24 && n%8 == 0
+}
+
+// noPanic turns a panic inside the JOSE library, on input from outside,
+// into an error of kind: a malformed envelope must be refused, never crash
+// the kiosk.
+func noPanic(err *error, kind error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: malformed envelope (%v)", kind, r)
+	}
 }

@@ -40,7 +40,8 @@ func SignRS256(payload []byte, key *rsa.PrivateKey) ([]byte, error) {
 
 // VerifyRS256 checks a compact JWS with key and returns its payload. Any other
 // algorithm in the header is rejected.
-func VerifyRS256(compact []byte, key *rsa.PublicKey) ([]byte, error) {
+func VerifyRS256(compact []byte, key *rsa.PublicKey) (_ []byte, err error) {
+	defer noPanic(&err, ErrSignature)
 	payload, err := jws.Verify(bytes.TrimSpace(compact), jws.WithKey(jwa.RS256, key))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
@@ -70,7 +71,8 @@ func Encrypt(plaintext []byte, key *rsa.PublicKey, alg, enc string) ([]byte, err
 
 // Decrypt opens a compact JWE with key, whichever of the accepted algorithms
 // its header names; any other algorithm is refused before decryption.
-func Decrypt(compact []byte, key *rsa.PrivateKey) ([]byte, error) {
+func Decrypt(compact []byte, key *rsa.PrivateKey) (_ []byte, err error) {
+	defer noPanic(&err, ErrDecrypt)
 	compact = bytes.TrimSpace(compact)
 	msg, err := jwe.Parse(compact)
 	if err != nil {
