@@ -4,12 +4,9 @@ package main
 
 import (
 	"errors"
-	"io"
-	"net/http"
 	"net/url"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -32,15 +29,7 @@ func TestRealBinaryStopsOnSIGTERM(t *testing.T) {
 	waitPhase(t, "first start", base, "qr", exited)
 
 	// A visitor scans with a slow Singpass: the exchange takes 3 s.
-	resp, err := http.PostForm(base+"/sandbox/scan", url.Values{"persona": {sandboxAdult()}, "decision": {"allow"}, "fault": {"slow"}})
-	if err != nil {
-		t.Fatalf("step scan: %v", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `"callback_status":200`) {
-		t.Fatalf("step scan: %d %s", resp.StatusCode, body)
-	}
+	sandboxScan(t, base, url.Values{"persona": {sandboxAdult()}, "decision": {"allow"}, "fault": {"slow"}})
 	waitPhase(t, "slow exchange", base, "checking", exited)
 
 	sent := time.Now()

@@ -92,15 +92,7 @@ func runRealBinary(t *testing.T, bin, provider string) {
 	}
 
 	// A persona scans that very code and consents.
-	resp, err := http.PostForm(base+"/sandbox/scan", url.Values{"persona": {sandboxAdult()}, "decision": {"allow"}, "qr": {qr}})
-	if err != nil {
-		t.Fatalf("step scan: %v", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `"callback_status":200`) {
-		t.Fatalf("step scan: HTTP %d %s", resp.StatusCode, body)
-	}
+	sandboxScan(t, base, url.Values{"persona": {sandboxAdult()}, "decision": {"allow"}, "qr": {qr}})
 	waitPhase(t, "wait for result screen", base, "result", exited)
 	if u, err := url.Parse(qr); err == nil {
 		state = u.Query().Get("state")
@@ -256,6 +248,21 @@ func x11Handshake(socket string) error {
 	default:
 		return fmt.Errorf("connection setup answered %d (authentication required?), protocol %d.%d",
 			head[0], binary.LittleEndian.Uint16(head[2:]), binary.LittleEndian.Uint16(head[4:]))
+	}
+}
+
+// sandboxScan has the sandbox scan the shown code as a phone would and
+// checks that the kiosk took the callback.
+func sandboxScan(t *testing.T, base string, form url.Values) {
+	t.Helper()
+	resp, err := http.PostForm(base+"/sandbox/scan", form)
+	if err != nil {
+		t.Fatalf("step scan: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"callback_status":200`) {
+		t.Fatalf("step scan: HTTP %d %s", resp.StatusCode, body)
 	}
 }
 

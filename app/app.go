@@ -338,7 +338,7 @@ func (k *Kiosk) Close() error {
 
 // Admin is what the admin screens need; quit ends the kiosk.
 func (k *Kiosk) Admin(quit func()) *kiosk.Admin {
-	return &kiosk.Admin{Store: k.Store, Engine: k.Engine, Lock: k.PINLock, Quit: quit,
+	return &kiosk.Admin{Store: k.Store, Now: k.clock, CheckOut: k.Engine.StaffCheckOut, Lock: k.PINLock, Quit: quit,
 		Export: func(ctx context.Context, out io.Writer, f kiosk.VisitFilter) error {
 			return k.Store.Export(ctx, out, f, "csv")
 		},

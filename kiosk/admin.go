@@ -227,18 +227,19 @@ func Probe(ctx context.Context, client *http.Client, eps []Endpoint) []Endpoint 
 // Admin is what the admin screens may do: read and export the log, check
 // visitors out, delete visits, see the status, and quit.
 type Admin struct {
-	Store  VisitStore
-	Engine *Engine
-	Lock   *PINLock
-	Status func(ctx context.Context) Status
-	Export func(ctx context.Context, w io.Writer, f VisitFilter) error
-	Quit   func()
+	Store    VisitStore
+	Now      func() time.Time                          // the kiosk's clock: what "today" is
+	CheckOut func(ctx context.Context, id int64) error // staff check-out (Engine.StaffCheckOut)
+	Lock     *PINLock
+	Status   func(ctx context.Context) Status
+	Export   func(ctx context.Context, w io.Writer, f VisitFilter) error
+	Quit     func()
 }
 
 // Today is midnight in Singapore today.
-func (a *Admin) Today() time.Time { return startOfDay(a.Engine.now()) }
+func (a *Admin) Today() time.Time { return startOfDay(a.Now()) }
 
 // DeleteAll removes every visit logged so far.
 func (a *Admin) DeleteAll(ctx context.Context) (int64, error) {
-	return a.Store.Purge(ctx, a.Engine.now().Add(time.Millisecond))
+	return a.Store.Purge(ctx, a.Now().Add(time.Millisecond))
 }

@@ -34,7 +34,6 @@ const adminPageSize = 8
 type adminUI struct {
 	k     *Kiosk
 	admin *kiosk.Admin
-	staff staffOps
 	root  *fyne.Container
 
 	pinPurpose pinPurpose
@@ -79,25 +78,8 @@ type adminUI struct {
 	start        func(job func())   // runs a job on its own goroutine; tests follow the jobs through it
 }
 
-// staffOps are what the admin screens do through the engine: its clock
-// says what "today" is and up to when "delete all" deletes, and it checks
-// visitors out. A kiosk.Admin does them through its *kiosk.Engine
-// (kioskStaff); tests give their own, so that no engine has to run.
-type staffOps interface {
-	Today() time.Time
-	StaffCheckOut(ctx context.Context, id int64) error
-	DeleteAll(ctx context.Context) (int64, error)
-}
-
-// kioskStaff is staffOps from a kiosk.Admin and its engine.
-type kioskStaff struct{ *kiosk.Admin }
-
-func (s kioskStaff) StaffCheckOut(ctx context.Context, id int64) error {
-	return s.Engine.StaffCheckOut(ctx, id)
-}
-
-func newAdminUI(k *Kiosk, a *kiosk.Admin, staff staffOps) *adminUI {
-	u := &adminUI{k: k, admin: a, staff: staff, start: func(job func()) { go job() }}
+func newAdminUI(k *Kiosk, a *kiosk.Admin) *adminUI {
+	u := &adminUI{k: k, admin: a, start: func(job func()) { go job() }}
 	u.buildPIN()
 	u.buildPanel()
 	shade := canvas.NewRectangle(colorShade)
@@ -370,7 +352,7 @@ func (u *adminUI) reload() {
 	if u.page < 0 {
 		u.page = 0
 	}
-	f := kiosk.VisitFilter{From: u.staff.Today(), Name: u.nameSearch.Text, Host: u.hostSearch.Text,
+	f := kiosk.VisitFilter{From: u.admin.Today(), Name: u.nameSearch.Text, Host: u.hostSearch.Text,
 		Limit: adminPageSize + 1, Offset: u.page * adminPageSize}
 	u.listReq++
 	req := u.listReq
@@ -412,7 +394,7 @@ func (u *adminUI) checkOutSelected() {
 	u.checkOut.Disable() // one tap, one check-out
 	u.message.SetText("Checking out…")
 	u.background(5*time.Second, func(ctx context.Context) func() {
-		err := u.staff.StaffCheckOut(ctx, id)
+		err := u.admin.CheckOut(ctx, id)
 		return func() {
 			if err != nil {
 				u.message.SetText("Check-out failed: " + err.Error())
@@ -494,7 +476,7 @@ func (u *adminUI) deleteEverything() {
 	u.deleteBtn.Disable()
 	u.message.SetText("Deleting…")
 	u.background(0, func(ctx context.Context) func() {
-		n, err := u.staff.DeleteAll(ctx)
+		n, err := u.admin.DeleteAll(ctx)
 		return func() {
 			u.deleteBtn.Enable()
 			if err != nil {

@@ -160,26 +160,6 @@ func (j *jobs) settle(t *testing.T) {
 	}
 }
 
-// fakeStaff stands in for the engine behind kiosk.Admin: its clock, and
-// check-outs straight into the store.
-type fakeStaff struct {
-	store kiosk.VisitStore
-	now   func() time.Time
-}
-
-func (f fakeStaff) Today() time.Time {
-	y, m, d := f.now().In(kiosk.SGT).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, kiosk.SGT)
-}
-
-func (f fakeStaff) StaffCheckOut(ctx context.Context, id int64) error {
-	return f.store.CheckOut(ctx, id, f.now())
-}
-
-func (f fakeStaff) DeleteAll(ctx context.Context) (int64, error) {
-	return f.store.Purge(ctx, f.now().Add(time.Millisecond))
-}
-
 func setupAdmin(t *testing.T, store testStore) *adminRig {
 	hash, err := kiosk.HashPIN("2468")
 	if err != nil {
@@ -188,7 +168,10 @@ func setupAdmin(t *testing.T, store testStore) *adminRig {
 	clock := testclock.New(epoch)
 	lock, _ := kiosk.NewPINLock(hash, 5, 5*time.Minute, clock.Now)
 	q := &quitter{}
-	admin := &kiosk.Admin{Store: store, Lock: lock, Quit: q.quit,
+	// The engine's part of the admin screens: its clock, and check-outs
+	// straight into the store.
+	admin := &kiosk.Admin{Store: store, Now: clock.Now, Lock: lock, Quit: q.quit,
+		CheckOut: func(ctx context.Context, id int64) error { return store.CheckOut(ctx, id, clock.Now()) },
 		Export: func(_ context.Context, w io.Writer, _ kiosk.VisitFilter) error {
 			_, err := io.WriteString(w, "id,name\n1,TAN AH KOW\n")
 			return err
@@ -197,7 +180,7 @@ func setupAdmin(t *testing.T, store testStore) *adminRig {
 			return kiosk.Status{Version: "test", Mode: "visitor", Listen: "127.0.0.1:8080",
 				Endpoints: []kiosk.Endpoint{{Name: "Token API", URL: "https://x/token", Reachable: true, Detail: "HTTP 405"}}}
 		}}
-	r := newRigWith(t, &fakeEngine{}, Options{Admin: admin}, clock, fakeStaff{store: store, now: clock.Now})
+	r := newRigWith(t, &fakeEngine{}, Options{Admin: admin}, clock)
 	j := &jobs{}
 	r.k.admin.start = j.start
 	r.showQR(qrURL("1"))

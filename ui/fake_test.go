@@ -123,24 +123,18 @@ type rig struct {
 // its own goroutine (the test driver runs fyne.Do on the caller's
 // goroutine), so the tests move the test clock and call k.tick themselves.
 func newRig(t *testing.T, e *fakeEngine, opts Options) *rig {
-	return newRigWith(t, e, opts, testclock.New(epoch), nil)
+	return newRigWith(t, e, opts, testclock.New(epoch))
 }
 
-// newRigWith builds the UI on clock; with staff it gives the admin screens
-// those engine calls instead of kiosk.Admin's.
-func newRigWith(t *testing.T, e *fakeEngine, opts Options, clock *testclock.Clock, staff staffOps) *rig {
+// newRigWith builds the UI on clock.
+func newRigWith(t *testing.T, e *fakeEngine, opts Options, clock *testclock.Clock) *rig {
 	t.Helper()
 	a := test.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	w.Resize(fyne.NewSize(1280, 800))
 	opts.Windowed = true
 	opts.Now = clock.Now
-	var k *Kiosk
-	if staff == nil {
-		k = New(a, w, e, opts)
-	} else {
-		k = newKiosk(a, w, e, opts, staff)
-	}
+	k := New(a, w, e, opts)
 	k.Stop()
 	return &rig{k: k, e: e, w: w, clock: clock}
 }

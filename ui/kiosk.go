@@ -96,15 +96,6 @@ type Kiosk struct {
 
 // New builds the kiosk UI in win and subscribes it to the engine.
 func New(app fyne.App, win fyne.Window, e Engine, opts Options) *Kiosk {
-	var staff staffOps
-	if opts.Admin != nil {
-		staff = kioskStaff{opts.Admin}
-	}
-	return newKiosk(app, win, e, opts, staff)
-}
-
-// newKiosk is New with the admin screens' engine calls given apart.
-func newKiosk(app fyne.App, win fyne.Window, e Engine, opts Options, staff staffOps) *Kiosk {
 	app.Settings().SetTheme(newTheme())
 	now := opts.Now
 	if now == nil {
@@ -122,7 +113,7 @@ func newKiosk(app fyne.App, win fyne.Window, e Engine, opts Options, staff staff
 		content = container.NewStack(content, &noCursor{})
 	}
 	if opts.Admin != nil {
-		k.admin = newAdminUI(k, opts.Admin, staff)
+		k.admin = newAdminUI(k, opts.Admin)
 		content = container.NewStack(content, k.admin.root)
 		// Ctrl+Alt+A opens the PIN pad too, for a kiosk with a keyboard.
 		win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyA, Modifier: fyne.KeyModifierControl | fyne.KeyModifierAlt},
