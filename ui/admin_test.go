@@ -2,10 +2,8 @@ package ui
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,21 +15,14 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
-	"ndikiosk/assets"
 	"ndikiosk/internal/testclock"
 	"ndikiosk/kiosk"
 )
 
 func TestTranslationsComplete(t *testing.T) {
-	tables := map[string]map[string]string{}
-	files, _ := fs.Glob(assets.Translations, "translations/*.json")
-	for _, f := range files {
-		b, _ := assets.Translations.ReadFile(f)
-		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		tables[strings.TrimSuffix(filepath.Base(f), ".json")] = m
+	tables, err := loadTranslations()
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(tables) != len(Languages) {
 		t.Fatalf("%d translation files for %d languages", len(tables), len(Languages))

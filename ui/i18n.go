@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"path"
 	"strings"
@@ -30,17 +31,37 @@ type translator struct {
 }
 
 func newTranslator() *translator {
-	t := &translator{tables: map[string]map[string]string{}, lang: "en"}
+	tables, err := loadTranslations()
+	if err != nil {
+		panic(err.Error()) // embedded at build time; TestTranslationsComplete reads them all
+	}
+	return &translator{tables: tables, lang: "en"}
+}
+
+// loadTranslations reads the embedded tables: translations/LANG.json and
+// any number of translations/LANG-PART.json (one part a screen, say), merged
+// into one table a language. A key in two files of one language is an error.
+func loadTranslations() (map[string]map[string]string, error) {
+	tables := map[string]map[string]string{}
 	files, _ := fs.Glob(assets.Translations, "translations/*.json")
 	for _, f := range files {
+		code, _, _ := strings.Cut(strings.TrimSuffix(path.Base(f), ".json"), "-")
 		b, _ := assets.Translations.ReadFile(f)
-		table := map[string]string{}
-		if err := json.Unmarshal(b, &table); err != nil {
-			panic("translation " + f + ": " + err.Error()) // embedded at build time; a test reads them all
+		part := map[string]string{}
+		if err := json.Unmarshal(b, &part); err != nil {
+			return nil, fmt.Errorf("translation %s: %w", f, err)
 		}
-		t.tables[strings.TrimSuffix(path.Base(f), ".json")] = table
+		if tables[code] == nil {
+			tables[code] = map[string]string{}
+		}
+		for k, v := range part {
+			if _, dup := tables[code][k]; dup {
+				return nil, fmt.Errorf("translation %s: %q is in another %s file too", f, k, code)
+			}
+			tables[code][k] = v
+		}
 	}
-	return t
+	return tables, nil
 }
 
 // T translates key into the current language, falling back to English and

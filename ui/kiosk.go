@@ -1,21 +1,15 @@
 package ui
 
 import (
-	"errors"
 	"image"
-	"image/color"
-	"strconv"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-	qrcode "github.com/skip2/go-qrcode"
 
 	"ndikiosk/kiosk"
 )
@@ -86,6 +80,7 @@ type Kiosk struct {
 	face  *faceScreen
 	admin *adminUI
 	fits  []*fyne.Container // headlines that shrink to fit; re-laid out when their text changes
+	scale *scaler           // the window's height, which the headlines' sizes follow
 
 	screen   kiosk.Screen
 	qrShown  string
@@ -101,7 +96,7 @@ func New(app fyne.App, win fyne.Window, e Engine, opts Options) *Kiosk {
 	if now == nil {
 		now = time.Now
 	}
-	k := &Kiosk{app: app, win: win, engine: e, opts: opts, tr: newTranslator(), now: now, stopTick: make(chan struct{}), gone: make(chan struct{})}
+	k := &Kiosk{app: app, win: win, engine: e, opts: opts, tr: newTranslator(), now: now, scale: &scaler{}, stopTick: make(chan struct{}), gone: make(chan struct{})}
 	k.tr.set(defaultLanguage(opts.Language))
 	k.build()
 	var content fyne.CanvasObject = container.NewStack(k.qrScreen, k.checking, k.confirm, k.face.root, k.result)
@@ -120,7 +115,7 @@ func New(app fyne.App, win fyne.Window, e Engine, opts Options) *Kiosk {
 			func(fyne.Shortcut) { k.admin.askPIN(pinAdmin) })
 		win.SetCloseIntercept(func() { k.admin.askPIN(pinQuit) })
 	}
-	win.SetContent(content)
+	win.SetContent(container.New(heightLayout{s: k.scale, onChange: k.refit}, content))
 	win.SetPadded(false)
 	if !opts.Windowed {
 		win.SetFullScreen(true)
@@ -186,87 +181,10 @@ func (k *Kiosk) build() {
 	if k.opts.Sandbox {
 		k.sandbox = bigText("", 24)
 	}
-	k.qrImage = canvas.NewImageFromImage(image.NewGray(image.Rect(0, 0, 1, 1)))
-	k.qrImage.FillMode = canvas.ImageFillContain
-	k.qrImage.ScaleMode = canvas.ImageScalePixels
-	k.qrImage.SetMinSize(fyne.NewSize(150, 150))
-	frame := canvas.NewRectangle(colorPaper)
-	frame.StrokeColor = colorRed
-	frame.StrokeWidth = 8
-	frame.CornerRadius = 18
-	k.qrCaption = bigText("", 30)
-	k.qrCaption.Color = colorRed
-	k.countdown = newCountdownBar()
-	langRow := container.NewGridWithColumns(len(Languages))
-	for _, l := range Languages {
-		b := widget.NewButton(l.Name, func() { k.setLanguage(l.Code) })
-		k.langs = append(k.langs, b)
-		langRow.Add(b)
-	}
-	qrBox := container.NewStack(frame, container.NewPadded(container.NewPadded(k.qrImage)))
-	k.corner = newHoldArea(2*time.Second, k.now, func() {
-		if k.admin != nil {
-			k.admin.askPIN(pinAdmin)
-		}
-	})
-	top := container.NewStack(container.NewPadded(k.fit(k.venue)), container.NewHBox(k.corner, layout.NewSpacer()))
-	k.qrScreen = container.NewBorder(top,
-		container.NewPadded(container.NewVBox(k.fit(k.qrCaption), k.countdown, langRow)),
-		nil, nil,
-		container.New(squareLayout{margin: 8}, qrBox))
-
-	k.checkingText = bigText("", 40)
-	k.checkingDetail = bigText("", 24)
-	k.cancel = widget.NewButton("", func() { k.engine.Cancel() })
-	k.cancel.Importance = widget.HighImportance
-	k.checking = container.NewVBox(layout.NewSpacer(), k.fit(k.checkingText), k.fit(k.checkingDetail), layout.NewSpacer(),
-		container.NewCenter(k.cancel), layout.NewSpacer())
-
-	k.confirmTitle = bigText("", 34)
-	k.particulars = widget.NewForm()
-	k.keyboard = NewKeyboard(k.tr)
-	k.host = newPickEntry(func() { k.keyboard.Attach(&k.host.Entry) })
-	k.purpose = newPickEntry(func() { k.keyboard.Attach(&k.purpose.Entry) })
-	k.hostList = widget.NewSelect(nil, nil)
-	k.purposeList = widget.NewSelect(nil, nil)
-	k.confirmProblem = widget.NewLabel("")
-	k.confirmProblem.Importance = widget.DangerImportance
-	k.confirmButton = widget.NewButton("", func() {
-		host, purpose := k.hostList.Selected, k.purposeList.Selected
-		if k.freeText {
-			host, purpose = k.host.Text, k.purpose.Text
-		}
-		switch err := k.engine.Confirm(host, purpose); {
-		case errors.Is(err, kiosk.ErrTooLong):
-			k.confirmProblem.SetText(k.tr.T("confirm.too_long"))
-		case err != nil:
-			k.confirmProblem.SetText(k.tr.T("confirm.problem"))
-		}
-	})
-	k.confirmButton.Importance = widget.HighImportance
-	k.confirmCancel = widget.NewButton("", func() { k.engine.Cancel() })
-	k.confirm = container.NewPadded(container.NewBorder(
-		container.NewPadded(k.fit(k.confirmTitle)),
-		container.NewVBox(k.keyboard, k.confirmProblem, container.NewGridWithColumns(2, k.confirmCancel, k.confirmButton)),
-		nil, nil,
-		container.NewVScroll(k.particulars)))
-
-	k.resultBand = canvas.NewRectangle(colorGreen)
-	k.resultIcon = canvas.NewImageFromResource(nil)
-	k.resultIcon.FillMode = canvas.ImageFillContain
-	k.resultIcon.SetMinSize(fyne.NewSize(120, 120))
-	k.resultTitle = bigText("", 64)
-	k.resultTitle.Color = colorPaper
-	k.resultStamp = bigText("", 34)
-	k.resultStamp.Color = colorPaper
-	k.resultDetail = widget.NewLabel("")
-	k.resultDetail.Alignment = fyne.TextAlignCenter
-	k.resultDetail.Wrapping = fyne.TextWrapWord
-	k.resultDetail.SizeName = theme.SizeNameSubHeadingText
-	detailBox := container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(k.resultDetail))
-	k.result = container.NewStack(k.resultBand, container.NewBorder(nil, container.NewPadded(detailBox), nil, nil,
-		container.NewVBox(layout.NewSpacer(), container.NewCenter(k.resultIcon), container.NewPadded(k.fit(k.resultTitle)),
-			k.fit(k.resultStamp), layout.NewSpacer())))
+	k.buildQR()
+	k.buildChecking()
+	k.buildConfirm()
+	k.buildResult()
 	k.face = newFaceScreen(k)
 	k.translate()
 	k.show(nil)
@@ -274,7 +192,7 @@ func (k *Kiosk) build() {
 
 // fit wraps a headline so that it shrinks to fit its width.
 func (k *Kiosk) fit(t *canvas.Text) *fyne.Container {
-	c := fitted(t)
+	c := fitted(t, k.scale)
 	k.fits = append(k.fits, c)
 	return c
 }
@@ -427,142 +345,9 @@ func (k *Kiosk) showPaused() {
 	k.show(k.checking)
 }
 
-// setQR draws the code for u. It runs on the UI goroutine: encoding takes
-// about 9 ms (go-qrcode tries all eight masks on a ~97-module symbol), less
-// than one frame, once per rotation.
-func (k *Kiosk) setQR(u string) {
-	// Level L keeps the modules as large as possible: nothing covers the
-	// code, and a signed Verify URL is long (about 700 characters).
-	q, err := qrcode.New(u, qrcode.Low)
-	if err != nil {
-		return // the engine only hands out URLs that fit a QR code
-	}
-	k.qrImage.Image = q.Image(-1) // one pixel a module, quiet zone included; scaled without blur
-	k.qrImage.Refresh()
-	k.qrShown = u
-}
+// contact is the operator's contact for s in the screen's language.
+func (k *Kiosk) contact(s kiosk.Screen) string { return s.Contact }
 
-// tick moves the countdown bar (the share of the code's display time left)
-// and the Face countdown, and closes idle admin screens.
-func (k *Kiosk) tick() {
-	if k.admin != nil {
-		k.admin.tick()
-	}
-	s := k.screen
-	k.face.tick(s)
-	if s.Phase != kiosk.PhaseQR {
-		return
-	}
-	total := s.NextQR.Sub(s.QRStart).Seconds()
-	left := s.NextQR.Sub(k.now()).Seconds()
-	if total <= 0 {
-		return
-	}
-	v := max(0, min(1, left/total))
-	if v != k.countdown.Value {
-		k.countdown.SetValue(v)
-	}
-}
-
-// showConfirm fills the confirm screen with fresh host and purpose pickers.
-func (k *Kiosk) showConfirm(s kiosk.Screen) {
-	k.freeText = s.FreeText
-	k.host.SetOptions(s.Hosts)
-	k.purpose.SetOptions(s.Purposes)
-	k.hostList.SetOptions(s.Hosts)
-	k.purposeList.SetOptions(s.Purposes)
-	k.host.SetText("")
-	k.purpose.SetText("")
-	k.hostList.ClearSelected()
-	k.purposeList.ClearSelected()
-	k.keyboard.Attach(nil)
-	k.keyboard.Hide()
-	k.confirmProblem.SetText("")
-	k.fillParticulars(s)
-	k.show(k.confirm)
-}
-
-// fillParticulars lists the visitor's particulars exactly as Singpass sent
-// them, with labels in the current language.
-func (k *Kiosk) fillParticulars(s kiosk.Screen) {
-	k.particulars.Items = nil
-	for _, p := range s.Particulars {
-		v := widget.NewLabel(p.Value)
-		v.TextStyle = fyne.TextStyle{Bold: true}
-		v.Wrapping = fyne.TextWrapWord
-		label := p.Label
-		if key := "attr." + p.Attribute; k.tr.Has(key) {
-			label = k.tr.T(key)
-		}
-		k.particulars.Append(label, v)
-	}
-	var host, purpose fyne.CanvasObject = k.hostList, k.purposeList
-	if k.freeText {
-		host, purpose = k.host, k.purpose
-	}
-	k.particulars.Append(k.tr.T("confirm.host"), host)
-	k.particulars.Append(k.tr.T("confirm.purpose"), purpose)
-	k.particulars.Refresh()
-}
-
-// stamp tells one visitor's result from the next, for the person at the
-// door: the masked id's last four characters and the time it was decided,
-// in Singapore time ("NRIC/FIN …567D · 14:02:31"), or the time alone.
-func (k *Kiosk) stamp(s kiosk.Screen) string {
-	var parts []string
-	if id := []rune(s.MaskedID); len(id) > 0 {
-		parts = append(parts, k.tr.T("result.stamp.id", "ID", string(id[max(0, len(id)-4):])))
-	}
-	if !s.DecidedAt.IsZero() {
-		parts = append(parts, s.DecidedAt.In(kiosk.SGT).Format("15:04:05"))
-	}
-	return strings.Join(parts, " · ")
-}
-
-// resultText is what a result screen says, in the current language.
-func (k *Kiosk) resultText(s kiosk.Screen) (icon fyne.Resource, title, detail string, band color.Color) {
-	t := k.tr.T
-	age := strconv.Itoa(s.MinAge)
-	withAlt := func(d string) string {
-		if s.Alternative != "" {
-			return d + "\n" + s.Alternative
-		}
-		return d
-	}
-	switch s.Outcome {
-	case kiosk.OutcomeEligible:
-		return theme.ConfirmIcon(), t("result.eligible", "Age", age), t("result.eligible.detail"), colorGreen
-	case kiosk.OutcomeNotEligible:
-		return theme.CancelIcon(), t("result.noteligible"), t("result.noteligible.detail", "Age", age), colorRed
-	case kiosk.OutcomeCannotDecide:
-		return theme.QuestionIcon(), t("result.cannotdecide"), t("result.cannotdecide.detail"), colorAmber
-	case kiosk.OutcomeDenied:
-		return theme.CancelIcon(), t("result.denied"), t("result.denied.detail"), colorAmber
-	case kiosk.OutcomeUnavailable:
-		if k.opts.PhoneCamera {
-			return theme.WarningIcon(), t("result.unavailable.singpass"), withAlt(t("result.unavailable.singpass.detail", "Contact", s.Contact)), colorAmber
-		}
-		return theme.WarningIcon(), t("result.unavailable"), withAlt(t("result.unavailable.detail", "Contact", s.Contact)), colorAmber
-	case kiosk.OutcomeCheckedIn:
-		return theme.ConfirmIcon(), t("result.checkedin", "Name", s.Name), t("result.checkedin.detail"), colorGreen
-	case kiosk.OutcomeCheckedOut:
-		return theme.ConfirmIcon(), t("result.checkedout", "Name", s.Name), t("result.checkedout.detail"), colorGreen
-	case kiosk.OutcomeRefused:
-		return theme.WarningIcon(), t("result.refused"), t("result.refused.detail"), colorAmber
-	case kiosk.OutcomeFaceFailed:
-		d := t("result.facefailed.detail")
-		if s.Reason == kiosk.FaceNotRegistered {
-			d = t("result.facenotregistered.detail")
-		}
-		return theme.CancelIcon(), t("result.facefailed"), d, colorRed
-	case kiosk.OutcomeFaceUnavailable:
-		return theme.WarningIcon(), t("result.faceunavailable"), withAlt(t("result.faceunavailable.detail")), colorAmber
-	case kiosk.OutcomeNotRecorded:
-		d := t("result.notrecorded.detail")
-		if s.Reason != "" {
-			d += " (" + s.Reason + ")"
-		}
-		return theme.WarningIcon(), t("result.notrecorded"), withAlt(d), colorAmber
-	}
-	return theme.WarningIcon(), t("result.error"), t("result.error.detail"), colorAmber
-}
+// alternative is the operator's non-Singpass alternative for s in the
+// screen's language.
+func (k *Kiosk) alternative(s kiosk.Screen) string { return s.Alternative }

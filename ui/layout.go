@@ -28,24 +28,82 @@ func (l squareLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	return m.AddWidthHeight(2*l.margin, 2*l.margin)
 }
 
-// fitted shows a headline at its full size when it fits the width it gets,
-// and smaller when it does not (a Tamil title on an 800 px panel), down to
-// a third of it.
-func fitted(t *canvas.Text) *fyne.Container {
-	return container.New(&fitLayout{text: t, full: t.TextSize}, t)
+// refHeight is the screen height the kiosk's type sizes are given for:
+// every headline grows and shrinks with the window's height from there, so
+// that "Age verified" is as tall a share of a 32" 1080p panel as of a
+// 1280x800 laptop.
+const refHeight = 800
+
+// scaler holds the window's height, for the headlines' sizes. The root
+// layout (heightLayout) sets it; it is read and written on the UI
+// goroutine only.
+type scaler struct{ h float32 }
+
+// factor is the window's height over refHeight, 1 before the first layout.
+func (s *scaler) factor() float32 {
+	if s == nil || s.h <= 0 {
+		return 1
+	}
+	return s.h / refHeight
+}
+
+// size is a type size given for refHeight, at the window's height.
+func (s *scaler) size(atRef float32) float32 { return atRef * s.factor() }
+
+// heightLayout fills the window with its objects and tells the scaler the
+// window's height; when the height changes, onChange re-lays the headlines.
+type heightLayout struct {
+	s        *scaler
+	onChange func()
+}
+
+func (l heightLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	if size.Height != l.s.h {
+		l.s.h = size.Height
+		l.onChange()
+	}
+	for _, o := range objs {
+		o.Resize(size)
+		o.Move(fyne.NewPos(0, 0))
+	}
+}
+
+func (l heightLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var m fyne.Size
+	for _, o := range objs {
+		m = m.Max(o.MinSize())
+	}
+	return m
+}
+
+// fitted shows a headline at its size for the window's height (its
+// TextSize when fitted is called is the size at refHeight) when it fits the
+// width it gets, and smaller when it does not (a Tamil title on an 800 px
+// panel), down to a third of it (see least).
+func fitted(t *canvas.Text, s *scaler) *fyne.Container {
+	return container.New(&fitLayout{text: t, base: t.TextSize, scale: s}, t)
 }
 
 type fitLayout struct {
-	text *canvas.Text
-	full float32
+	text  *canvas.Text
+	base  float32 // the size at refHeight
+	scale *scaler
 }
 
+func (f *fitLayout) full() float32 { return f.scale.size(f.base) }
+
+// least is the smallest size a headline shrinks to for its width: a third
+// of its size at refHeight or at the window's height, whichever is less,
+// so that a tall portrait screen does not make it wider than the screen.
+func (f *fitLayout) least() float32 { return min(f.full(), f.base) / 3 }
+
 func (f *fitLayout) size(width float32) float32 {
-	w := fyne.MeasureText(f.text.Text, f.full, f.text.TextStyle).Width
+	full := f.full()
+	w := fyne.MeasureText(f.text.Text, full, f.text.TextStyle).Width
 	if w <= width || w == 0 {
-		return f.full
+		return full
 	}
-	return max(f.full/3, f.full*width/w*0.98)
+	return max(f.least(), full*width/w*0.98)
 }
 
 func (f *fitLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
@@ -60,8 +118,9 @@ func (f *fitLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 }
 
 func (f *fitLayout) MinSize([]fyne.CanvasObject) fyne.Size {
-	m := fyne.MeasureText(f.text.Text, f.full/3, f.text.TextStyle)
-	h := fyne.MeasureText(f.text.Text, f.full, f.text.TextStyle).Height
+	full := f.full()
+	m := fyne.MeasureText(f.text.Text, f.least(), f.text.TextStyle)
+	h := fyne.MeasureText(f.text.Text, full, f.text.TextStyle).Height
 	return fyne.NewSize(m.Width, h)
 }
 
