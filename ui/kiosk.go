@@ -81,6 +81,9 @@ type Kiosk struct {
 	admin *adminUI
 	fits  []*fyne.Container // headlines that shrink to fit; re-laid out when their text changes
 	scale *scaler           // the window's height, which the headlines' sizes follow
+	// qrPx is the QR code's pixels per module as last laid out, 0 before
+	// the first code; under 4 a phone may not read it (admin status warns).
+	qrPx int
 
 	screen   kiosk.Screen
 	qrShown  string
