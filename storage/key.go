@@ -1,27 +1,14 @@
 package storage
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
+	"ndikiosk/internal/seal"
 	"os"
 )
-
-// keyCheckLabel is what the key check value is the HMAC of. It is keyed
-// with the whole of visits.key (both halves), so that the database tells
-// its own key from another without holding anything that reveals it.
-const keyCheckLabel = "ndikiosk visit log key check v1"
-
-func keyCheck(key []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(keyCheckLabel))
-	return m.Sum(nil)
-}
 
 // readKey reads a key file; a missing one gives nil and no error.
 func readKey(path string) ([]byte, error) {
@@ -32,8 +19,8 @@ func readKey(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if len(b) != 64 {
-		return nil, fmt.Errorf("%s is damaged (%d bytes, want 64): restore it from the backup made with the database; without it the log cannot be read", path, len(b))
+	if len(b) != seal.KeySize {
+		return nil, fmt.Errorf("%s is damaged (%d bytes, want %d): restore it from the backup made with the database; without it the log cannot be read", path, len(b), seal.KeySize)
 	}
 	return b, nil
 }
@@ -124,12 +111,10 @@ func (d *DB) keyState() (keyState, error) {
 // own: by the stored check value, or for a log from before the key check
 // by opening its newest sealed value.
 func (d *DB) useKey(key []byte, keyPath string, st keyState) error {
-	block, _ := aes.NewCipher(key[:32])
-	d.aead, _ = cipher.NewGCM(block)
-	d.mac = key[32:]
+	d.box, _ = seal.New(key) // readKey checked its length
 	var why string
 	switch {
-	case st.check != nil && !hmac.Equal(st.check, keyCheck(key)):
+	case st.check != nil && !hmac.Equal(st.check, seal.Check(key)):
 		why = "the key check value stored in the database differs"
 	case st.check == nil && st.sealed != nil:
 		if _, err := d.open(st.sealedColumn, st.sealedRef, st.sealed); err != nil {

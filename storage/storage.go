@@ -7,10 +7,7 @@ package storage
 
 import (
 	"context"
-	"crypto/cipher"
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"embed"
 	"errors"
@@ -24,6 +21,7 @@ import (
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
+	"ndikiosk/internal/seal"
 	"ndikiosk/kiosk"
 )
 
@@ -39,8 +37,7 @@ const (
 // DB is the visit log.
 type DB struct {
 	sql     *sql.DB
-	aead    cipher.AEAD
-	mac     []byte
+	box     *seal.Box
 	path    string
 	columns string // what scan reads: columns, or a stand-in for a column an older read-only log lacks
 }
@@ -102,7 +99,7 @@ func (d *DB) setUp(key []byte, keyPath string) error {
 	case key == nil && st.check != nil:
 		// A first start that stopped after storing the check value but
 		// before naming the key file is finished here.
-		if k, _ := readKey(pending); k != nil && hmac.Equal(st.check, keyCheck(k)) {
+		if k, _ := readKey(pending); k != nil && hmac.Equal(st.check, seal.Check(k)) {
 			key, isNew = k, true
 		} else {
 			return errKeyMissing(keyPath, d.path)
@@ -110,8 +107,7 @@ func (d *DB) setUp(key []byte, keyPath string) error {
 	case key == nil && st.holdsData:
 		return errKeyMissing(keyPath, d.path)
 	case key == nil:
-		key, isNew = make([]byte, 64), true
-		rand.Read(key)
+		key, isNew = seal.NewKey(), true
 		if err := writeKey(pending, key); err != nil {
 			return err
 		}
@@ -123,7 +119,7 @@ func (d *DB) setUp(key []byte, keyPath string) error {
 		return fmt.Errorf("open %s: %w", d.path, explain(err))
 	}
 	if st.check == nil {
-		if _, err := d.sql.Exec(`INSERT INTO key_check (id, value, made_at) VALUES (1, ?, ?)`, keyCheck(key), time.Now().UnixMilli()); err != nil {
+		if _, err := d.sql.Exec(`INSERT INTO key_check (id, value, made_at) VALUES (1, ?, ?)`, seal.Check(key), time.Now().UnixMilli()); err != nil {
 			return fmt.Errorf("open %s: %w", d.path, explain(err))
 		}
 	}
@@ -228,36 +224,21 @@ func (d *DB) apply(version int, body string) error {
 
 // PersonKey is HMAC-SHA256 of the upper-cased UIN/FIN with this install's
 // secret: the same person gives the same key here and nowhere else.
-func (d *DB) PersonKey(uinfin string) []byte {
-	m := hmac.New(sha256.New, d.mac)
-	m.Write([]byte(strings.ToUpper(strings.TrimSpace(uinfin))))
-	return m.Sum(nil)
-}
+func (d *DB) PersonKey(uinfin string) []byte { return d.box.PersonKey(uinfin) }
 
 // seal encrypts a personal value, bound to its column and row reference so
 // that ciphertexts cannot be swapped between rows.
-func (d *DB) seal(column, ref, value string) []byte {
-	if value == "" {
-		return nil
-	}
-	nonce := make([]byte, d.aead.NonceSize())
-	rand.Read(nonce)
-	return d.aead.Seal(nonce, nonce, []byte(value), []byte(column+"|"+ref))
-}
+func (d *DB) seal(column, ref, value string) []byte { return d.box.Seal(column, ref, value) }
 
 func (d *DB) open(column, ref string, b []byte) (string, error) {
-	if len(b) == 0 {
-		return "", nil
-	}
-	n := d.aead.NonceSize()
-	if len(b) < n {
+	out, err := d.box.Open(column, ref, b)
+	switch {
+	case errors.Is(err, seal.ErrDamaged):
 		return "", fmt.Errorf("visit %s: %s is damaged", ref, column)
-	}
-	out, err := d.aead.Open(nil, b[:n], b[n:], []byte(column+"|"+ref))
-	if err != nil {
+	case err != nil:
 		return "", fmt.Errorf("visit %s: %s does not decrypt with %s", ref, column, KeyFile)
 	}
-	return string(out), nil
+	return out, nil
 }
 
 func ms(t time.Time) any {
