@@ -61,11 +61,19 @@ func toRow(v kiosk.Visit) exportRow {
 // Export writes the visits that match f, oldest first, as CSV or JSON
 // (one array). It streams: memory does not grow with the log.
 func (d *DB) Export(ctx context.Context, w io.Writer, f kiosk.VisitFilter, format string) error {
+	return WriteExport(w, format, func(fn func(kiosk.Visit) error) error { return d.each(ctx, f, "ASC", fn) })
+}
+
+// WriteExport writes the visits each gives (it calls fn for each one, in
+// order, and stops at fn's error) as CSV or JSON, in the columns and with
+// the spreadsheet neutralisation of every visit log export, the kiosk's
+// and the hub's.
+func WriteExport(w io.Writer, format string, each func(fn func(kiosk.Visit) error) error) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	switch format {
 	case "csv":
 		writeCSV(bw, exportHeader)
-		err := d.each(ctx, f, "ASC", func(v kiosk.Visit) error {
+		err := each(func(v kiosk.Visit) error {
 			r := toRow(v)
 			score := ""
 			if r.FaceScore != nil {
@@ -81,7 +89,7 @@ func (d *DB) Export(ctx context.Context, w io.Writer, f kiosk.VisitFilter, forma
 	case "json":
 		bw.WriteString("[")
 		first := true
-		err := d.each(ctx, f, "ASC", func(v kiosk.Visit) error {
+		err := each(func(v kiosk.Visit) error {
 			b, err := json.Marshal(toRow(v))
 			if err != nil {
 				return err
