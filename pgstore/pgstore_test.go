@@ -23,19 +23,7 @@ var server *pgtest.Server
 
 // TestMain starts one real PostgreSQL server for the package; every test
 // gets a database of its own on it.
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	s, err := pgtest.Start(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pgstore tests need a PostgreSQL server:", err)
-		os.Exit(1)
-	}
-	server = s
-	code := m.Run()
-	s.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, &server)) }
 
 func newDB(t *testing.T) (*DB, string, []byte) {
 	t.Helper()

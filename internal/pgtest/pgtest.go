@@ -153,3 +153,18 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Main runs a package's tests with one server for all of them, set in
+// *server before the first test, and returns the exit code for os.Exit.
+func Main(m interface{ Run() int }, server **Server) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	s, err := Start(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "these tests need a PostgreSQL server:", err)
+		return 1
+	}
+	*server = s
+	defer s.Stop()
+	return m.Run()
+}
