@@ -59,10 +59,35 @@ align-items:center;justify-content:center;background:#f4f4f6}p{font-size:1.4rem;
 text-align:center;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}</style></head>
 <body><p>{{.}}</p></body></html>`))
 
+// Callbacks is where the callback route hands a callback: an engine, or
+// the hub's router in front of many.
+type Callbacks interface {
+	// Callback handles one callback or redirect and says what the phone's
+	// browser is told.
+	Callback(q url.Values) Verdict
+	// Awaits reports whether state names a code still awaited, so that a
+	// real callback is never slowed by the penalty box.
+	Awaits(state string) bool
+}
+
 // NewHandler returns the server's routes: the callback (Verify's callback or
 // the FAPI redirect the phone's browser follows), /healthz, the kiosk's
 // JWKS for FAPI, and the sandbox when one is given.
 func NewHandler(e *Engine, cfg ServerConfig) http.Handler {
+	return NewRoutes(e, func(local bool) map[string]any {
+		h := map[string]any{"status": "ok", "version": cfg.Version}
+		// The phase tells whether a visitor is at the screen: only for this
+		// machine.
+		if local {
+			h["phase"], h["outstanding_codes"] = e.Screen().Phase.String(), e.Outstanding()
+		}
+		return h
+	}, cfg)
+}
+
+// NewRoutes is NewHandler for any Callbacks; health makes /healthz's
+// answer, told whether the request comes from this machine.
+func NewRoutes(cb Callbacks, health func(local bool) map[string]any, cfg ServerConfig) http.Handler {
 	mux := http.NewServeMux()
 	limiter := newPenaltyBox(20, 10*time.Second)
 	mux.HandleFunc("GET "+cfg.CallbackPath, func(w http.ResponseWriter, r *http.Request) {
@@ -72,12 +97,12 @@ func NewHandler(e *Engine, cfg ServerConfig) http.Handler {
 		// a relay it shares its address with any forger, so the penalty box
 		// neither stops nor counts it. A live state is single use, so this
 		// lets no flood through.
-		live := e.awaits(callbackState(q))
+		live := cb.Awaits(CallbackState(q))
 		if !live && limiter.blocked(client) {
 			http.Error(w, "Too many invalid requests; try again shortly.", http.StatusTooManyRequests)
 			return
 		}
-		v := e.Callback(q)
+		v := cb.Callback(q)
 		if v.Status >= 400 && !live {
 			limiter.fail(client)
 		}
@@ -88,15 +113,9 @@ func NewHandler(e *Engine, cfg ServerConfig) http.Handler {
 		phonePage.Execute(w, v.Message)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		h := map[string]any{"status": "ok", "version": cfg.Version}
-		// The phase tells whether a visitor is at the screen: only for this
-		// machine.
-		if fromThisMachine(r, cfg.TrustedProxies) {
-			h["phase"], h["outstanding_codes"] = e.Screen().Phase.String(), e.Outstanding()
-		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		json.NewEncoder(w).Encode(h)
+		json.NewEncoder(w).Encode(health(fromThisMachine(r, cfg.TrustedProxies)))
 	})
 	if cfg.JWKSPath != "" {
 		mux.HandleFunc("GET "+cfg.JWKSPath, func(w http.ResponseWriter, r *http.Request) {
@@ -222,7 +241,8 @@ func (c *limitedConn) Close() error {
 }
 
 // callbackState is the state of a well-formed callback query, or "".
-func callbackState(q url.Values) string {
+// CallbackState is the state a callback or redirect names, or "".
+func CallbackState(q url.Values) string {
 	cb, err := ndi.ParseCallback(q)
 	var perr *ndi.ProviderError
 	switch {
@@ -234,9 +254,9 @@ func callbackState(q url.Values) string {
 	return cb.State
 }
 
-// awaits reports whether state names a code the engine still awaits:
+// Awaits reports whether state names a code the engine still awaits:
 // issued, unused and unexpired.
-func (e *Engine) awaits(state string) bool {
+func (e *Engine) Awaits(state string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	o, ok := e.states[state]
