@@ -44,6 +44,13 @@ func (p *problems) required(why string, kv ...string) {
 func (c *Config) check() []string {
 	p := problems(slices.Clone(c.envProblems))
 	c.checkKiosk(&p)
+	if c.Remote() {
+		c.checkRemote(&p)
+		return p
+	}
+	if c.hub {
+		c.checkHub(&p)
+	}
 	if c.Sandbox && !c.SandboxUnsafe {
 		c.checkSandbox(&p)
 	}

@@ -48,6 +48,7 @@ type Config struct {
 	Face    FaceSettings  `toml:"face"`
 	Verify  VerifyConfig  `toml:"verify"`
 	FAPI    FAPIConfig    `toml:"fapi"`
+	Hub     HubConfig     `toml:"hub"`
 
 	// SandboxUnsafe lets sandbox mode run with credentials in the config or
 	// on an address other than loopback (a demo with phones on the LAN).
@@ -55,6 +56,7 @@ type Config struct {
 	SandboxUnsafe bool `toml:"sandbox_unsafe"`
 
 	path        string   // the file it came from; empty for built-in sandbox defaults
+	hub         bool     // the hub's config (AsHub), not a kiosk's
 	envProblems []string // NDIKIOSK_* variables that could not be used
 }
 
@@ -172,8 +174,14 @@ const (
 )
 
 // Load reads a config file. Every problem is reported at once, by key name.
-func Load(path string) (*Config, error) {
-	var c Config
+func Load(path string) (*Config, error) { return load(path, false) }
+
+// LoadHub reads the hub's config file (`ndikiosk hub`): a kiosk's tables
+// for what every kiosk of the fleet does by default, and [hub].
+func LoadHub(path string) (*Config, error) { return load(path, true) }
+
+func load(path string, hub bool) (*Config, error) {
+	c := Config{hub: hub}
 	md, err := toml.DecodeFile(path, &c)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
@@ -186,6 +194,9 @@ func Load(path string) (*Config, error) {
 	problems = append(problems, explicitZeros(&c, md)...)
 	c.envProblems = c.applyEnv()
 	c.applyDefaults()
+	if hub {
+		c.hubDefaults()
+	}
 	problems = append(problems, c.check()...)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("config %s:\n  - %s", path, strings.Join(problems, "\n  - "))
@@ -322,7 +333,7 @@ func DefaultAttributes(mode string) []string {
 
 func (c *Config) resolvePaths() {
 	dir := filepath.Dir(c.path)
-	paths := []*string{&c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir, &c.Kiosk.TLSCert, &c.Kiosk.TLSKey, &c.Face.Cert,
+	paths := []*string{&c.Hub.KeyFile, &c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir, &c.Kiosk.TLSCert, &c.Kiosk.TLSKey, &c.Face.Cert,
 		&c.FAPI.SigningKey, &c.FAPI.EncryptionKey}
 	for i := range c.FAPI.PreviousKeys {
 		paths = append(paths, &c.FAPI.PreviousKeys[i])
@@ -351,6 +362,9 @@ func (c *Config) CameraSetting() string {
 
 // BaseURL is the kiosk's own server as seen from this machine.
 func (c *Config) BaseURL() string {
+	if c.hub && c.Hub.PublicURL != "" {
+		return strings.TrimRight(c.Hub.PublicURL, "/")
+	}
 	if c.Kiosk.TLSCert != "" {
 		return "https://" + c.Kiosk.Listen
 	}

@@ -161,7 +161,12 @@ func (r *Registry) Revoke(ctx context.Context, id string) error {
 		if _, err := tx.Exec(ctx, `UPDATE kiosk_credentials SET revoked_at = $2 WHERE kiosk_id = $1 AND revoked_at IS NULL`, id, now); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM kiosk_enrolments WHERE kiosk_id = $1 AND used_at IS NULL`, id)
+		if _, err := tx.Exec(ctx, `DELETE FROM kiosk_enrolments WHERE kiosk_id = $1 AND used_at IS NULL`, id); err != nil {
+			return err
+		}
+		// Delivered at commit to every hub replica, which drops the
+		// kiosk's connection if it holds it.
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, chanRevoke, id)
 		return err
 	})
 }
@@ -172,4 +177,21 @@ func (r *Registry) Live(ctx context.Context, id string) (bool, error) {
 	var live bool
 	err := r.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM kiosks WHERE id = $1 AND revoked_at IS NULL)`, id).Scan(&live)
 	return live, err
+}
+
+// Overrides are kiosk id's own settings (kiosks.settings).
+func (r *Registry) Overrides(ctx context.Context, id string) (Overrides, error) {
+	var o Overrides
+	err := r.pool.QueryRow(ctx, `SELECT settings FROM kiosks WHERE id = $1`, id).Scan(&o)
+	return o, err
+}
+
+// SetOverrides replaces kiosk id's own settings; they apply when it next
+// connects.
+func (r *Registry) SetOverrides(ctx context.Context, id string, o Overrides) error {
+	tag, err := r.pool.Exec(ctx, `UPDATE kiosks SET settings = $2 WHERE id = $1`, id, o)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = fmt.Errorf("no kiosk %q is enrolled", id)
+	}
+	return err
 }
