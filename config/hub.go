@@ -87,10 +87,12 @@ func publicProblem(u string, sandbox bool) string {
 	if pu.Path != "" && pu.Path != "/" || pu.RawQuery != "" {
 		return "give the address alone (https://NAME), without a path"
 	}
-	if sandbox {
+	host := pu.Hostname()
+	if sandbox || loopback(host) && pu.Scheme == "http" {
+		// The sandbox, or a hub on this machine behind a local relay or
+		// for development: Singpass itself would refuse it.
 		return ""
 	}
-	host := pu.Hostname()
 	switch {
 	case pu.Scheme != "https":
 		return "Singpass calls back over https only"

@@ -1,0 +1,224 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"ndikiosk/config"
+	"ndikiosk/hub"
+	"ndikiosk/internal/seal"
+	"ndikiosk/kiosk"
+	"ndikiosk/pgstore"
+)
+
+// Hub is a hub ready to run: its Singpass identity, its PostgreSQL log,
+// the kiosk registry, the relay to the other replicas, and its server's
+// port bound.
+type Hub struct {
+	Config   *config.Config
+	Identity *Identity
+	Store    *pgstore.DB
+	Registry *hub.Registry
+	Hub      *hub.Hub
+
+	clock  func() time.Time
+	log    *slog.Logger
+	ln     net.Listener
+	server *http.Server
+	face   *kiosk.FaceConfig
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// NewHub builds a hub from cfg (config.LoadHub or config.SandboxHub),
+// which it validates first.
+func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
+	if !cfg.IsHub() {
+		return nil, errors.New("not a hub's config")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	h := &Hub{Config: cfg, clock: opts.Clock, log: opts.Log}
+	if h.clock == nil {
+		h.clock = time.Now
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.Kiosk.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.Kiosk.DataDir, err)
+	}
+	if h.ln, err = listen(cfg.Kiosk.Listen); err != nil {
+		return nil, err
+	}
+	cfg.Kiosk.Listen, cfg.Hub.Listen = h.ln.Addr().String(), h.ln.Addr().String()
+	if h.Identity, err = NewIdentity(cfg, h.clock, h.log); err != nil {
+		return nil, err
+	}
+	if h.Store, err = openHubLog(h.ctx, cfg); err != nil {
+		return nil, err
+	}
+	if h.face, err = FaceStep(cfg, h.clock, h.Identity.Sandbox, h.Identity.HTTPClient); err != nil {
+		return nil, err
+	}
+	h.Registry = hub.NewRegistry(h.Store.Pool(), h.clock)
+	relay := hub.NewRelay(h.Store.Pool(), h.log)
+	h.Hub = hub.New(h.hubConfig(opts.Version), h.Registry, h.newEngine, relay, h.log)
+	select {
+	case <-relay.Ready():
+	case <-time.After(10 * time.Second):
+		return nil, errors.New("the hub cannot LISTEN on its database")
+	}
+	h.server = kiosk.NewServer(h.Hub.Handler())
+	h.server.WriteTimeout = 0 // the kiosks' channels stay open; each write has its own deadline
+	h.ln = kiosk.LimitConns(h.ln, h.server, hubMaxConns)
+	return h, nil
+}
+
+// hubMaxConns bounds the hub's connections: every kiosk holds one, and
+// callbacks, redirects and JWKS fetches come on top.
+const hubMaxConns = 4096
+
+func (h *Hub) hubConfig(version string) hub.Config {
+	cfg, id := h.Config, h.Identity
+	c := cfg.Kiosk
+	hc := hub.Config{CallbackPath: id.CallbackPath, JWKSPath: id.JWKSPath, JWKS: id.JWKS, Version: version,
+		Defaults: hub.Settings{Mode: c.Mode, MinAge: c.MinAge, Venue: c.Venue, Language: c.Language, PhoneCamera: id.PhoneCamera,
+			Sandbox: cfg.Sandbox, Face: h.face != nil, RetentionDays: c.RetentionDays, Contact: c.Contact, Alternative: c.Alternative}}
+	if id.Sandbox != nil {
+		hc.Sandbox, hc.SandboxPrefix = id.Sandbox, config.SandboxPrefix
+	}
+	hc.TrustedProxies, _ = kiosk.ParseTrustedProxies(c.TrustedProxies) // checked by Validate
+	return hc
+}
+
+// newEngine is the engine for a kiosk that connected: the hub's settings
+// with the kiosk's overrides, on the hub's provider and log.
+func (h *Hub) newEngine(ctx context.Context, id string, o hub.Overrides, cam kiosk.Camera, onQR func(string)) (*kiosk.Engine, error) {
+	var face *kiosk.FaceConfig
+	if h.face != nil {
+		f := *h.face
+		f.Camera = cam
+		face = &f
+	}
+	ec := engineConfig(h.Config, h.Identity, face)
+	ec.KioskID = id
+	if o.MinAge != 0 {
+		ec.MinAge = o.MinAge
+	}
+	if len(o.Hosts) > 0 {
+		ec.Hosts = o.Hosts
+	}
+	if len(o.Purposes) > 0 {
+		ec.Purposes = o.Purposes
+	}
+	return kiosk.NewEngine(ctx, ec, kiosk.Deps{Provider: h.Identity.Provider, Store: h.Store, Now: h.clock, Log: h.log.With("kiosk", id), OnQR: onQR})
+}
+
+// openHubLog opens the PostgreSQL log with the hub's key. A first start
+// makes the key and keeps it only once the database has taken it.
+func openHubLog(ctx context.Context, cfg *config.Config) (*pgstore.DB, error) {
+	path := cfg.Hub.KeyFile
+	key, err := os.ReadFile(path)
+	fresh := errors.Is(err, fs.ErrNotExist)
+	switch {
+	case fresh:
+		key = seal.NewKey()
+	case err != nil:
+		return nil, fmt.Errorf("hub.key_file: %w", err)
+	case len(key) != seal.KeySize:
+		return nil, fmt.Errorf("%s is damaged (%d bytes, want %d): restore it from the backup made with the database", path, len(key), seal.KeySize)
+	}
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	db, err := pgstore.Open(octx, cfg.Hub.Database, key)
+	if err != nil {
+		if fresh {
+			return nil, fmt.Errorf("%w (no key file at %s)", err, path)
+		}
+		return nil, err
+	}
+	if fresh {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := writeFileAtomic(path, key, 0o600); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("keep the hub's key: %w", err)
+		}
+	}
+	return db, nil
+}
+
+// Addr is the hub's address.
+func (h *Hub) Addr() string { return h.ln.Addr().String() }
+
+// Run serves until ctx ends or Close is called, applying the retention
+// rule to the fleet's log.
+func (h *Hub) Run(ctx context.Context) error {
+	c := h.Config
+	h.log.Info("hub started", "listen", h.Addr(), "public_url", c.BaseURL(), "mode", c.Kiosk.Mode, "provider", c.Kiosk.Provider,
+		"sandbox", h.Identity.Sandbox != nil)
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		kiosk.KeepFor(h.ctx, h.Store, c.Kiosk.RetentionDays, h.clock, h.log)
+	}()
+	served := make(chan error, 1)
+	go func() { served <- h.server.Serve(h.ln) }()
+	select {
+	case err := <-served:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("the hub's server stopped: %w", err)
+	case <-ctx.Done():
+	case <-h.ctx.Done():
+	}
+	return nil
+}
+
+// Close disconnects the kiosks, stops the server and closes the log.
+func (h *Hub) Close() error {
+	h.once.Do(func() {
+		h.cancel()
+		if h.Hub != nil {
+			h.Hub.Close()
+		}
+		if h.server != nil {
+			shut, done := context.WithTimeout(context.Background(), 3*time.Second)
+			if h.server.Shutdown(shut) != nil {
+				h.server.Close()
+			}
+			done()
+		}
+		if h.ln != nil {
+			h.ln.Close()
+		}
+		h.wg.Wait()
+		if h.Store != nil {
+			h.Store.Close()
+		}
+	})
+	return nil
+}
