@@ -253,8 +253,8 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseConfirm, FreeText: true, Until: r.clock.Now().Add(time.Minute),
 		Particulars: []kiosk.Particular{{Attribute: "name", Label: "Name", Value: "TAN AH KOW"},
 			{Attribute: "partialuinfin", Label: "NRIC/FIN", Value: "*****567D"}}})
-	k.host.FocusGained()
-	if !k.keyboard.Visible() || k.keyboard.Target() != &k.host.Entry {
+	k.host.entry.FocusGained()
+	if !k.keyboard.Visible() || k.keyboard.Target() != &k.host.entry.Entry {
 		t.Fatal("focusing the host field did not bring up the keyboard")
 	}
 	for _, key := range []string{"M", "S"} {
@@ -264,13 +264,13 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	test.Tap(k.keyboard.keys["L"])
 	test.Tap(k.keyboard.back)
 	test.Tap(k.keyboard.keys["O"])
-	k.purpose.FocusGained()
+	k.purpose.entry.FocusGained()
 	for _, key := range []string{"T", "E", "A"} {
 		test.Tap(k.keyboard.keys[key])
 	}
 	test.Tap(k.keyboard.done)
-	if k.host.Text != "MS O" || k.purpose.Text != "TEA" || k.keyboard.Visible() {
-		t.Fatalf("typed host %q purpose %q", k.host.Text, k.purpose.Text)
+	if k.host.entry.Text != "MS O" || k.purpose.entry.Text != "TEA" || k.keyboard.Visible() {
+		t.Fatalf("typed host %q purpose %q", k.host.entry.Text, k.purpose.entry.Text)
 	}
 	test.Tap(k.confirmButton)
 	if _, _, confirms := r.e.taps(); len(confirms) != 1 || confirms[0] != "MS O|TEA" {
