@@ -41,7 +41,7 @@ func (k *Kiosk) buildConfirm() {
 	k.confirmButton.Importance = widget.HighImportance
 	k.confirmCancel = widget.NewButton("", func() { k.engine.Cancel() })
 	choices := container.NewVBox(k.host.box, k.purpose.box)
-	top := container.NewBorder(nil, nil, nil, k.fit(k.confirmLeft), k.fit(k.confirmTitle))
+	top := container.NewBorder(nil, nil, nil, container.NewCenter(k.confirmLeft), k.fit(k.confirmTitle))
 	k.confirm = container.NewPadded(container.NewBorder(
 		container.NewPadded(top),
 		container.NewVBox(k.keyboard, k.confirmProblem, container.NewGridWithColumns(2, k.confirmCancel, k.confirmButton)),
@@ -126,15 +126,13 @@ func (k *Kiosk) showTimeLeft() {
 	if left <= 10 {
 		col = colorRed
 	}
-	if text == k.confirmLeft.Text && col == k.confirmLeft.Color {
+	size := k.scale.size(24) // instruction text: 3 % of the height
+	if text == k.confirmLeft.Text && col == k.confirmLeft.Color && size == k.confirmLeft.TextSize {
 		return
 	}
-	wider := len(text) != len(k.confirmLeft.Text)
-	k.confirmLeft.Text, k.confirmLeft.Color = text, col
+	k.confirmLeft.Text, k.confirmLeft.Color, k.confirmLeft.TextSize = text, col, size
 	k.confirmLeft.Refresh()
-	if wider {
-		k.refit() // "10" to "9": the title may take the room
-	}
+	k.refit() // the title may get or give room
 }
 
 // fillParticulars lists the visitor's particulars as the engine gives them
