@@ -338,7 +338,7 @@ func (k *Kiosk) Close() error {
 
 // Admin is what the admin screens need; quit ends the kiosk.
 func (k *Kiosk) Admin(quit func()) *kiosk.Admin {
-	return &kiosk.Admin{Store: k.Store, Now: k.clock, CheckOut: k.Engine.StaffCheckOut, Lock: k.PINLock, Quit: quit,
+	return &kiosk.Admin{Mode: k.Config.Kiosk.Mode, Store: k.Store, Now: k.clock, CheckOut: k.Engine.StaffCheckOut, Lock: k.PINLock, Quit: quit,
 		Export: func(ctx context.Context, out io.Writer, f kiosk.VisitFilter) error {
 			return k.Store.Export(ctx, out, f, "csv")
 		},
@@ -357,7 +357,7 @@ func (k *Kiosk) Status(ctx context.Context) kiosk.Status {
 		}
 	}
 	s.Endpoints = kiosk.Probe(ctx, k.Identity.HTTPClient, append(slices.Clone(k.Identity.Endpoints),
-		kiosk.Endpoint{Name: "This kiosk's server", URL: k.Config.BaseURL() + "/healthz"}))
+		kiosk.Endpoint{Name: "This kiosk's server", URL: k.Config.BaseURL() + "/healthz", Want: http.StatusOK}))
 	return s
 }
 

@@ -100,8 +100,13 @@ func testVisitorCancelAndTimeoutKeepNothing(t *testing.T, provider string) {
 	}
 	r.visit(t, "Adult citizen", "allow", "")
 	r.clock.Add(61 * time.Second)
-	if s := r.waitQR(t); s.Phase != PhaseQR {
+	r.engine.Step()
+	if s := r.engine.Screen(); s.Phase != PhaseResult || s.Outcome != OutcomeTimedOut {
 		t.Fatalf("after the confirm timeout %+v", s)
+	}
+	r.clock.Add(r.kiosk.Config.Kiosk.ResultTimeout.Duration)
+	if s := r.waitQR(t); s.Phase != PhaseQR {
+		t.Fatalf("after the timed-out message %+v", s)
 	}
 	if vs := visits(t, r); len(vs) != 0 {
 		t.Fatalf("unconfirmed visits were stored: %+v", vs)

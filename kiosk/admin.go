@@ -6,16 +6,19 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -191,12 +194,18 @@ type Status struct {
 // Endpoint is one NDI endpoint's health.
 type Endpoint struct {
 	Name, URL string
+	// Want is the HTTP status a healthy endpoint answers a plain GET
+	// with; 0: any answer under 500 (token and person APIs refuse a bare
+	// GET with 401, 404 or 405, which still shows the server is there).
+	Want      int
 	Reachable bool
-	Detail    string // HTTP status or the network error
+	Healthy   bool
+	Code      int    // the HTTP status; 0 without an answer
+	Detail    string // what the answer means, in words a venue operator reads
 }
 
-// Probe asks each endpoint for anything at all: an HTTP answer of any
-// status means the server is there (token and person refuse a bare GET).
+// Probe asks each endpoint for anything at all and says in words what the
+// answer means.
 func Probe(ctx context.Context, client *http.Client, eps []Endpoint) []Endpoint {
 	out := make([]Endpoint, len(eps))
 	var wg sync.WaitGroup
@@ -204,19 +213,17 @@ func Probe(ctx context.Context, client *http.Client, eps []Endpoint) []Endpoint 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ep.Reachable, ep.Detail = false, ""
+			ep.Reachable, ep.Healthy, ep.Code = false, false, 0
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.URL, nil)
 			if err == nil {
 				var resp *http.Response
 				if resp, err = client.Do(req); err == nil {
 					io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 					resp.Body.Close()
-					ep.Reachable, ep.Detail = true, "HTTP "+strconv.Itoa(resp.StatusCode)
+					ep.Reachable, ep.Code = true, resp.StatusCode
 				}
 			}
-			if err != nil {
-				ep.Detail = err.Error()
-			}
+			ep.Healthy, ep.Detail = describe(ep, err)
 			out[i] = ep
 		}()
 	}
@@ -224,9 +231,49 @@ func Probe(ctx context.Context, client *http.Client, eps []Endpoint) []Endpoint 
 	return out
 }
 
+// describe says what a probe's answer (code) or error means and whether
+// the endpoint looks healthy.
+func describe(ep Endpoint, err error) (bool, string) {
+	var dns *net.DNSError
+	var unknownCA x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var hostname x509.HostnameError
+	code := ep.Code
+	switch {
+	case err == nil && ep.Want != 0 && code == ep.Want, err == nil && ep.Want == 0 && code < 300:
+		return true, "OK: it answers"
+	case err == nil && ep.Want == 0 && code < 500:
+		// A token or person API takes only the kiosk's signed POSTs: its
+		// "not found" or "not allowed" to a plain visit proves the server
+		// and the way to it work, not that the path is right.
+		return true, fmt.Sprintf("OK: the server answers (it refuses a plain visit with HTTP %d, as expected; "+
+			"a wrong path in the config would show up as failed checks, not here)", code)
+	case err == nil && code >= 500:
+		return false, fmt.Sprintf("FAULT: the server answers but reports a fault of its own (HTTP %d); "+
+			"visitors may see \"unavailable\" until it is fixed", code)
+	case err == nil:
+		return false, fmt.Sprintf("WRONG ANSWER: HTTP %d where %d was expected; check the address in the config", code, ep.Want)
+	case errors.As(err, &dns):
+		return false, "NOT REACHABLE: the name " + dns.Name + " cannot be looked up; check this machine's internet connection and DNS"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return false, "NOT REACHABLE: nothing answers at this address (connection refused)"
+	case errors.As(err, &unknownCA), errors.As(err, &invalid), errors.As(err, &hostname):
+		return false, "NOT TRUSTED: its certificate was refused; check this machine's date and time, or a proxy that intercepts HTTPS"
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return false, "NOT REACHABLE: no answer in time; check the network, a proxy or a firewall"
+	}
+	return false, "NOT REACHABLE: " + err.Error()
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
 // Admin is what the admin screens may do: read and export the log, check
 // visitors out, delete visits, see the status, and quit.
 type Admin struct {
+	Mode     string // ModeAge or ModeVisitor: what the visits list shows
 	Store    VisitStore
 	Now      func() time.Time                          // the kiosk's clock: what "today" is
 	CheckOut func(ctx context.Context, id int64) error // staff check-out (Engine.StaffCheckOut)

@@ -57,6 +57,7 @@ const (
 	OutcomeNotRecorded     Outcome = "not-recorded"     // the visit log could not be written
 	OutcomeFaceFailed      Outcome = "face-failed"      // no match after the retries, or not registered for Face
 	OutcomeFaceUnavailable Outcome = "face-unavailable" // Face service or camera not working
+	OutcomeTimedOut        Outcome = "timed-out"        // visitor mode: not confirmed in time; nothing kept (screen only, never logged)
 	// OutcomeUnverified is an error the phone's browser or Singpass reported
 	// on the callback without proof (anyone who read the state off the
 	// screen could send it): logged apart from what a verified exchange
@@ -396,10 +397,16 @@ func (e *Engine) advance(now time.Time) {
 			e.capture(now)
 		}
 	case PhaseResult, PhaseUnavailable, PhaseConfirm:
-		if !now.Before(e.screen.Until) {
-			if e.pending != nil {
-				e.log.Info("visitor did not confirm in time; their data was dropped")
-			}
+		switch {
+		case now.Before(e.screen.Until):
+		case e.screen.Phase == PhaseConfirm:
+			// Say so: a screen that silently turns back into a code
+			// leaves the visitor wondering whether they were registered.
+			e.log.Info("visitor did not confirm in time; their data was dropped")
+			e.pending = nil
+			e.visit++
+			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeTimedOut, Until: now.Add(e.cfg.ResultTimeout)})
+		default:
 			e.rotate(now)
 		}
 	}

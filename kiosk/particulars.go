@@ -1,6 +1,10 @@
 package kiosk
 
-import "ndikiosk/ndi"
+import (
+	"strings"
+
+	"ndikiosk/ndi"
+)
 
 var attributeLabels = map[string]string{
 	"name": "Name", "aliasname": "Alias", "hanyupinyinname": "Hanyu Pinyin name", "hanyupinyinaliasname": "Hanyu Pinyin alias",
@@ -13,7 +17,9 @@ var attributeLabels = map[string]string{
 }
 
 // Particulars lists what Singpass released, in the order it was requested,
-// as received; the full UIN/FIN and passport number are masked.
+// as received; the full UIN/FIN and passport number are masked, and so is
+// the mobile number but for its last four digits: the confirm screen is
+// read by whoever stands behind the visitor too.
 func Particulars(p *ndi.Person, attributes []string) []Particular {
 	r := p.Redacted()
 	items := map[string]ndi.Item{
@@ -30,7 +36,7 @@ func Particulars(p *ndi.Person, attributes []string) []Particular {
 		var value string
 		switch a {
 		case "mobileno":
-			value = r.MobileNo.String()
+			value = maskPhone(r.MobileNo)
 		case "regadd":
 			value = r.RegAdd.String()
 		case "drivinglicence":
@@ -51,4 +57,23 @@ func Particulars(p *ndi.Person, attributes []string) []Particular {
 		out = append(out, Particular{Attribute: a, Label: attributeLabels[a], Value: value})
 	}
 	return out
+}
+
+// maskPhone shows a mobile number's country code and last four digits
+// ("+65 ****4567"): enough for its owner to recognise it.
+func maskPhone(p ndi.Phone) string {
+	if !p.Present() {
+		return ""
+	}
+	n := []rune(string(p.Number.Value))
+	keep := min(4, max(0, len(n)-4)) // a number of 4 digits or fewer is hidden whole
+	masked := strings.Repeat("*", len(n)-keep) + string(n[len(n)-keep:])
+	if p.AreaCode.Value == "" {
+		return masked
+	}
+	prefix := string(p.Prefix.Value)
+	if prefix == "" {
+		prefix = "+"
+	}
+	return prefix + string(p.AreaCode.Value) + " " + masked
 }

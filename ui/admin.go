@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,7 +17,9 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"ndikiosk/kiosk"
@@ -26,8 +31,6 @@ const (
 	pinAdmin pinPurpose = iota // open the admin screens
 	pinQuit                    // leave the kiosk
 )
-
-const adminPageSize = 8
 
 // adminUI is the operator's side: a PIN pad, then today's visits, export,
 // deletion, status and quit. It is English only: operators, not visitors.
@@ -49,7 +52,12 @@ type adminUI struct {
 	hostSearch *widget.Entry
 	searchBtn  *widget.Button
 	list       *widget.List
+	columns    []column
+	counts     *widget.Label
+	all        []kiosk.Visit // today's visits the search found
 	page       int
+	pageSize   int     // visits a page: as many as the list's height holds
+	rowHeight  float32 // one visit's height in the list
 	pageLabel  *widget.Label
 	prev, next *widget.Button
 	rows       []kiosk.Visit
@@ -200,14 +208,19 @@ func (u *adminUI) submitPIN() {
 }
 
 func (u *adminUI) buildPanel() {
+	visitor := u.admin.Mode == kiosk.ModeVisitor
 	u.nameSearch = widget.NewEntry()
 	u.nameSearch.SetPlaceHolder("Visitor name")
 	u.hostSearch = widget.NewEntry()
 	u.hostSearch.SetPlaceHolder("Host")
 	u.searchBtn = widget.NewButton("Search", func() { u.page = 0; u.reload() })
+	u.columns = ageColumns
+	if visitor {
+		u.columns = visitorColumns
+	}
 	u.list = widget.NewList(func() int { return len(u.rows) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(visitLine(u.rows[i])) })
+		func() fyne.CanvasObject { return newVisitRow(u.columns) },
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*visitRow).show(u.rows[i], u.columns) })
 	u.list.OnSelected = func(i widget.ListItemID) {
 		u.selected = u.rows[i].ID
 		if u.rows[i].Outcome == kiosk.OutcomeCheckedIn && u.rows[i].CheckedOutAt.IsZero() {
@@ -216,15 +229,28 @@ func (u *adminUI) buildPanel() {
 			u.checkOut.Disable()
 		}
 	}
-	u.prev = widget.NewButton("‹ Newer", func() { u.page--; u.reload() })
-	u.next = widget.NewButton("Older ›", func() { u.page++; u.reload() })
+	u.rowHeight = newVisitRow(u.columns).MinSize().Height + theme.SeparatorThicknessSize()
+	u.pageSize = 8 // until the list is laid out
+	u.prev = widget.NewButton("‹ Newer", func() { u.page--; u.showPage() })
+	u.next = widget.NewButton("Older ›", func() { u.page++; u.showPage() })
 	u.pageLabel = widget.NewLabel("")
+	u.counts = widget.NewLabel("")
+	u.counts.TextStyle = fyne.TextStyle{Bold: true}
+	u.counts.Truncation = fyne.TextTruncateEllipsis
 	u.checkOut = widget.NewButton("Check out selected visitor", u.checkOutSelected)
 	u.checkOut.Disable()
 	u.message = widget.NewLabel("")
-	visits := container.NewBorder(
-		container.NewVBox(container.NewGridWithColumns(3, u.nameSearch, u.hostSearch, u.searchBtn)),
-		container.NewVBox(container.NewHBox(u.prev, u.pageLabel, u.next), u.checkOut), nil, nil, u.list)
+	u.message.Wrapping = fyne.TextWrapWord
+	top := container.NewVBox(u.counts)
+	pager := container.NewHBox(u.prev, u.pageLabel, u.next)
+	var bottom fyne.CanvasObject = pager
+	if visitor {
+		// Age mode keeps no names or hosts to search, and nobody checks out.
+		top.Add(container.NewGridWithColumns(3, u.nameSearch, u.hostSearch, u.searchBtn))
+		bottom = container.NewBorder(nil, nil, pager, u.checkOut)
+	}
+	list := container.New(&pageLayout{onHeight: u.fitPage}, u.list)
+	visits := container.NewBorder(top, bottom, nil, nil, container.NewBorder(newHeaderRow(u.columns), nil, nil, nil, list))
 
 	u.exportBtn = widget.NewButton("Export all visits as CSV…", u.export)
 	u.deleteBtn = widget.NewButton("Delete all visits…", u.deleteAll)
@@ -247,30 +273,295 @@ func (u *adminUI) buildPanel() {
 	}
 	u.closeBtn = widget.NewButton("Close", u.hide)
 	u.closeBtn.Importance = widget.HighImportance
-	// Quit sits at the top, far from Close at the bottom: a tap meant
-	// for one must not land on the other.
-	u.quitBtn = widget.NewButton("Quit the kiosk", u.confirmQuit)
+	// Quit sits at the top, far from Close at the bottom, and asks first:
+	// a tap meant for one must not land on the other.
+	u.quitBtn = widget.NewButton("Quit the kiosk…", u.confirmQuit)
 	u.quitBtn.Importance = widget.DangerImportance
+	// Quit shares the tabs' row, at its far end, so that an 800×480
+	// panel keeps its height for the visits.
+	quit := container.NewVBox(container.NewHBox(layout.NewSpacer(), u.quitBtn))
 	u.panel = container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(container.NewBorder(
-		container.NewBorder(nil, nil, nil, u.quitBtn, bigText("Admin", 30)),
-		container.NewVBox(u.message, u.closeBtn), nil, nil, u.tabs)))
+		nil, container.NewBorder(nil, nil, nil, u.closeBtn, u.message), nil, nil,
+		container.NewStack(u.tabs, quit))))
 }
 
-func visitLine(v kiosk.Visit) string {
-	status := string(v.Outcome)
+// A visits list column: its heading, its share of the width, and what it
+// shows of a visit.
+type column struct {
+	title  string
+	weight float32
+	cell   func(kiosk.Visit) string
+}
+
+func hhmm(t time.Time) string { return t.In(kiosk.SGT).Format("15:04") }
+
+var (
+	colTime    = column{"Time", 1, func(v kiosk.Visit) string { return hhmm(v.StartedAt) }}
+	colOutcome = column{"Outcome", 2.2, outcomeWords}
+	colID      = column{"NRIC/FIN", 1.6, func(v kiosk.Visit) string { return v.MaskedID }}
+	// The kiosk's visits list: age mode keeps no names, hosts or purposes.
+	ageColumns     = []column{colTime, colOutcome, colID}
+	visitorColumns = []column{colTime, colOutcome, {"Name", 3, func(v kiosk.Visit) string { return v.Name }}, colID,
+		{"Host", 2, func(v kiosk.Visit) string { return v.Host }}, {"Purpose", 2, func(v kiosk.Visit) string { return v.Purpose }}}
+)
+
+// outcomeWords is a visit's outcome as staff say it.
+func outcomeWords(v kiosk.Visit) string {
 	if v.Outcome == kiosk.OutcomeCheckedIn {
-		status = "in"
 		if !v.CheckedOutAt.IsZero() {
-			status = "out " + v.CheckedOutAt.In(kiosk.SGT).Format("15:04")
+			return "out " + hhmm(v.CheckedOutAt)
 		}
+		return "in"
 	}
-	parts := []string{v.StartedAt.In(kiosk.SGT).Format("15:04"), status}
-	for _, s := range []string{v.Name, v.MaskedID, v.Host, v.Purpose} {
-		if s != "" {
+	words := map[kiosk.Outcome]string{kiosk.OutcomeEligible: "eligible", kiosk.OutcomeNotEligible: "not eligible",
+		kiosk.OutcomeCannotDecide: "age unknown", kiosk.OutcomeDenied: "not shared", kiosk.OutcomeError: "error",
+		kiosk.OutcomeUnavailable: "Singpass down", kiosk.OutcomeCheckedOut: "checked out", kiosk.OutcomeRefused: "refused",
+		kiosk.OutcomeNotRecorded: "not recorded", kiosk.OutcomeFaceFailed: "face failed",
+		kiosk.OutcomeFaceUnavailable: "face check down", kiosk.OutcomeUnverified: "unverified report"}[v.Outcome]
+	if words == "" {
+		words = string(v.Outcome)
+	}
+	return words
+}
+
+// outcomeColor is a visit's colour in the list: green for a visitor let
+// in, red for one turned away, amber for anything staff should look into.
+func outcomeColor(o kiosk.Outcome) color.Color {
+	switch o {
+	case kiosk.OutcomeEligible, kiosk.OutcomeCheckedIn, kiosk.OutcomeCheckedOut:
+		return colorGreen
+	case kiosk.OutcomeNotEligible, kiosk.OutcomeRefused, kiosk.OutcomeFaceFailed:
+		return colorRed
+	}
+	return colorAmber
+}
+
+// visitLine is a visit in one line of text, the list's cells joined.
+func visitLine(v kiosk.Visit, cols []column) string {
+	var parts []string
+	for _, c := range cols {
+		if s := c.cell(v); s != "" {
 			parts = append(parts, s)
 		}
 	}
 	return strings.Join(parts, " · ")
+}
+
+// columnsLayout shares the width among cells by weight.
+type columnsLayout struct{ weights []float32 }
+
+func (l columnsLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	var total float32
+	for _, w := range l.weights {
+		total += w
+	}
+	gap := theme.Padding()
+	free := size.Width - gap*float32(len(objs)-1)
+	x := float32(0)
+	for i, o := range objs {
+		w := free * l.weights[i] / total
+		o.Resize(fyne.NewSize(w, size.Height))
+		o.Move(fyne.NewPos(x, 0))
+		x += w + gap
+	}
+}
+
+func (l columnsLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var h float32
+	for _, o := range objs {
+		h = max(h, o.MinSize().Height)
+	}
+	return fyne.NewSize(float32(len(objs))*40, h)
+}
+
+func weights(cols []column) []float32 {
+	w := make([]float32, len(cols))
+	for i, c := range cols {
+		w[i] = c.weight
+	}
+	return w
+}
+
+func newHeaderRow(cols []column) fyne.CanvasObject {
+	row := container.New(columnsLayout{weights(cols)})
+	for _, c := range cols {
+		l := widget.NewLabel(c.title)
+		l.TextStyle = fyne.TextStyle{Bold: true}
+		l.Truncation = fyne.TextTruncateEllipsis
+		row.Add(l)
+	}
+	return container.NewVBox(row, widget.NewSeparator())
+}
+
+// visitRow is one visit in the list: its outcome on its colour (white
+// text, 5.4:1 or more), the rest as text, one line each.
+type visitRow struct {
+	widget.BaseWidget
+	band    *canvas.Rectangle
+	outcome *canvas.Text
+	cells   []*clipCell
+	box     *fyne.Container
+}
+
+// rowHeight is a visit's least height in the list: a finger's width.
+const rowHeight = 44
+
+func newVisitRow(cols []column) *visitRow {
+	r := &visitRow{band: canvas.NewRectangle(colorAmber), outcome: canvas.NewText("", colorPaper)}
+	r.band.CornerRadius = 6
+	r.outcome.TextStyle = fyne.TextStyle{Bold: true}
+	r.outcome.Alignment = fyne.TextAlignCenter
+	r.box = container.New(columnsLayout{weights(cols)})
+	for _, c := range cols {
+		if c.title == colOutcome.title {
+			r.box.Add(container.NewStack(container.NewPadded(r.band), container.NewCenter(r.outcome)))
+			continue
+		}
+		c := newClipCell()
+		r.cells = append(r.cells, c)
+		r.box.Add(c.box)
+	}
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *visitRow) show(v kiosk.Visit, cols []column) {
+	i := 0
+	for _, c := range cols {
+		if c.title == colOutcome.title {
+			r.outcome.Text = c.cell(v)
+			r.band.FillColor = outcomeColor(v.Outcome)
+			r.outcome.Refresh()
+			r.band.Refresh()
+			continue
+		}
+		r.cells[i].set(c.cell(v))
+		i++
+	}
+}
+
+func (r *visitRow) MinSize() fyne.Size {
+	m := r.box.MinSize()
+	return fyne.NewSize(m.Width, max(rowHeight, m.Height))
+}
+
+func (r *visitRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.box) }
+
+// clipCell is one line of text, centred vertically, cut with "…" where
+// its column is too narrow.
+type clipCell struct {
+	text *canvas.Text
+	full string
+	box  *fyne.Container
+}
+
+func newClipCell() *clipCell {
+	c := &clipCell{text: canvas.NewText("", colorInk)}
+	c.box = container.New(c, c.text)
+	return c
+}
+
+func (c *clipCell) set(s string) {
+	c.full = s
+	c.box.Refresh()
+}
+
+func (c *clipCell) Layout(_ []fyne.CanvasObject, size fyne.Size) {
+	t := c.text
+	width := size.Width - theme.Padding()
+	shown := c.full
+	for r := []rune(c.full); len(r) > 1 && fyne.MeasureText(shown, t.TextSize, t.TextStyle).Width > width; {
+		r = r[:len(r)-1]
+		shown = string(r) + "…"
+	}
+	h := fyne.MeasureText("Mg", t.TextSize, t.TextStyle).Height
+	t.Move(fyne.NewPos(theme.Padding(), (size.Height-h)/2))
+	t.Resize(fyne.NewSize(width, h))
+	if shown != t.Text {
+		t.Text = shown
+		t.Refresh()
+	}
+}
+
+func (c *clipCell) MinSize([]fyne.CanvasObject) fyne.Size {
+	return fyne.NewSize(20, fyne.MeasureText("Mg", c.text.TextSize, c.text.TextStyle).Height)
+}
+
+// countsLine sums up today's visits by outcome, for the top of the list.
+func countsLine(rows []kiosk.Visit, visitor, searched, capped bool) string {
+	n := map[string]int{}
+	var order []string
+	in := 0
+	for _, v := range rows {
+		w := outcomeWords(v)
+		if v.Outcome == kiosk.OutcomeCheckedIn {
+			w = "checked in"
+			if v.CheckedOutAt.IsZero() {
+				in++
+			}
+		}
+		if n[w] == 0 {
+			order = append(order, w)
+		}
+		n[w]++
+	}
+	slices.SortStableFunc(order, func(a, b string) int { return n[b] - n[a] })
+	what := "Today"
+	if searched {
+		what = "Found today"
+	}
+	total := strconv.Itoa(len(rows))
+	if capped {
+		total = "over " + total
+	}
+	noun := "checks"
+	if visitor {
+		noun = "visits"
+	}
+	parts := []string{fmt.Sprintf("%s: %s %s", what, total, noun)}
+	for _, w := range order {
+		parts = append(parts, fmt.Sprintf("%d %s", n[w], w))
+	}
+	if in > 0 {
+		parts = append(parts, fmt.Sprintf("%d still in", in))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// pageLayout fills its space with the list and reports its height, which
+// decides how many visits a page shows.
+type pageLayout struct {
+	h        float32
+	onHeight func(float32)
+}
+
+func (l *pageLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Resize(size)
+		o.Move(fyne.NewPos(0, 0))
+	}
+	if size.Height != l.h {
+		l.h = size.Height
+		l.onHeight(size.Height)
+	}
+}
+
+func (l *pageLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	return fyne.NewSize(0, 0)
+}
+
+// fitPage sets the page size to the visits the list's height holds.
+func (u *adminUI) fitPage(h float32) {
+	n := max(1, int(h/u.rowHeight))
+	if n == u.pageSize {
+		return
+	}
+	first := u.page * u.pageSize
+	u.pageSize = n
+	u.page = first / n
+	if u.all != nil {
+		u.showPage()
+	}
 }
 
 // confirmQuit asks before quitting: visitors cannot check in until the
@@ -346,14 +637,21 @@ func (u *adminUI) forget() {
 	u.cancelList, u.cancelStatus = nil, nil
 }
 
-// reload asks for a page of today's visits; the page shows when it comes.
+// maxDay is the most visits of one day the list reads: more than a kiosk
+// sees in a day; the counts say "over" when it is reached.
+const maxDay = 5000
+
+// reload reads today's visits (those the search finds); they show when
+// they come, a page at a time.
 func (u *adminUI) reload() {
 	u.armAutoClose()
 	if u.page < 0 {
 		u.page = 0
 	}
-	f := kiosk.VisitFilter{From: u.admin.Today(), Name: u.nameSearch.Text, Host: u.hostSearch.Text,
-		Limit: adminPageSize + 1, Offset: u.page * adminPageSize}
+	f := kiosk.VisitFilter{From: u.admin.Today(), Limit: maxDay}
+	if u.admin.Mode == kiosk.ModeVisitor {
+		f.Name, f.Host = u.nameSearch.Text, u.hostSearch.Text
+	}
 	u.listReq++
 	req := u.listReq
 	if u.cancelList != nil {
@@ -364,26 +662,39 @@ func (u *adminUI) reload() {
 	u.next.Disable()
 	u.cancelList = u.background(5*time.Second, func(ctx context.Context) func() {
 		rows, err := u.admin.Store.Visits(ctx, f)
-		return func() { u.showPage(rows, err) }
+		return func() { u.loaded(rows, f, err) }
 	}, func() bool { return u.listReq == req })
 }
 
-// showPage lists the page reload asked for.
-func (u *adminUI) showPage(rows []kiosk.Visit, err error) {
-	u.pageLabel.SetText(fmt.Sprintf("Page %d", u.page+1))
-	if u.page > 0 {
-		u.prev.Enable()
-	}
+// loaded takes the visits reload asked for.
+func (u *adminUI) loaded(rows []kiosk.Visit, f kiosk.VisitFilter, err error) {
 	if err != nil {
+		u.pageLabel.SetText("")
 		u.message.SetText("Cannot read the visit log: " + err.Error())
 		return
 	}
-	more := len(rows) > adminPageSize
-	if more {
-		rows = rows[:adminPageSize]
+	u.all = rows
+	u.counts.SetText(countsLine(rows, u.admin.Mode == kiosk.ModeVisitor, f.Name != "" || f.Host != "", len(rows) >= maxDay))
+	u.showPage()
+}
+
+// showPage lists the page of the visits read.
+func (u *adminUI) showPage() {
+	size := max(1, u.pageSize)
+	pages := max(1, (len(u.all)+size-1)/size)
+	u.page = max(0, min(u.page, pages-1))
+	from := u.page * size
+	u.rows = u.all[from:min(len(u.all), from+size)]
+	u.pageLabel.SetText(fmt.Sprintf("Page %d of %d", u.page+1, pages))
+	u.prev.Disable()
+	u.next.Disable()
+	if u.page > 0 {
+		u.prev.Enable()
+	}
+	if u.page < pages-1 {
 		u.next.Enable()
 	}
-	u.rows, u.selected = rows, 0
+	u.selected = 0
 	u.list.UnselectAll()
 	u.list.Refresh()
 	u.checkOut.Disable()
@@ -499,26 +810,31 @@ func (u *adminUI) refreshStatus() {
 	}
 	u.cancelStatus = u.background(5*time.Second, func(ctx context.Context) func() {
 		s := u.admin.Status(ctx)
-		return func() { u.statusText.SetText(statusLines(s)) }
+		return func() { u.statusText.SetText(statusLines(s, u.k.qrPx)) }
 	}, func() bool { return u.statusReq == req })
 }
 
-func statusLines(s kiosk.Status) string {
+func statusLines(s kiosk.Status, qrPx int) string {
 	mode := s.Mode
 	if s.Sandbox {
 		mode += " (sandbox: no real Singpass)"
 	}
-	lines := []string{"Version: " + s.Version, "Mode: " + mode, "Server: " + s.Listen, "Callback URL: " + s.CallbackURL,
-		"Data folder: " + s.DataDir, "Visit log: " + byteSize(s.DatabaseBytes)}
+	var lines []string
+	if qrPx > 0 && qrPx < minQRPx {
+		lines = append(lines, fmt.Sprintf("WARNING: the QR code is drawn at %d pixels per module; phones may not read it. "+
+			"Use a larger or higher-resolution screen, or run the kiosk full screen.", qrPx), "")
+	}
+	lines = append(lines, "Version: "+s.Version, "Mode: "+mode, "Server: "+s.Listen, "Callback URL: "+s.CallbackURL,
+		"Data folder: "+s.DataDir, "Visit log: "+byteSize(s.DatabaseBytes), "")
 	for _, e := range s.Endpoints {
-		state := "unreachable"
-		if e.Reachable {
-			state = "reachable"
-		}
-		lines = append(lines, fmt.Sprintf("%s: %s (%s) %s", e.Name, state, e.Detail, e.URL))
+		lines = append(lines, fmt.Sprintf("%s — %s\n    %s", e.Name, e.Detail, e.URL))
 	}
 	return strings.Join(lines, "\n")
 }
+
+// minQRPx is the fewest screen pixels per QR module phones read reliably
+// from where visitors stand.
+const minQRPx = 4
 
 func byteSize(n int64) string {
 	if n < 1_000_000 {
@@ -573,7 +889,8 @@ func (u *adminUI) close() {
 		d.Hide() // a confirmation answers "no"
 	}
 	u.pin = ""
-	u.rows = nil
+	u.rows, u.all = nil, nil
+	u.counts.SetText("")
 	u.list.Refresh() // nothing of this session's list is drawn when the screens open again
 	u.root.Hide()
 	u.k.win.Canvas().SetOnTypedRune(nil)

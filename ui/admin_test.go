@@ -161,7 +161,7 @@ func setupAdmin(t *testing.T, store testStore) *adminRig {
 	q := &quitter{}
 	// The engine's part of the admin screens: its clock, and check-outs
 	// straight into the store.
-	admin := &kiosk.Admin{Store: store, Now: clock.Now, Lock: lock, Quit: q.quit,
+	admin := &kiosk.Admin{Mode: kiosk.ModeVisitor, Store: store, Now: clock.Now, Lock: lock, Quit: q.quit,
 		CheckOut: func(ctx context.Context, id int64) error { return store.CheckOut(ctx, id, clock.Now()) },
 		Export: func(_ context.Context, w io.Writer, _ kiosk.VisitFilter) error {
 			_, err := io.WriteString(w, "id,name\n1,TAN AH KOW\n")
@@ -169,7 +169,7 @@ func setupAdmin(t *testing.T, store testStore) *adminRig {
 		},
 		Status: func(context.Context) kiosk.Status {
 			return kiosk.Status{Version: "test", Mode: "visitor", Listen: "127.0.0.1:8080",
-				Endpoints: []kiosk.Endpoint{{Name: "Token API", URL: "https://x/token", Reachable: true, Detail: "HTTP 405"}}}
+				Endpoints: []kiosk.Endpoint{{Name: "Token API", URL: "https://x/token", Reachable: true, Healthy: true, Code: 405, Detail: "OK: the server answers"}}}
 		}}
 	r := newRigWith(t, &fakeEngine{}, Options{Admin: admin}, clock)
 	j := &jobs{}
@@ -253,8 +253,8 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseConfirm, FreeText: true, Until: r.clock.Now().Add(time.Minute),
 		Particulars: []kiosk.Particular{{Attribute: "name", Label: "Name", Value: "TAN AH KOW"},
 			{Attribute: "partialuinfin", Label: "NRIC/FIN", Value: "*****567D"}}})
-	k.host.FocusGained()
-	if !k.keyboard.Visible() || k.keyboard.Target() != &k.host.Entry {
+	k.host.entry.FocusGained()
+	if !k.keyboard.Visible() || k.keyboard.Target() != &k.host.entry.Entry {
 		t.Fatal("focusing the host field did not bring up the keyboard")
 	}
 	for _, key := range []string{"M", "S"} {
@@ -264,13 +264,13 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	test.Tap(k.keyboard.keys["L"])
 	test.Tap(k.keyboard.back)
 	test.Tap(k.keyboard.keys["O"])
-	k.purpose.FocusGained()
+	k.purpose.entry.FocusGained()
 	for _, key := range []string{"T", "E", "A"} {
 		test.Tap(k.keyboard.keys[key])
 	}
 	test.Tap(k.keyboard.done)
-	if k.host.Text != "MS O" || k.purpose.Text != "TEA" || k.keyboard.Visible() {
-		t.Fatalf("typed host %q purpose %q", k.host.Text, k.purpose.Text)
+	if k.host.entry.Text != "MS O" || k.purpose.entry.Text != "TEA" || k.keyboard.Visible() {
+		t.Fatalf("typed host %q purpose %q", k.host.entry.Text, k.purpose.entry.Text)
 	}
 	test.Tap(k.confirmButton)
 	if _, _, confirms := r.e.taps(); len(confirms) != 1 || confirms[0] != "MS O|TEA" {
@@ -287,7 +287,7 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	k.admin.askPIN(pinAdmin)
 	typePIN(k, "2468")
 	r.jobs.settle(t)
-	if len(k.admin.rows) != 1 || visitLine(k.admin.rows[0]) != "09:30 · in · TAN AH KOW · *****567D · MS O · TEA" {
+	if len(k.admin.rows) != 1 || visitLine(k.admin.rows[0], visitorColumns) != "09:30 · in · TAN AH KOW · *****567D · MS O · TEA" {
 		t.Fatalf("admin list %+v", k.admin.rows)
 	}
 	k.admin.list.Select(0)
@@ -299,8 +299,8 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	if out := r.store.visit(2).CheckedOutAt; !out.Equal(r.clock.Now()) || k.admin.message.Text != "Checked out." {
 		t.Fatalf("staff check-out at %v: %q", out, k.admin.message.Text)
 	}
-	if visitLine(k.admin.rows[0]) != "09:30 · out 09:30 · TAN AH KOW · *****567D · MS O · TEA" || !k.admin.checkOut.Disabled() {
-		t.Fatalf("after the check-out: %q", visitLine(k.admin.rows[0]))
+	if visitLine(k.admin.rows[0], visitorColumns) != "09:30 · out 09:30 · TAN AH KOW · *****567D · MS O · TEA" || !k.admin.checkOut.Disabled() {
+		t.Fatalf("after the check-out: %q", visitLine(k.admin.rows[0], visitorColumns))
 	}
 	dir := t.TempDir()
 	k.admin.exportTo(dir)
@@ -314,7 +314,7 @@ func TestAdminVisitsExportAndQuit(t *testing.T) {
 	}
 	k.admin.tabs.Select(k.admin.statusTab)
 	r.jobs.settle(t)
-	if lines := k.admin.statusText.Text; !strings.Contains(lines, "Token API: reachable (HTTP 405)") ||
+	if lines := k.admin.statusText.Text; !strings.Contains(lines, "Token API — OK: the server answers") ||
 		!strings.Contains(lines, "Visit log: 0 kB") || byteSize(45_300) != "46 kB" || byteSize(2_500_000) != "2.5 MB" {
 		t.Fatalf("status: %s", lines)
 	}
@@ -472,7 +472,7 @@ func TestAdminSlowVisitLog(t *testing.T) {
 		typePIN(k, "2468")
 	})
 	q := store.next(t)
-	if !q.filter.From.Equal(time.Date(2026, 12, 2, 0, 0, 0, 0, kiosk.SGT)) || q.filter.Limit != adminPageSize+1 {
+	if !q.filter.From.Equal(time.Date(2026, 12, 2, 0, 0, 0, 0, kiosk.SGT)) || q.filter.Limit != maxDay {
 		t.Fatalf("asked for %+v, not today's first page", q.filter)
 	}
 	if !u.panel.Visible() || len(u.rows) != 0 || u.pageLabel.Text != "Loading…" || !u.next.Disabled() {
@@ -480,7 +480,7 @@ func TestAdminSlowVisitLog(t *testing.T) {
 	}
 	q.release()
 	r.jobs.settle(t)
-	if len(u.rows) != 2 || u.rows[0].Name != "LIM BEE LENG" || u.pageLabel.Text != "Page 1" {
+	if len(u.rows) != 2 || u.rows[0].Name != "LIM BEE LENG" || u.pageLabel.Text != "Page 1 of 1" {
 		t.Fatalf("after the answer: %d rows, %q", len(u.rows), u.pageLabel.Text)
 	}
 
@@ -518,7 +518,7 @@ func TestAdminSlowVisitLog(t *testing.T) {
 	}
 	qLIM.release()
 	r.jobs.wait(t, first+1)
-	if len(u.rows) != 1 || u.rows[0].Name != "LIM BEE LENG" || u.pageLabel.Text != "Page 1" {
+	if len(u.rows) != 1 || u.rows[0].Name != "LIM BEE LENG" || u.pageLabel.Text != "Page 1 of 1" {
 		t.Fatalf("the second search's answer: %+v", u.rows)
 	}
 	qTAN.release()

@@ -58,16 +58,15 @@ type Kiosk struct {
 	checking       fyne.CanvasObject
 
 	confirmTitle   *canvas.Text
+	confirmLeft    *canvas.Text // the seconds left to confirm
+	confirmTimer   *time.Timer  // moves confirmLeft while the confirm screen shows
 	particulars    *widget.Form
-	host           *pickEntry // free text allowed: type or pick
-	purpose        *pickEntry
-	hostList       *widget.Select // otherwise: pick from the list only
-	purposeList    *widget.Select
-	freeText       bool
+	host           *choiceField
+	purpose        *choiceField
 	keyboard       *Keyboard
 	confirmButton  *widget.Button
 	confirmCancel  *widget.Button
-	confirmProblem *widget.Label
+	confirmProblem *widget.Label // what the engine refused, not about one field
 	confirm        fyne.CanvasObject
 
 	resultIcon   *canvas.Image
@@ -228,17 +227,8 @@ func (k *Kiosk) translate() {
 	}
 	k.checkingText.Text = k.tr.T("checking.title")
 	k.checkingDetail.Text = k.tr.T("checking.detail")
-	k.confirmTitle.Text = k.tr.T("confirm.title")
-	k.host.PlaceHolder = k.tr.T("confirm.host.placeholder")
-	k.purpose.PlaceHolder = k.tr.T("confirm.purpose.placeholder")
-	k.hostList.PlaceHolder = k.host.PlaceHolder
-	k.purposeList.PlaceHolder = k.purpose.PlaceHolder
-	k.hostList.Refresh()
-	k.purposeList.Refresh()
 	k.cancel.SetText(k.tr.T("button.cancel"))
-	k.confirmCancel.SetText(k.tr.T("button.cancel"))
-	k.confirmButton.SetText(k.tr.T("button.confirm"))
-	k.keyboard.translate()
+	k.translateConfirm()
 	k.face.translate()
 	for i, b := range k.langs {
 		if Languages[i].Code == k.tr.lang {
@@ -248,11 +238,9 @@ func (k *Kiosk) translate() {
 		}
 		b.Refresh()
 	}
-	for _, t := range []*canvas.Text{k.qrCaption, k.checkingText, k.checkingDetail, k.confirmTitle} {
+	for _, t := range []*canvas.Text{k.qrCaption, k.checkingText, k.checkingDetail} {
 		t.Refresh()
 	}
-	k.host.Refresh()
-	k.purpose.Refresh()
 	k.refit()
 }
 

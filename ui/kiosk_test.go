@@ -7,7 +7,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/widget"
 	qrcode "github.com/skip2/go-qrcode"
 
 	"ndikiosk/kiosk"
@@ -144,101 +143,6 @@ func TestCancelWhileChecking(t *testing.T) {
 	r.showQR(qrURL("2")) // the engine answers a cancel with a fresh code
 	if !k.qrScreen.Visible() || k.checking.Visible() || k.qrShown != qrURL("2") {
 		t.Fatal("the fresh code is not shown")
-	}
-}
-
-// visitorConfirm is the confirm screen the engine shows a visitor.
-func visitorConfirm(until time.Time, freeText bool) kiosk.Screen {
-	return kiosk.Screen{Phase: kiosk.PhaseConfirm, Until: until, FreeText: freeText,
-		Particulars: []kiosk.Particular{
-			{Attribute: "name", Label: "Name", Value: "TAN AH KOW"},
-			{Attribute: "partialuinfin", Label: "Partial NRIC/FIN", Value: "*****567D"},
-			{Attribute: "mobileno", Label: "Mobile", Value: "+65 91234567"}},
-		Hosts: []string{"Reception", "Ms Lee"}, Purposes: []string{"Meeting"}}
-}
-
-func TestVisitorScreens(t *testing.T) {
-	r := newRig(t, &fakeEngine{confirmErr: kiosk.ErrChoice}, Options{Venue: "Test Venue"})
-	k := r.k
-	r.showQR(qrURL("1"))
-	confirm := visitorConfirm(r.clock.Now().Add(time.Minute), false)
-	r.e.publish(confirm)
-	if !k.confirm.Visible() || len(k.particulars.Items) != 5 || k.particulars.Items[3].Widget != k.hostList {
-		t.Fatalf("confirm screen: visible %v, %d particulars", k.confirm.Visible(), len(k.particulars.Items))
-	}
-	// Values exactly as sent; labels in the screen's language, not the engine's.
-	if got := k.particulars.Items[2].Widget.(*widget.Label).Text; got != "+65 91234567" || k.particulars.Items[1].Text != "NRIC/FIN" {
-		t.Fatalf("particulars: %q %q", k.particulars.Items[1].Text, got)
-	}
-	if len(k.hostList.Options) != 2 || k.hostList.Disabled() {
-		t.Fatal("without free text the host is picked from the list")
-	}
-	test.Tap(k.confirmButton) // nothing picked: the engine refuses
-	if _, _, confirms := r.e.taps(); len(confirms) != 1 || confirms[0] != "|" || k.confirmProblem.Text == "" || !k.confirm.Visible() {
-		t.Fatalf("confirming without a host: %q, problem %q", confirms, k.confirmProblem.Text)
-	}
-	r.e.confirmErr = kiosk.ErrTooLong // a typed host past the limit
-	test.Tap(k.confirmButton)
-	if !strings.Contains(k.confirmProblem.Text, "120 characters") {
-		t.Fatalf("an overlong host is told %q", k.confirmProblem.Text)
-	}
-	r.e.confirmErr = kiosk.ErrChoice
-	k.hostList.SetSelected("Ms Lee")
-	k.purposeList.SetSelected("Meeting")
-	confirm.Until = confirm.Until.Add(time.Second)
-	r.e.publish(confirm) // the same screen again keeps the visitor's choices
-	if k.hostList.Selected != "Ms Lee" || len(k.particulars.Items) != 5 {
-		t.Fatalf("a repeated confirm screen lost the host: %q", k.hostList.Selected)
-	}
-	r.e.confirmErr = nil
-	test.Tap(k.confirmButton)
-	if _, _, confirms := r.e.taps(); len(confirms) != 3 || confirms[2] != "Ms Lee|Meeting" {
-		t.Fatalf("confirmed %q", confirms)
-	}
-	until := r.clock.Now().Add(8 * time.Second)
-	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW", Until: until})
-	if !k.result.Visible() || k.confirm.Visible() || k.resultTitle.Text != "Welcome, TAN AH KOW" {
-		t.Fatalf("welcome %q", k.resultTitle.Text)
-	}
-	r.showQR(qrURL("2"))
-	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedOut, Name: "TAN AH KOW", Until: until})
-	if k.resultTitle.Text != "Goodbye, TAN AH KOW" {
-		t.Fatalf("check-out %q", k.resultTitle.Text)
-	}
-	r.e.publish(confirm)
-	test.Tap(k.confirmCancel)
-	if cancels, _, _ := r.e.taps(); cancels != 1 {
-		t.Fatalf("Cancel on the confirm screen reached the engine %d times", cancels)
-	}
-}
-
-// TestResultAndConfirmTimeOut: when the engine's timeouts replace a result
-// or an unconfirmed visitor's particulars with a fresh code, nothing of the
-// visit stays on screen, and the next visitor starts with empty fields.
-func TestResultAndConfirmTimeOut(t *testing.T) {
-	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
-	k := r.k
-	r.showQR(qrURL("1"))
-	r.e.publish(visitorConfirm(r.clock.Now().Add(time.Minute), true))
-	k.host.FocusGained()
-	test.Tap(k.keyboard.keys["M"])
-	if k.host.Text != "M" || !k.keyboard.Visible() {
-		t.Fatalf("typed host %q", k.host.Text)
-	}
-	r.clock.Add(time.Minute)
-	r.showQR(qrURL("2"))
-	if !k.qrScreen.Visible() || k.confirm.Visible() {
-		t.Fatal("an unconfirmed visitor's particulars stayed on screen")
-	}
-	r.e.publish(visitorConfirm(r.clock.Now().Add(time.Minute), true))
-	if k.host.Text != "" || k.keyboard.Visible() || k.keyboard.Target() != nil {
-		t.Fatalf("the next visitor found host %q, keyboard %v", k.host.Text, k.keyboard.Visible())
-	}
-	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW", Until: r.clock.Now().Add(8 * time.Second)})
-	r.clock.Add(8 * time.Second)
-	r.showQR(qrURL("3"))
-	if !k.qrScreen.Visible() || k.result.Visible() {
-		t.Fatal("the welcome stayed on screen")
 	}
 }
 

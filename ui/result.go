@@ -86,6 +86,8 @@ func (k *Kiosk) resultText(s kiosk.Screen) (icon fyne.Resource, title, detail st
 		return theme.CancelIcon(), t("result.facefailed"), d, colorRed
 	case kiosk.OutcomeFaceUnavailable:
 		return theme.WarningIcon(), t("result.faceunavailable"), withAlt(t("result.faceunavailable.detail")), colorAmber
+	case kiosk.OutcomeTimedOut:
+		return theme.HistoryIcon(), t("result.timedout"), t("result.timedout.detail"), colorAmber
 	case kiosk.OutcomeNotRecorded:
 		d := t("result.notrecorded.detail")
 		if s.Reason != "" {

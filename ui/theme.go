@@ -18,6 +18,9 @@ var (
 	colorInk      = color.NRGBA{R: 0x14, G: 0x14, B: 0x18, A: 0xFF}
 	colorPaper    = color.NRGBA{R: 0xFF, G: 0xFF, B: 0xFF, A: 0xFF}
 	colorMarker   = color.NRGBA{R: 0xFF, G: 0xD4, B: 0x00, A: 0xFF} // the sandbox marker's yellow, under ink
+	// colorFocusShade darkens what it lies over: a focused red button gets
+	// deeper red under white text, a grey one darker grey under ink.
+	colorFocusShade = color.NRGBA{R: 0x00, G: 0x00, B: 0x00, A: 0x40}
 )
 
 // kioskTheme is light, high-contrast and sized for a touchscreen at arm's
@@ -32,9 +35,16 @@ func (t kioskTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Colo
 		return colorPaper
 	case theme.ColorNameForeground:
 		return colorInk
-	case theme.ColorNamePrimary, theme.ColorNameFocus:
+	case theme.ColorNamePrimary:
 		return colorRed
-	case theme.ColorNameForegroundOnPrimary:
+	case theme.ColorNameFocus:
+		// Fyne lays the focus colour over a focused button and a hovered
+		// menu item whatever their text: an opaque red made ink on red
+		// (2.9:1). A shade keeps every button's own text readable.
+		return colorFocusShade
+	case theme.ColorNameError:
+		return colorRed // Fyne's #f44336 is 3.7:1 under white text and as text on white
+	case theme.ColorNameForegroundOnPrimary, theme.ColorNameForegroundOnError:
 		return colorPaper
 	}
 	return t.Theme.Color(n, theme.VariantLight)
