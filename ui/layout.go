@@ -37,7 +37,7 @@ const refHeight = 800
 // scaler holds the window's height, for the headlines' sizes. The root
 // layout (heightLayout) sets it; it is read and written on the UI
 // goroutine only.
-type scaler struct{ h float32 }
+type scaler struct{ w, h float32 }
 
 // factor is the window's height over refHeight, 1 before the first layout.
 func (s *scaler) factor() float32 {
@@ -51,15 +51,15 @@ func (s *scaler) factor() float32 {
 func (s *scaler) size(atRef float32) float32 { return atRef * s.factor() }
 
 // heightLayout fills the window with its objects and tells the scaler the
-// window's height; when the height changes, onChange re-lays the headlines.
+// window's size; when it changes, onChange re-lays the headlines.
 type heightLayout struct {
 	s        *scaler
 	onChange func()
 }
 
 func (l heightLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
-	if size.Height != l.s.h {
-		l.s.h = size.Height
+	if size.Height != l.s.h || size.Width != l.s.w {
+		l.s.w, l.s.h = size.Width, size.Height
 		l.onChange()
 	}
 	for _, o := range objs {
