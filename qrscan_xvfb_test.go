@@ -36,7 +36,7 @@ func TestRealBinaryQRScansFromADistance(t *testing.T) {
 	}
 	for _, c := range []struct {
 		size, degrade, how string
-		minPx             int
+		minPx              int
 	}{
 		{"1280x800", "-resize 50%", "scaled to 50 %", 7},
 		{"800x480", "-gaussian-blur 0x1", "blurred with σ = 1 px", 4},
