@@ -7,27 +7,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// squareLayout gives its objects the largest centred square that fits,
-// less a margin: the QR code grows with the screen.
-type squareLayout struct{ margin float32 }
-
-func (l squareLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
-	side := min(size.Width, size.Height) - 2*l.margin
-	for _, o := range objs {
-		side = max(side, o.MinSize().Width)
-		o.Resize(fyne.NewSize(side, side))
-		o.Move(fyne.NewPos((size.Width-side)/2, (size.Height-side)/2))
-	}
-}
-
-func (l squareLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
-	var m fyne.Size
-	for _, o := range objs {
-		m = m.Max(o.MinSize())
-	}
-	return m.AddWidthHeight(2*l.margin, 2*l.margin)
-}
-
 // refHeight is the screen height the kiosk's type sizes are given for:
 // every headline grows and shrinks with the window's height from there, so
 // that "Age verified" is as tall a share of a 32" 1080p panel as of a

@@ -28,13 +28,13 @@ func Size(display string) (w, h int, err error) {
 	}
 	c, err := net.DialTimeout("unix", "/tmp/.X11-unix/X"+num, time.Second)
 	if err != nil {
-		return 0, 0, fmt.Errorf("X display %s: %w", display, err)
+		return 0, 0, fmt.Errorf("display %s: %w", display, err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(2 * time.Second))
 	name, data := cookie(num)
 	if _, err := c.Write(setupRequest(name, data)); err != nil {
-		return 0, 0, fmt.Errorf("X display %s: %w", display, err)
+		return 0, 0, fmt.Errorf("display %s: %w", display, err)
 	}
 	return readSetup(c)
 }
@@ -43,11 +43,11 @@ func Size(display string) (w, h int, err error) {
 func displayNumber(display string) (string, error) {
 	host, rest, ok := strings.Cut(display, ":")
 	if !ok || (host != "" && host != "unix") {
-		return "", fmt.Errorf("X display %q is not a local display (:N)", display)
+		return "", fmt.Errorf("display %q is not a local display (:N)", display)
 	}
 	num, _, _ := strings.Cut(rest, ".")
 	if _, err := strconv.Atoi(num); err != nil {
-		return "", fmt.Errorf("X display %q has no display number", display)
+		return "", fmt.Errorf("display %q has no display number", display)
 	}
 	return num, nil
 }
@@ -69,24 +69,24 @@ func setupRequest(name string, data []byte) []byte {
 func readSetup(r io.Reader) (w, h int, err error) {
 	head := make([]byte, 8)
 	if _, err := io.ReadFull(r, head); err != nil {
-		return 0, 0, fmt.Errorf("X connection setup: %w", err)
+		return 0, 0, fmt.Errorf("the X connection setup: %w", err)
 	}
 	body := make([]byte, int(binary.LittleEndian.Uint16(head[6:]))*4)
 	if _, err := io.ReadFull(r, body); err != nil {
-		return 0, 0, fmt.Errorf("X connection setup: %w", err)
+		return 0, 0, fmt.Errorf("the X connection setup: %w", err)
 	}
 	if head[0] != 1 {
 		reason := string(body[:min(int(head[1]), len(body))])
 		return 0, 0, fmt.Errorf("the X server refused the connection: %s", strings.TrimSpace(reason))
 	}
 	if len(body) < 32 {
-		return 0, 0, errors.New("X connection setup: short reply")
+		return 0, 0, errors.New("the X connection setup: short reply")
 	}
 	vendor := int(binary.LittleEndian.Uint16(body[16:]))
 	formats := int(body[21])
 	screen := 32 + vendor + (4-vendor%4)%4 + 8*formats
 	if body[20] == 0 || len(body) < screen+24 {
-		return 0, 0, errors.New("X connection setup: no screen")
+		return 0, 0, errors.New("the X connection setup: no screen")
 	}
 	return int(binary.LittleEndian.Uint16(body[screen+20:])), int(binary.LittleEndian.Uint16(body[screen+22:])), nil
 }
