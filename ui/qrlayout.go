@@ -134,20 +134,29 @@ func (qrScreenLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 }
 
 // stack lays a over b in a column w wide and h high from pos, centred
-// vertically; when they do not fit, each gets its share of h (and shrinks
-// its text to fit, see columnLayout).
+// vertically; when they do not fit, the texts in both shrink alike until
+// they do (see columnLayout).
 func stack(a, b fyne.CanvasObject, pos fyne.Position, w, h, gap float32) {
-	hA, hB := heightAt(a, w), heightAt(b, w)
-	y := pos.Y + max(0, (h-hA-hB-gap)/2)
-	if hA+hB+gap > h && hA+hB > 0 {
-		hA = (h - gap) * hA / (hA + hB)
-		hB = h - gap - hA
-		y = pos.Y
+	f := float32(1)
+	for f > minShrink && shrunkHeight(a, w, f)+shrunkHeight(b, w, f)+gap > h {
+		f -= 0.05
 	}
+	hA, hB := shrunkHeight(a, w, f), shrunkHeight(b, w, f)
+	y := pos.Y + max(0, (h-hA-hB-gap)/2)
 	a.Resize(fyne.NewSize(w, hA))
 	a.Move(fyne.NewPos(pos.X, y))
 	b.Resize(fyne.NewSize(w, hB))
 	b.Move(fyne.NewPos(pos.X, y+hA+gap))
+}
+
+// shrunkHeight is o's height at width with the texts of a column shrunk by f.
+func shrunkHeight(o fyne.CanvasObject, width, f float32) float32 {
+	if c, ok := o.(*fyne.Container); ok && c.Visible() {
+		if l, ok := c.Layout.(columnLayout); ok {
+			return l.heightShrunk(c.Objects, width, f)
+		}
+	}
+	return heightAt(o, width)
 }
 
 func (qrScreenLayout) MinSize(objs []fyne.CanvasObject) fyne.Size { return fyne.NewSize(200, 200) }

@@ -105,6 +105,11 @@ func (r *wrapRenderer) Objects() []fyne.CanvasObject {
 // and between Chinese characters, which have none; a word wider than the
 // line is broken where it must be. "\n" starts a new line.
 func wrapLines(s string, size float32, style fyne.TextStyle, width float32) []string {
+	if width < 4*size {
+		// Not laid out yet, or no room at all: breaking a paragraph into
+		// single letters would cost thousands of measurements for nothing.
+		return strings.Split(s, "\n")
+	}
 	var out []string
 	for _, para := range strings.Split(s, "\n") {
 		line := ""
@@ -196,9 +201,12 @@ func heightAt(o fyne.CanvasObject, width float32) float32 {
 	return o.MinSize().Height
 }
 
+// minShrink is the least a text shrinks to, of its size.
+const minShrink = 0.4
+
 // columnLayout stacks its objects, each at its height for the column's
 // width, with gap between them, centred vertically. When they do not fit,
-// the wrapped texts in it shrink together (never below half), so that a
+// the wrapped texts in it shrink together (never below minShrink), so that a
 // small window cuts nothing off.
 type columnLayout struct {
 	gap float32
@@ -232,7 +240,7 @@ func (c columnLayout) heightShrunk(objs []fyne.CanvasObject, width, f float32) f
 
 func (c columnLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	f := float32(1)
-	for f > 0.5 && c.heightShrunk(objs, size.Width, f) > size.Height {
+	for f > minShrink && c.heightShrunk(objs, size.Width, f) > size.Height+0.5 {
 		f -= 0.05
 	}
 	setShrink(objs, f)
