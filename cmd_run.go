@@ -9,6 +9,7 @@ import (
 
 	"ndikiosk/app"
 	"ndikiosk/config"
+	"ndikiosk/kiosk"
 	"ndikiosk/ui"
 )
 
@@ -50,7 +51,8 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := stopContext()
 	defer stop()
 	err = ui.Run(k.Engine, ui.Options{Venue: c.Venue, PhoneCamera: k.Identity.PhoneCamera, Language: c.Language,
-		Windowed: *windowed, HideCursor: c.HideCursor, Sandbox: sb != nil}, k.Admin, func() error { return k.Run(ctx) }, log)
+		Windowed: *windowed, HideCursor: c.HideCursor, Sandbox: sb != nil,
+		Visitor: c.Mode == kiosk.ModeVisitor, Logo: c.Logo, RetentionDays: c.RetentionDays}, k.Admin, func() error { return k.Run(ctx) }, log)
 	if ctx.Err() != nil {
 		log.Info("stopping on a signal")
 	}

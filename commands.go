@@ -148,6 +148,7 @@ func runDenyList(deny bool) func(args []string, stdout, stderr io.Writer) error 
 func runDoctor(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("doctor", stderr)
 	cfgPath := fs.String("config", "", "config file (default: the sandbox defaults)")
+	screen := fs.String("screen", "", "the kiosk's screen in pixels, WxH, for the QR code's module size (default: the X display's)")
 	cfg, err := parseConfig(fs, args, cfgPath, true)
 	if err == errUsage || err == flag.ErrHelp {
 		return err
@@ -155,7 +156,14 @@ func runDoctor(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "FAIL config: %v\n", err)
 		return fmt.Errorf("1 problem")
 	}
-	if n := doctor.Check(cfg, stdout, time.Now()); n > 0 {
+	var w, h int
+	if *screen != "" {
+		if _, err := fmt.Sscanf(*screen, "%dx%d", &w, &h); err != nil || w <= 0 || h <= 0 {
+			fmt.Fprintf(stderr, "--screen %q: want WIDTHxHEIGHT in pixels, e.g. 1920x1080\n", *screen)
+			return errUsage
+		}
+	}
+	if n := doctor.CheckScreen(cfg, stdout, time.Now(), w, h); n > 0 {
 		return fmt.Errorf("%d problem(s) found", n)
 	}
 	fmt.Fprintln(stdout, "All checks passed.")

@@ -145,6 +145,12 @@ func checkResult(t *testing.T, display, shots, provider, bin, data, state string
 // remove its socket; its log follows a failure.
 func startXvfb(t *testing.T) string {
 	t.Helper()
+	return startXvfbSized(t, "1280x800")
+}
+
+// startXvfbSized is startXvfb with a screen of size (WxH).
+func startXvfbSized(t *testing.T, size string) string {
+	t.Helper()
 	xlogPath := filepath.Join(t.TempDir(), "xvfb.log")
 	xlog, err := os.Create(xlogPath)
 	if err != nil {
@@ -156,7 +162,7 @@ func startXvfb(t *testing.T) string {
 		t.Fatalf("step start Xvfb: %v", err)
 	}
 	defer r.Close()
-	x := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset")
+	x := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", size+"x24", "-nolisten", "tcp", "-noreset")
 	x.ExtraFiles = []*os.File{w}
 	x.Stdout, x.Stderr = xlog, xlog
 	if err := x.Start(); err != nil {

@@ -82,6 +82,11 @@ func (c *Config) checkKiosk(p *problems) {
 			p.add("%v", err)
 		}
 	}
+	if k.Logo != "" {
+		if err := checkLogo(k.Logo); err != nil {
+			p.add("kiosk.logo: %v", err)
+		}
+	}
 	between(p, "kiosk.retention_days", k.RetentionDays, 1, 3650)
 	between(p, "kiosk.min_age", k.MinAge, 1, 120)
 	between(p, "kiosk.result_timeout", k.ResultTimeout.Duration, 2*time.Second, 5*time.Minute)

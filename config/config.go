@@ -64,6 +64,7 @@ type Config struct {
 type KioskConfig struct {
 	ID           string `toml:"id"`            // names this kiosk in the visit log; default "kiosk1"
 	Venue        string `toml:"venue"`         // shown on screen
+	Logo         string `toml:"logo"`          // the venue's logo over its name (PNG or JPEG), visitor mode
 	Mode         string `toml:"mode"`          // "age" or "visitor"
 	Provider     string `toml:"provider"`      // "verify" (default): Singpass Verify; "fapi": Singpass Myinfo (FAPI 2.0)
 	MinAge       int    `toml:"min_age"`       // age mode threshold; default 18
@@ -333,7 +334,8 @@ func DefaultAttributes(mode string) []string {
 
 func (c *Config) resolvePaths() {
 	dir := filepath.Dir(c.path)
-	paths := []*string{&c.Hub.KeyFile, &c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir, &c.Kiosk.TLSCert, &c.Kiosk.TLSKey, &c.Face.Cert,
+	paths := []*string{&c.Hub.KeyFile, &c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir, &c.Kiosk.TLSCert, &c.Kiosk.TLSKey, &c.Kiosk.Logo,
+		&c.Face.Cert,
 		&c.FAPI.SigningKey, &c.FAPI.EncryptionKey}
 	for i := range c.FAPI.PreviousKeys {
 		paths = append(paths, &c.FAPI.PreviousKeys[i])

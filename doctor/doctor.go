@@ -28,7 +28,13 @@ import (
 // Check runs every check on cfg, writes one line per check to out, and
 // returns the number that failed.
 func Check(cfg *config.Config, out io.Writer, now time.Time) int {
-	d := &doctor{out: out, now: now}
+	return CheckScreen(cfg, out, now, 0, 0)
+}
+
+// CheckScreen is Check for a kiosk whose screen is w by h pixels (0: the X
+// display's, if there is one).
+func CheckScreen(cfg *config.Config, out io.Writer, now time.Time, w, h int) int {
+	d := &doctor{out: out, now: now, screen: [2]int{w, h}}
 	d.ok("config", "loaded "+map[bool]string{true: "(sandbox mode)", false: cfg.Path()}[cfg.Sandbox])
 	d.check(cfg)
 	return d.failed
@@ -37,6 +43,7 @@ func Check(cfg *config.Config, out io.Writer, now time.Time) int {
 type doctor struct {
 	out    io.Writer
 	now    time.Time
+	screen [2]int // the kiosk's screen in pixels; zero: the X display's
 	failed int
 }
 
@@ -85,6 +92,7 @@ func (d *doctor) check(cfg *config.Config) {
 	if cfg.Face.Enabled {
 		d.face(cfg, client)
 	}
+	d.qr(cfg, d.screen)
 }
 
 // fapiKeys loads the FAPI keys without making any: a missing file is made

@@ -62,9 +62,11 @@ type Settings struct {
 }
 
 // Overrides are the per-kiosk settings kept in kiosks.settings; a zero
-// field keeps the hub's default.
+// field keeps the hub's default. The mode is the hub's alone: Singpass
+// registers a relying party with the data it may ask for, so age checks
+// (date of birth) and visitor registration (name, mobile) are two hub
+// configs, each with its own registration.
 type Overrides struct {
-	Mode     string   `json:"mode,omitempty"`
 	MinAge   int      `json:"min_age,omitempty"`
 	Venue    string   `json:"venue,omitempty"`
 	Language string   `json:"language,omitempty"`

@@ -140,9 +140,6 @@ func (h *Hub) drop(s *session) {
 func (h *Hub) settings(id string, o Overrides) Settings {
 	st := h.cfg.Defaults
 	st.KioskID = id
-	if o.Mode != "" {
-		st.Mode = o.Mode
-	}
 	if o.MinAge != 0 {
 		st.MinAge = o.MinAge
 	}

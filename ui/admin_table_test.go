@@ -69,7 +69,7 @@ func TestAdminVisitsTable(t *testing.T) {
 		if u.pageSize < 1 || float32(u.pageSize)*u.rowHeight > list+1 || float32(u.pageSize+1)*u.rowHeight <= list {
 			t.Errorf("%v: %d rows a page of %v px in a list %v px high", size, u.pageSize, u.rowHeight, list)
 		}
-		if size.Height >= 1080 && u.pageSize < 12 || size.Height == 480 && u.pageSize < 2 {
+		if size.Height >= 1080 && u.pageSize < 10 || size.Height == 480 && u.pageSize < 2 {
 			t.Errorf("%v: only %d rows a page", size, u.pageSize)
 		}
 		if len(u.rows) != min(30, u.pageSize) || !strings.HasPrefix(u.pageLabel.Text, "Page 1 of ") {

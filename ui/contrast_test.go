@@ -42,7 +42,7 @@ func over(bottom, top color.Color) color.Color {
 // press animation's colour over either; and the danger colour as text on
 // the page (a field's problem) and a hovered menu item (a drop-down) too.
 func TestThemeContrast(t *testing.T) {
-	th := newTheme()
+	th := newTheme(20)
 	c := func(n fyne.ThemeColorName) color.Color { return th.Color(n, theme.VariantLight) }
 	buttons := map[string][2]fyne.ThemeColorName{ // text, background: Fyne's buttonColorNames
 		"high (Confirm, OK)":        {theme.ColorNameForegroundOnPrimary, theme.ColorNamePrimary},

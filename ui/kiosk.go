@@ -28,6 +28,12 @@ type Options struct {
 	// so, whatever the venue is called, so that no sandbox result is taken
 	// for a real check.
 	Sandbox bool
+	// Visitor: visitor mode. The QR screen is the venue's welcome screen:
+	// Logo (a PNG or JPEG file; "" for none) over the venue's name, what
+	// is kept for RetentionDays days, and a "No Singpass?" button.
+	Visitor       bool
+	Logo          string
+	RetentionDays int
 	// Now is the clock for the countdowns, the admin corner's hold and the
 	// admin screens' idle timeout; nil: time.Now.
 	Now func() time.Time
@@ -46,7 +52,10 @@ type Kiosk struct {
 	sandbox   *canvas.Text // the sandbox marker; nil outside sandbox mode
 	venue     *canvas.Text
 	qrImage   *canvas.Image
-	qrCaption *canvas.Text
+	qrCaption *wrapText
+	qrDetail  *wrapText
+	qrBits    [][]bool // the shown code's modules, without the quiet zone
+	welcome   welcome  // visitor mode's welcome and No-Singpass screen
 	countdown *countdownBar
 	langs     []*widget.Button
 	corner    *holdArea
@@ -80,6 +89,7 @@ type Kiosk struct {
 	admin *adminUI
 	fits  []*fyne.Container // headlines that shrink to fit; re-laid out when their text changes
 	scale *scaler           // the window's height, which the headlines' sizes follow
+	text  float32           // the theme's text size, which follows the window's size (themeText)
 	// qrPx is the QR code's pixels per module as last laid out, 0 before
 	// the first code; under 4 a phone may not read it (admin status warns).
 	qrPx int
@@ -93,7 +103,7 @@ type Kiosk struct {
 
 // New builds the kiosk UI in win and subscribes it to the engine.
 func New(app fyne.App, win fyne.Window, e Engine, opts Options) *Kiosk {
-	app.Settings().SetTheme(newTheme())
+	app.Settings().SetTheme(newTheme(themeText(0, 0)))
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -101,7 +111,7 @@ func New(app fyne.App, win fyne.Window, e Engine, opts Options) *Kiosk {
 	k := &Kiosk{app: app, win: win, engine: e, opts: opts, tr: newTranslator(), now: now, scale: &scaler{}, stopTick: make(chan struct{}), gone: make(chan struct{})}
 	k.tr.set(defaultLanguage(opts.Language))
 	k.build()
-	var content fyne.CanvasObject = container.NewStack(k.qrScreen, k.checking, k.confirm, k.face.root, k.result)
+	var content fyne.CanvasObject = container.NewStack(k.screens()...)
 	if k.sandbox != nil {
 		content = container.New(barLayout{}, container.NewStack(canvas.NewRectangle(colorMarker), container.NewPadded(k.fit(k.sandbox))),
 			content)
@@ -117,7 +127,7 @@ func New(app fyne.App, win fyne.Window, e Engine, opts Options) *Kiosk {
 			func(fyne.Shortcut) { k.admin.askPIN(pinAdmin) })
 		win.SetCloseIntercept(func() { k.admin.askPIN(pinQuit) })
 	}
-	win.SetContent(container.New(heightLayout{s: k.scale, onChange: k.refit}, content))
+	win.SetContent(container.New(heightLayout{s: k.scale, onChange: k.resized}, content))
 	win.SetPadded(false)
 	if !opts.Windowed {
 		win.SetFullScreen(true)
@@ -199,11 +209,22 @@ func (k *Kiosk) fit(t *canvas.Text) *fyne.Container {
 	return c
 }
 
-// refit lays the headlines out again after their texts changed.
+// refit lays the headlines out again after their texts changed, or the
+// window's size.
 func (k *Kiosk) refit() {
 	for _, c := range k.fits {
 		c.Refresh()
 	}
+	k.qrScreen.Refresh()
+}
+
+// screens are the kiosk's screens, one shown at a time.
+func (k *Kiosk) screens() []fyne.CanvasObject {
+	s := []fyne.CanvasObject{k.qrScreen, k.checking, k.confirm, k.face.root, k.result}
+	if k.welcome.screen != nil {
+		s = append(s, k.welcome.screen)
+	}
+	return s
 }
 
 // setLanguage switches the screens' language; it lasts until the visit ends.
@@ -215,12 +236,7 @@ func (k *Kiosk) setLanguage(code string) {
 
 // translate sets every fixed text in the current language.
 func (k *Kiosk) translate() {
-	k.qrCaption.Text = k.tr.T("qr.caption")
-	if k.opts.PhoneCamera {
-		// A FAPI code is a web address: the phone's camera opens it, and
-		// Singpass then hands over to its app.
-		k.qrCaption.Text = k.tr.T("qr.caption.camera")
-	}
+	k.translateQR()
 	if k.sandbox != nil {
 		k.sandbox.Text = k.tr.T("sandbox.marker")
 		k.sandbox.Refresh()
@@ -238,7 +254,7 @@ func (k *Kiosk) translate() {
 		}
 		b.Refresh()
 	}
-	for _, t := range []*canvas.Text{k.qrCaption, k.checkingText, k.checkingDetail} {
+	for _, t := range []*canvas.Text{k.checkingText, k.checkingDetail} {
 		t.Refresh()
 	}
 	k.refit()
@@ -249,7 +265,10 @@ func (k *Kiosk) show(which fyne.CanvasObject) {
 	if which != k.face.root {
 		k.face.stop()
 	}
-	for _, o := range []fyne.CanvasObject{k.qrScreen, k.checking, k.confirm, k.face.root, k.result} {
+	if which != k.welcome.screen {
+		k.welcome.open = false
+	}
+	for _, o := range k.screens() {
 		if o == which {
 			o.Show()
 		} else {
@@ -290,7 +309,7 @@ func (k *Kiosk) render(s kiosk.Screen) {
 			k.setQR(s.QR)
 		}
 		k.tick()
-		k.show(k.qrScreen)
+		k.showQRScreen()
 	case kiosk.PhaseChecking:
 		k.cancel.Show()
 		k.checkingText.Text, k.checkingDetail.Text = k.tr.T("checking.title"), k.tr.T("checking.detail")

@@ -7,27 +7,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// squareLayout gives its objects the largest centred square that fits,
-// less a margin: the QR code grows with the screen.
-type squareLayout struct{ margin float32 }
-
-func (l squareLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
-	side := min(size.Width, size.Height) - 2*l.margin
-	for _, o := range objs {
-		side = max(side, o.MinSize().Width)
-		o.Resize(fyne.NewSize(side, side))
-		o.Move(fyne.NewPos((size.Width-side)/2, (size.Height-side)/2))
-	}
-}
-
-func (l squareLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
-	var m fyne.Size
-	for _, o := range objs {
-		m = m.Max(o.MinSize())
-	}
-	return m.AddWidthHeight(2*l.margin, 2*l.margin)
-}
-
 // refHeight is the screen height the kiosk's type sizes are given for:
 // every headline grows and shrinks with the window's height from there, so
 // that "Age verified" is as tall a share of a 32" 1080p panel as of a
@@ -37,7 +16,7 @@ const refHeight = 800
 // scaler holds the window's height, for the headlines' sizes. The root
 // layout (heightLayout) sets it; it is read and written on the UI
 // goroutine only.
-type scaler struct{ h float32 }
+type scaler struct{ w, h float32 }
 
 // factor is the window's height over refHeight, 1 before the first layout.
 func (s *scaler) factor() float32 {
@@ -51,15 +30,15 @@ func (s *scaler) factor() float32 {
 func (s *scaler) size(atRef float32) float32 { return atRef * s.factor() }
 
 // heightLayout fills the window with its objects and tells the scaler the
-// window's height; when the height changes, onChange re-lays the headlines.
+// window's size; when it changes, onChange re-lays the headlines.
 type heightLayout struct {
 	s        *scaler
 	onChange func()
 }
 
 func (l heightLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
-	if size.Height != l.s.h {
-		l.s.h = size.Height
+	if size.Height != l.s.h || size.Width != l.s.w {
+		l.s.w, l.s.h = size.Width, size.Height
 		l.onChange()
 	}
 	for _, o := range objs {

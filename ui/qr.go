@@ -2,48 +2,81 @@ package ui
 
 import (
 	"image"
-	"ndikiosk/kiosk"
+	"strconv"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 	"github.com/skip2/go-qrcode"
+
+	"ndikiosk/kiosk"
 )
 
-// buildQR builds the screen with the code to scan.
+// Type sizes on the QR screen at refHeight (800 px): the headline is 6.5 %
+// of the height, the instruction under it 3.25 %, the privacy notice 2.5 %.
+const (
+	sizeVenue    = 34
+	sizeHeadline = 52
+	sizeDetail   = 26
+	sizeNotice   = 20
+	sizeLogo     = 96 // the logo's height
+)
+
+// buildQR builds the screen with the code to scan. In visitor mode it is
+// the venue's welcome screen too: logo and name, "check in or check out",
+// what is kept and for how long, and a way for those without Singpass.
 func (k *Kiosk) buildQR() {
 	k.qrImage = canvas.NewImageFromImage(image.NewGray(image.Rect(0, 0, 1, 1)))
-	k.qrImage.FillMode = canvas.ImageFillContain
+	k.qrImage.FillMode = canvas.ImageFillStretch
 	k.qrImage.ScaleMode = canvas.ImageScalePixels
-	k.qrImage.SetMinSize(fyne.NewSize(150, 150))
-	frame := canvas.NewRectangle(colorPaper)
-	frame.StrokeColor = colorRed
-	frame.StrokeWidth = 8
-	frame.CornerRadius = 18
-	k.qrCaption = bigText("", 30)
-	k.qrCaption.Color = colorRed
+	code := container.New(codeLayout{k}, canvas.NewRectangle(colorPaper), k.qrImage)
+
+	k.qrCaption = newWrapText("", sizeHeadline, true, colorRed, k.scale)
+	k.qrDetail = newWrapText("", sizeDetail, false, colorInk, k.scale)
 	k.countdown = newCountdownBar()
-	langRow := container.NewGridWithColumns(len(Languages))
+	langRow := container.New(langGrid{})
 	for _, l := range Languages {
 		b := widget.NewButton(l.Name, func() { k.setLanguage(l.Code) })
 		k.langs = append(k.langs, b)
 		langRow.Add(b)
 	}
-	qrBox := container.NewStack(frame, container.NewPadded(container.NewPadded(k.qrImage)))
 	k.corner = newHoldArea(2*time.Second, k.now, func() {
 		if k.admin != nil {
 			k.admin.askPIN(pinAdmin)
 		}
 	})
-	top := container.NewStack(container.NewPadded(k.fit(k.venue)), container.NewHBox(k.corner, layout.NewSpacer()))
-	k.qrScreen = container.NewBorder(top,
-		container.NewPadded(container.NewVBox(k.fit(k.qrCaption), k.countdown, langRow)),
-		nil, nil,
-		container.New(squareLayout{margin: 8}, qrBox))
+	venue := k.fit(k.venue)
+	above := newColumn(8, venue, k.qrCaption, k.qrDetail)
+	below := newColumn(8, k.countdown, langRow)
+	if k.opts.Visitor {
+		k.buildWelcome()
+		above = newColumn(8, k.welcome.logo, venue, k.qrCaption, k.qrDetail)
+		below = newColumn(8, k.welcome.privacy, k.welcome.noSingpass, k.countdown, langRow)
+	}
+	k.qrScreen = container.NewStack(container.New(qrScreenLayout{}, code, above, below),
+		container.NewVBox(container.NewHBox(k.corner)))
+}
 
+// translateQR sets the QR screen's texts in the current language.
+func (k *Kiosk) translateQR() {
+	caption, detail := "qr.caption", "qr.detail"
+	if k.opts.Visitor {
+		caption = "qr.visitor.caption"
+	}
+	if k.opts.PhoneCamera {
+		// A FAPI code is a web address: the phone's camera opens it, and
+		// Singpass then hands over to its app.
+		caption, detail = "qr.caption.camera", "qr.detail.camera"
+		if k.opts.Visitor {
+			caption = "qr.visitor.caption.camera"
+		}
+	}
+	k.qrCaption.SetText(k.tr.T(caption))
+	k.qrDetail.SetText(k.tr.T(detail))
+	if k.opts.Visitor {
+		k.translateWelcome()
+	}
 }
 
 // setQR draws the code for u. It runs on the UI goroutine: encoding takes
@@ -56,9 +89,11 @@ func (k *Kiosk) setQR(u string) {
 	if err != nil {
 		return // the engine only hands out URLs that fit a QR code
 	}
-	k.qrImage.Image = q.Image(-1) // one pixel a module, quiet zone included; scaled without blur
-	k.qrImage.Refresh()
+	q.DisableBorder = true // codeLayout draws the quiet zone, and more
+	k.qrBits = q.Bitmap()
+	k.qrImage.Image = nil // drawn at the size codeLayout picks
 	k.qrShown = u
+	k.qrScreen.Refresh() // codeLayout draws it
 }
 
 // tick moves the countdown bar (the share of the code's display time left)
@@ -82,3 +117,6 @@ func (k *Kiosk) tick() {
 		k.countdown.SetValue(v)
 	}
 }
+
+// days is n in the visitor's numerals (all four languages use 0-9).
+func days(n int) string { return strconv.Itoa(n) }

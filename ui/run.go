@@ -2,12 +2,15 @@ package ui
 
 import (
 	"log/slog"
+	"os"
 	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/driver/desktop"
 
 	"ndikiosk/assets"
+	"ndikiosk/internal/xscreen"
 	"ndikiosk/kiosk"
 )
 
@@ -28,6 +31,16 @@ func Run(engine Engine, opts Options, admin func(quit func()) *kiosk.Admin, serv
 		opts.Admin = admin(a.Quit)
 	}
 	New(a, w, engine, opts)
+	if opts.Windowed {
+		// With no window manager a window opens at its content's least
+		// size (738x377): too small to scan from.
+		sw, sh, err := xscreen.Size(os.Getenv("DISPLAY"))
+		if err != nil {
+			log.Info("screen size unknown; the window opens at 1280x800", "error", err.Error())
+		}
+		w.Resize(windowSize(sw, sh))
+	}
+	toggleFullScreenOnF11(w)
 	served := make(chan error, 1)
 	go func() {
 		err := serve()
@@ -60,4 +73,28 @@ func afterServe(err error, e Engine, quit func(), after func(time.Duration, func
 	}
 	e.OutOfService()
 	after(outOfServiceFor, quit)
+}
+
+// windowSize is the windowed kiosk's size on a screen of sw by sh pixels
+// (0 when unknown): 80 % of the screen, at least 1280x800 where the screen
+// has room, never larger than the screen.
+func windowSize(sw, sh int) fyne.Size {
+	if sw <= 0 || sh <= 0 {
+		return fyne.NewSize(1280, 800)
+	}
+	w := min(float32(sw), max(0.8*float32(sw), 1280))
+	h := min(float32(sh), max(0.8*float32(sh), 800))
+	return fyne.NewSize(w, h)
+}
+
+// toggleFullScreenOnF11 makes F11 switch between full screen and a window
+// (when no text field has the keyboard).
+func toggleFullScreenOnF11(w fyne.Window) {
+	if c, ok := w.Canvas().(desktop.Canvas); ok {
+		c.SetOnKeyDown(func(e *fyne.KeyEvent) {
+			if e.Name == fyne.KeyF11 {
+				w.SetFullScreen(!w.FullScreen())
+			}
+		})
+	}
 }

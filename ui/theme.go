@@ -4,6 +4,7 @@ package ui
 
 import (
 	"image/color"
+	"math"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
@@ -24,10 +25,35 @@ var (
 )
 
 // kioskTheme is light, high-contrast and sized for a touchscreen at arm's
-// length.
-type kioskTheme struct{ fyne.Theme }
+// length: its text (buttons, forms, lists) grows with the window.
+type kioskTheme struct {
+	fyne.Theme
+	text float32
+}
 
-func newTheme() fyne.Theme { return kioskTheme{theme.DefaultTheme()} }
+func newTheme(text float32) fyne.Theme { return kioskTheme{theme.DefaultTheme(), text} }
+
+// themeText is the widgets' text size for a window of w by h: 3 % of the
+// short side (24 at 800 px), never under 20 (a 800x480 panel is read from
+// close by) nor over 40; 20 before the window has a size. The short side,
+// not the height: four language buttons must fit across a portrait
+// panel.
+func themeText(w, h float32) float32 {
+	if w <= 0 || h <= 0 {
+		return 20
+	}
+	return float32(math.Round(float64(max(20, min(40, 0.03*min(w, h))))))
+}
+
+// resized follows a new window size: the headlines, the QR screen, and the
+// theme's text size, which re-lays every widget when it changes.
+func (k *Kiosk) resized() {
+	if t := themeText(k.scale.w, k.scale.h); t != k.text {
+		k.text = t
+		k.app.Settings().SetTheme(newTheme(t))
+	}
+	k.refit()
+}
 
 func (t kioskTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
 	switch n {
@@ -53,9 +79,9 @@ func (t kioskTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Colo
 func (t kioskTheme) Size(n fyne.ThemeSizeName) float32 {
 	switch n {
 	case theme.SizeNameText:
-		return 20
+		return t.text
 	case theme.SizeNameInnerPadding:
-		return 14
+		return float32(math.Round(float64(t.text * 0.7)))
 	}
 	return t.Theme.Size(n)
 }

@@ -1,0 +1,130 @@
+package ui
+
+import (
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"ndikiosk/kiosk"
+)
+
+// TestVisitorWelcome: in visitor mode the QR screen is the welcome: the
+// venue's logo and name, "check in or check out", what is kept for
+// retention_days, and "No Singpass?", in each of the four languages.
+func TestVisitorWelcome(t *testing.T) {
+	logo := filepath.Join(t.TempDir(), "logo.png")
+	f, _ := os.Create(logo)
+	png.Encode(f, image.NewGray(image.Rect(0, 0, 300, 100)))
+	f.Close()
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue", Visitor: true, Logo: logo, RetentionDays: 45})
+	k, c := r.k, r.w.Canvas()
+	r.showQR(qrURL("1"))
+	if !k.welcome.logo.Visible() || k.welcome.logo.Size().Height < 50 {
+		t.Fatalf("the logo is not shown: %v", k.welcome.logo.Size())
+	}
+	tr := newTranslator()
+	english := map[string]string{}
+	for i, l := range Languages {
+		test.Tap(k.langs[i])
+		tr.set(l.Code)
+		texts := strings.Join(drawnTexts(c), " ")
+		for key, got := range map[string]string{
+			"qr.visitor.caption":    k.qrCaption.Text,
+			"qr.detail":             k.qrDetail.Text,
+			"qr.visitor.privacy":    k.welcome.privacy.Text,
+			"qr.visitor.nosingpass": k.welcome.noSingpass.Text,
+		} {
+			want := tr.T(key, "Days", "45")
+			if got != want {
+				t.Errorf("%s: %s is %q, want %q", l.Code, key, got, want)
+			}
+			if l.Code == "en" {
+				english[key] = got
+			} else if got == english[key] {
+				t.Errorf("%s: %s is still English: %q", l.Code, key, got)
+			}
+			if first := strings.Fields(want)[0]; key != "qr.visitor.nosingpass" && !strings.Contains(texts, first) {
+				t.Errorf("%s: %q is not drawn: %q", l.Code, first, texts)
+			}
+		}
+		if !strings.Contains(k.welcome.privacy.Text, "45") {
+			t.Errorf("%s: the notice does not say how long: %q", l.Code, k.welcome.privacy.Text)
+		}
+	}
+	if !slices.Contains(drawnTexts(c), "Test Venue") {
+		t.Errorf("the venue is not drawn: %q", drawnTexts(c))
+	}
+
+	// Age mode has none of it.
+	age := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	age.showQR(qrURL("1"))
+	if age.k.welcome.screen != nil || age.k.qrCaption.Text != "Scan with Singpass app" {
+		t.Fatalf("age mode: welcome %v, caption %q", age.k.welcome.screen != nil, age.k.qrCaption.Text)
+	}
+}
+
+// TestNoSingpass: "No Singpass?" shows whom to see; the codes rotate behind
+// it; it goes back to the code on a tap or by itself after a while, and a
+// scan's screen replaces it.
+func TestNoSingpass(t *testing.T) {
+	for i, l := range Languages {
+		r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue", Visitor: true, RetentionDays: 30})
+		k := r.k
+		var timers []func()
+		k.welcome.closeIn = func(d time.Duration, f func()) {
+			if d != noSingpassFor {
+				t.Errorf("closes after %v", d)
+			}
+			timers = append(timers, f)
+		}
+		r.showQR(qrURL("1"))
+		test.Tap(k.langs[i])
+		test.Tap(k.welcome.noSingpass)
+		tr := newTranslator()
+		tr.set(l.Code)
+		if !k.welcome.screen.Visible() || k.qrScreen.Visible() || k.welcome.title.Text != tr.T("nosingpass.title") ||
+			k.welcome.back.Text != tr.T("nosingpass.back") {
+			t.Fatalf("%s: the No-Singpass screen: shown %v, title %q", l.Code, k.welcome.screen.Visible(), k.welcome.title.Text)
+		}
+		if before, _, _ := strings.Cut(tr.T("nosingpass.detail"), "{{"); !strings.HasPrefix(k.welcome.detail.Text, before) {
+			t.Errorf("%s: detail %q", l.Code, k.welcome.detail.Text)
+		}
+		// A new code behind it does not close it.
+		r.showQR(qrURL("2"))
+		if !k.welcome.screen.Visible() || k.qrScreen.Visible() {
+			t.Fatalf("%s: a new code closed the No-Singpass screen", l.Code)
+		}
+		// By itself, after a while.
+		timers[0]()
+		if k.welcome.screen.Visible() || !k.qrScreen.Visible() {
+			t.Fatalf("%s: the timer did not go back to the code", l.Code)
+		}
+		// On a tap; the old timer then does nothing to a newer opening.
+		test.Tap(k.welcome.noSingpass)
+		test.Tap(k.welcome.back)
+		if k.welcome.screen.Visible() || !k.qrScreen.Visible() {
+			t.Fatalf("%s: Back did not go back to the code", l.Code)
+		}
+		test.Tap(k.welcome.noSingpass)
+		timers[1]()
+		if !k.welcome.screen.Visible() {
+			t.Fatalf("%s: an old timer closed a newer opening", l.Code)
+		}
+		// A scan's screen replaces it, and the code comes back after.
+		r.e.publish(kiosk.Screen{Phase: kiosk.PhaseChecking})
+		if k.welcome.screen.Visible() || !k.checking.Visible() {
+			t.Fatalf("%s: a scan did not replace the No-Singpass screen", l.Code)
+		}
+		r.showQR(qrURL("3"))
+		if k.welcome.screen.Visible() || !k.qrScreen.Visible() {
+			t.Fatalf("%s: after the visit the code is not shown", l.Code)
+		}
+	}
+}
