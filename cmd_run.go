@@ -32,6 +32,9 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Override(o)
+	if cfg.Remote() {
+		return runRemoteKiosk(cfg, *windowed, stdout, stderr)
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	k, err := app.New(cfg, app.Options{Version: version, Log: log, Process: true})
 	if err != nil {

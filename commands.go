@@ -16,7 +16,6 @@ import (
 	"ndikiosk/doctor"
 	"ndikiosk/kiosk"
 	"ndikiosk/ndi"
-	"ndikiosk/storage"
 )
 
 // runQR prints one fresh QR URL: the quickest check that the keys, client
@@ -89,20 +88,37 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 // logFlags adds --config and --data-dir to a command that works on the
 // visit log; the function it returns parses args, opens the log they name
 // and runs fn on it.
-func logFlags(fs *flag.FlagSet, readOnly bool) func(args []string, fn func(*storage.DB) error) error {
-	cfgPath := fs.String("config", "", "config file whose kiosk.data_dir to use")
+func logFlags(fs *flag.FlagSet, readOnly bool) func(args []string, fn func(visitLog) error) error {
+	cfgPath := fs.String("config", "", "config file whose kiosk.data_dir to use, or a hub's config (its PostgreSQL log)")
 	dataDir := fs.String("data-dir", "", "data folder (default: kiosk.data_dir, or the sandbox mode's)")
-	return func(args []string, fn func(*storage.DB) error) error {
+	return func(args []string, fn func(visitLog) error) error {
 		if err := parse(fs, args); err != nil {
 			return err
 		}
-		db, err := app.OpenLog(*cfgPath, *dataDir, readOnly)
+		var db visitLog
+		var err error
+		if *cfgPath != "" && *dataDir == "" && config.IsHubFile(*cfgPath) {
+			var cfg *config.Config
+			if cfg, err = config.LoadHub(*cfgPath); err == nil {
+				db, err = app.OpenHubLog(cfg)
+			}
+		} else {
+			db, err = app.OpenLog(*cfgPath, *dataDir, readOnly)
+		}
 		if err != nil {
 			return err
 		}
 		defer db.Close()
 		return fn(db)
 	}
+}
+
+// visitLog is a kiosk's SQLite log or a hub's PostgreSQL log, as the
+// operator commands use them.
+type visitLog interface {
+	Export(ctx context.Context, w io.Writer, f kiosk.VisitFilter, format string) error
+	DenyVisitor(ctx context.Context, id int64, deny bool, note string, at time.Time) (string, error)
+	Close() error
 }
 
 // runExport writes the visit log to stdout, decrypted, masked ids only.
@@ -112,7 +128,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	from := fs.String("from", "", "first day, YYYY-MM-DD (Singapore time)")
 	to := fs.String("to", "", "last day, YYYY-MM-DD, included")
 	format := fs.String("format", "csv", "csv or json")
-	return withLog(args, func(db *storage.DB) error {
+	return withLog(args, func(db visitLog) error {
 		f, err := kiosk.Days(*from, *to)
 		if err != nil {
 			return err
@@ -129,7 +145,7 @@ func runDenyList(deny bool) func(args []string, stdout, stderr io.Writer) error 
 		withLog := logFlags(fs, false)
 		id := fs.Int64("visit", 0, "the id of one of the person's visits (see ndikiosk export) (required)")
 		note := fs.String("note", "", "why (deny only)")
-		return withLog(args, func(db *storage.DB) error {
+		return withLog(args, func(db visitLog) error {
 			if *id <= 0 {
 				fmt.Fprintln(stderr, "--visit ID is required")
 				return errUsage

@@ -35,7 +35,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 
 var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"run": runKiosk, "qr": runQR, "exchange": runExchange, "sandbox": runSandbox, "export": runExport,
-	"doctor": runDoctor, "deny": runDenyList(true), "allow": runDenyList(false),
+	"doctor": runDoctor, "deny": runDenyList(true), "allow": runDenyList(false), "hub": runHub,
 }
 
 func cliWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

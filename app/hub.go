@@ -222,3 +222,28 @@ func (h *Hub) Close() error {
 	})
 	return nil
 }
+
+// HubLog is the hub's visit log and registry for the operator commands
+// (export, deny, allow, hub enrol, hub revoke), with no hub running.
+type HubLog struct {
+	*pgstore.DB
+	Registry *hub.Registry
+}
+
+// Close closes the database.
+func (l *HubLog) Close() error {
+	l.DB.Close()
+	return nil
+}
+
+// OpenHubLog opens the log of the hub whose config is cfg.
+func OpenHubLog(cfg *config.Config) (*HubLog, error) {
+	if _, err := os.Stat(cfg.Hub.KeyFile); err != nil {
+		return nil, fmt.Errorf("hub.key_file %s: %w (it is made when the hub first starts; a copy must be here for the operator commands)", cfg.Hub.KeyFile, err)
+	}
+	db, err := openHubLog(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &HubLog{DB: db, Registry: hub.NewRegistry(db.Pool(), nil)}, nil
+}

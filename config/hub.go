@@ -2,9 +2,12 @@ package config
 
 import (
 	"net"
+	"os"
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/BurntSushi/toml"
 )
 
 // HubConfig is the [hub] table. On the hub (`ndikiosk hub`) it says where
@@ -118,4 +121,20 @@ func (c *Config) checkRemote(p *problems) {
 	if c.Verify.ClientSecret != "" || c.Verify.PrivateKey != "" || c.FAPI.SigningKey != "" {
 		p.add("a kiosk with hub.url holds no Singpass credentials: remove the [verify] and [fapi] keys (the hub has them)")
 	}
+}
+
+// IsHubFile reports whether the config file at path is a hub's: its [hub]
+// table names a database (or NDIKIOSK_HUB_DATABASE does). The operator
+// commands (export, deny, allow, doctor) then work on the hub's log.
+func IsHubFile(path string) bool {
+	if os.Getenv(EnvPrefix+"HUB_DATABASE") != "" {
+		return true
+	}
+	var f struct {
+		Hub struct {
+			Database string `toml:"database"`
+		} `toml:"hub"`
+	}
+	_, err := toml.DecodeFile(path, &f)
+	return err == nil && f.Hub.Database != ""
 }

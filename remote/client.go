@@ -14,6 +14,7 @@ import (
 	"image/jpeg"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -336,9 +337,10 @@ func (c *Client) handle(ctx context.Context, m hub.Msg) {
 // still answers the hub's request for a photo with one from the camera.
 func (c *Client) still(ctx context.Context, seq uint64) {
 	reply := hub.Msg{Type: hub.MsgStill, Seq: seq}
-	if c.o.Camera == nil {
+	cam := c.Camera()
+	if cam == nil {
 		reply.Error = "this kiosk has no camera"
-	} else if img, err := c.o.Camera.Frame(ctx); err != nil {
+	} else if img, err := cam.Frame(ctx); err != nil {
 		reply.Error = err.Error()
 	} else {
 		var buf bytes.Buffer
@@ -383,7 +385,18 @@ func (c *Client) Pause() {
 func (c *Client) Resume() { c.send(hub.Msg{Type: hub.MsgResume}) }
 
 // Camera is this kiosk's camera, for the Face preview.
-func (c *Client) Camera() kiosk.Camera { return c.o.Camera }
+func (c *Client) Camera() kiosk.Camera {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.o.Camera
+}
+
+// SetCamera sets the camera once the hub has said whether it uses Face.
+func (c *Client) SetCamera(cam kiosk.Camera) {
+	c.mu.Lock()
+	c.o.Camera = cam
+	c.mu.Unlock()
+}
 
 // OutOfService shows the unavailable screen for good.
 func (c *Client) OutOfService() {
@@ -473,4 +486,29 @@ func writeFile(path string, b []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// Connected reports whether the channel to the hub is open now.
+func (c *Client) Connected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conn != nil
+}
+
+// Health is the kiosk's /healthz in this shape: on this machine only it
+// says whether the hub is connected and what the screen shows.
+func (c *Client) Health(version string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := map[string]any{"status": "ok", "version": version, "role": "kiosk"}
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+				h["hub"] = map[bool]string{true: "connected", false: "disconnected"}[c.Connected()]
+				h["phase"] = c.Screen().Phase.String()
+				h["kiosk_id"] = c.Settings().KioskID
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(h)
+	})
 }
