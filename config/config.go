@@ -85,7 +85,7 @@ type KioskConfig struct {
 	RetentionDays  int      `toml:"retention_days"`  // visits older than this are deleted; default 30
 	ResultTimeout  Duration `toml:"result_timeout"`  // how long a result stays on screen; default 8s
 	ResultMin      Duration `toml:"result_min"`      // no other visitor's result replaces one sooner; default 4s
-	ConfirmTimeout Duration `toml:"confirm_timeout"` // visitor mode: time to confirm; default 60s
+	ConfirmTimeout Duration `toml:"confirm_timeout"` // visitor mode: time to confirm, or to answer "Check out now?"; default 60s
 	Language       string   `toml:"language"`        // screen language: en, zh, ms or ta; default: the system's
 	HideCursor     bool     `toml:"hide_cursor"`     // hide the mouse pointer (touchscreens)
 }
