@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"ndikiosk/app"
 	"ndikiosk/camera"
 	"ndikiosk/config"
 	"ndikiosk/hub"
@@ -86,5 +87,5 @@ func runRemoteKiosk(cfg *config.Config, windowed bool, stdout, stderr io.Writer)
 func remoteFallback(cfg *config.Config) hub.Settings {
 	c := cfg.Kiosk
 	return hub.Settings{KioskID: c.ID, Mode: c.Mode, Venue: c.Venue, Language: c.Language, Contact: c.Contact, Alternative: c.Alternative,
-		RetentionDays: c.RetentionDays}
+		RetentionDays: c.RetentionDays, Local: app.LocalWording(c.Local)}
 }

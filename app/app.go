@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -187,9 +188,22 @@ func engineConfig(cfg *config.Config, id *Identity, face *kiosk.FaceConfig) kios
 		QRLifetime: id.QRLifetime, QRLead: id.QRLead, MaxOutstanding: id.MaxOutstanding,
 		ExchangeTimeout: id.ExchangeTimeout, ResultTimeout: c.ResultTimeout.Duration, ResultMin: c.ResultMin.Duration,
 		ConfirmTimeout: c.ConfirmTimeout.Duration, Sandbox: cfg.Sandbox,
-		ServiceName: id.Name, Contact: c.Contact, Alternative: c.Alternative,
+		ServiceName: id.Name, Contact: c.Contact, Alternative: c.Alternative, Local: LocalWording(c.Local),
 		Hosts: cfg.Visitor.Hosts, Purposes: cfg.Visitor.Purposes, FreeText: cfg.Visitor.FreeText,
 	}
+}
+
+// LocalWording is the [kiosk.local.LANG] tables as the engine takes them;
+// nil when there are none.
+func LocalWording(local map[string]config.Local) map[string]kiosk.Wording {
+	if len(local) == 0 {
+		return nil
+	}
+	m := make(map[string]kiosk.Wording, len(local))
+	for code, l := range local {
+		m[code] = kiosk.Wording{Contact: strings.TrimSpace(l.Contact), Alternative: strings.TrimSpace(l.Alternative)}
+	}
+	return m
 }
 
 // pinLock is the admin PIN pad: the configured hash, or the sandbox PIN.

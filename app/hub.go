@@ -103,7 +103,8 @@ func (h *Hub) hubConfig(version string) hub.Config {
 	c := cfg.Kiosk
 	hc := hub.Config{CallbackPath: id.CallbackPath, JWKSPath: id.JWKSPath, JWKS: id.JWKS, Version: version,
 		Defaults: hub.Settings{Mode: c.Mode, MinAge: c.MinAge, Venue: c.Venue, Language: c.Language, PhoneCamera: id.PhoneCamera,
-			Sandbox: cfg.Sandbox, Face: h.face != nil, RetentionDays: c.RetentionDays, Contact: c.Contact, Alternative: c.Alternative}}
+			Sandbox: cfg.Sandbox, Face: h.face != nil, RetentionDays: c.RetentionDays, Contact: c.Contact, Alternative: c.Alternative,
+			Local: LocalWording(c.Local)}}
 	if id.Sandbox != nil {
 		hc.Sandbox, hc.SandboxPrefix = id.Sandbox, config.SandboxPrefix
 	}

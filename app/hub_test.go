@@ -203,7 +203,7 @@ func TestHubRevokeCutsKioskOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := sc.await(t, "unavailable screen", func(s kiosk.Screen) bool { return s.Phase != kiosk.PhaseQR })
-	if got.Phase != kiosk.PhaseUnavailable || got.Alternative == "" {
+	if got.Phase != kiosk.PhaseUnavailable || got.QR != "" {
 		t.Fatalf("after revocation the kiosk shows %+v", got)
 	}
 	deadline := time.Now().Add(3 * time.Second)

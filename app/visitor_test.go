@@ -66,15 +66,40 @@ func testVisitorCheckInAndOut(t *testing.T, provider string) {
 		len(vs[0].PersonKey) != 32 || !vs[0].CheckedOutAt.IsZero() {
 		t.Fatalf("logged %+v", vs)
 	}
-	// Scanning again the same day checks the visitor out.
+	// Scanning again the same day asks whether to check out; "no" and no
+	// answer change nothing.
 	r.clock.Add(2 * time.Hour)
 	r.engine.Cancel()
 	s = r.visit(t, "Comma and percent in name", "allow", "")
-	if s.Outcome != OutcomeCheckedOut || s.Name != "TAN, AH KOW 100% (JOHN)" {
+	if s.Phase != PhaseCheckOut || s.Name != "TAN, AH KOW 100% (JOHN)" || s.MaskedID != vs[0].MaskedID ||
+		!s.Until.Equal(r.clock.Now().Add(time.Minute)) {
+		t.Fatalf("check-out question %+v", s)
+	}
+	r.engine.CheckOut(false)
+	if s := r.engine.Screen(); s.Phase != PhaseQR {
+		t.Fatalf("after no: %+v", s)
+	}
+	if s := r.visit(t, "Comma and percent in name", "allow", ""); s.Phase != PhaseCheckOut {
+		t.Fatalf("asked again: %+v", s)
+	}
+	r.clock.Add(time.Minute)
+	if s := r.waitQR(t); s.Phase != PhaseQR {
+		t.Fatalf("after no answer: %+v", s)
+	}
+	if vs := visits(t, r); len(vs) != 1 || !vs[0].CheckedOutAt.IsZero() {
+		t.Fatalf("no and no answer changed the log: %+v", vs)
+	}
+	if s := r.visit(t, "Comma and percent in name", "allow", ""); s.Phase != PhaseCheckOut {
+		t.Fatalf("asked a third time: %+v", s)
+	}
+	r.engine.CheckOut(true)
+	s = r.engine.Screen()
+	if s.Outcome != OutcomeCheckedOut || s.Name != "TAN, AH KOW 100% (JOHN)" || s.MaskedID != vs[0].MaskedID {
 		t.Fatalf("goodbye %+v", s)
 	}
+	r.engine.CheckOut(true) // a second tap finds nothing to answer
 	vs = visits(t, r)
-	if len(vs) != 1 || !vs[0].CheckedOutAt.Equal(vs[0].StartedAt.Add(2*time.Hour)) {
+	if len(vs) != 1 || !vs[0].CheckedOutAt.Equal(vs[0].StartedAt.Add(2*time.Hour+time.Minute)) {
 		t.Fatalf("after check-out %+v", vs)
 	}
 	// A third scan is a new visit.

@@ -2,11 +2,13 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"ndikiosk/kiosk"
 	"ndikiosk/ndi"
@@ -75,8 +77,9 @@ func (c *Config) checkKiosk(p *problems) {
 		p.add("visitor mode needs visitor.hosts and visitor.purposes, or visitor.free_text = true")
 	}
 	if k.Language != "" {
-		p.oneOf("kiosk.language", k.Language, "en", "zh", "ms", "ta")
+		p.oneOf("kiosk.language", k.Language, Languages...)
 	}
+	checkLocal(p, k)
 	if c.Admin.PINHash != "" {
 		if _, err := kiosk.ParsePINHash(c.Admin.PINHash); err != nil {
 			p.add("%v", err)
@@ -112,6 +115,28 @@ func (c *Config) checkKiosk(p *problems) {
 		p.add("kiosk.tls_cert and kiosk.tls_key go together")
 	}
 }
+
+// checkLocal checks the [kiosk.local.LANG] tables: one of the four screen
+// languages each, and text that fits on one screen line or two.
+func checkLocal(p *problems, k KioskConfig) {
+	for _, code := range slices.Sorted(maps.Keys(k.Local)) {
+		if !slices.Contains(Languages, code) {
+			p.add("kiosk.local.%s: %q is not a screen language; want %s", code, code, strings.Join(Languages, ", "))
+		}
+	}
+	texts := map[string]string{"kiosk.contact": k.Contact, "kiosk.alternative": k.Alternative}
+	for code, l := range k.Local {
+		texts["kiosk.local."+code+".contact"], texts["kiosk.local."+code+".alternative"] = l.Contact, l.Alternative
+	}
+	for _, key := range slices.Sorted(maps.Keys(texts)) {
+		if n := utf8.RuneCountInString(texts[key]); n > maxWording {
+			p.add("%s is %d characters; at most %d fit on the screen", key, n, maxWording)
+		}
+	}
+}
+
+// maxWording is the longest contact or alternative, in characters.
+const maxWording = 200
 
 func (c *Config) checkFace(p *problems) {
 	f := c.Face

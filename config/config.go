@@ -71,8 +71,12 @@ type KioskConfig struct {
 	Listen       string `toml:"listen"`        // callback server address; default 127.0.0.1:8080
 	CallbackPath string `toml:"callback_path"` // default /callback
 	DataDir      string `toml:"data_dir"`      // default: the user's data folder
-	Contact      string `toml:"contact"`       // who to contact when Verify is unavailable
-	Alternative  string `toml:"alternative"`   // the non-Verify way, e.g. "Please approach the counter"
+	Contact      string `toml:"contact"`       // who to contact when Singpass is unavailable; default: the kiosk's own wording, translated
+	Alternative  string `toml:"alternative"`   // the non-Singpass way, e.g. "Please approach the counter."; likewise
+	// Local is contact and alternative by screen language ([kiosk.local.zh]
+	// and so on: en, zh, ms, ta); a language without its own shows the two
+	// above.
+	Local map[string]Local `toml:"local"`
 
 	TLSCert string `toml:"tls_cert"` // serve HTTPS with this certificate (PEM), for sites without a reverse proxy
 	TLSKey  string `toml:"tls_key"`  // and its key
@@ -84,10 +88,20 @@ type KioskConfig struct {
 	RetentionDays  int      `toml:"retention_days"`  // visits older than this are deleted; default 30
 	ResultTimeout  Duration `toml:"result_timeout"`  // how long a result stays on screen; default 8s
 	ResultMin      Duration `toml:"result_min"`      // no other visitor's result replaces one sooner; default 4s
-	ConfirmTimeout Duration `toml:"confirm_timeout"` // visitor mode: time to confirm; default 60s
+	ConfirmTimeout Duration `toml:"confirm_timeout"` // visitor mode: time to confirm, or to answer "Check out now?"; default 60s
 	Language       string   `toml:"language"`        // screen language: en, zh, ms or ta; default: the system's
 	HideCursor     bool     `toml:"hide_cursor"`     // hide the mouse pointer (touchscreens)
 }
+
+// Local is one language's [kiosk.local.LANG] table.
+type Local struct {
+	Contact     string `toml:"contact"`
+	Alternative string `toml:"alternative"`
+}
+
+// Languages are the screen languages' codes, for kiosk.language and the
+// [kiosk.local.LANG] tables.
+var Languages = []string{"en", "zh", "ms", "ta"}
 
 // AdminConfig is the [admin] table.
 type AdminConfig struct {
@@ -265,7 +279,8 @@ func (c *Config) kioskDefaults() {
 		dataDir += "-sandbox"
 	}
 	k.Listen, k.CallbackPath, k.DataDir = or(k.Listen, "127.0.0.1:8080"), or(k.CallbackPath, "/callback"), or(k.DataDir, dataDir)
-	k.Contact, k.Alternative = or(k.Contact, "the venue staff"), or(k.Alternative, "Please approach the counter.")
+	// Contact and alternative have no default here: left empty, every
+	// screen language says its own (a default in English would hide them).
 	k.MinAge, k.RetentionDays = or(k.MinAge, 18), or(k.RetentionDays, 30)
 	k.ResultTimeout.Duration = or(k.ResultTimeout.Duration, 8*time.Second)
 	k.ResultMin.Duration = or(k.ResultMin.Duration, 4*time.Second)

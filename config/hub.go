@@ -2,8 +2,8 @@ package config
 
 import (
 	"net"
-	"os"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 

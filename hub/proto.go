@@ -26,6 +26,8 @@ const (
 	// kiosk → hub
 	MsgCancel    = "cancel"
 	MsgConfirm   = "confirm" // Seq, Host, Purpose
+	MsgDismiss   = "dismiss"
+	MsgCheckOut  = "check-out" // Yes: the answer to "Check out now?"
 	MsgFaceRetry = "face-retry"
 	MsgPause     = "pause"
 	MsgResume    = "resume"
@@ -40,6 +42,7 @@ type Msg struct {
 	Screen   *kiosk.Screen `json:"screen,omitempty"`
 	Host     string        `json:"host,omitempty"`
 	Purpose  string        `json:"purpose,omitempty"`
+	Yes      bool          `json:"yes,omitempty"`
 	Error    string        `json:"error,omitempty"`
 	JPEG     []byte        `json:"jpeg,omitempty"`
 }
@@ -48,17 +51,18 @@ type Msg struct {
 // need that the screens themselves do not carry. They come from the hub's
 // config and the kiosk's row (kiosks.settings).
 type Settings struct {
-	KioskID       string `json:"kiosk_id"`
-	Mode          string `json:"mode"`
-	MinAge        int    `json:"min_age"`
-	Venue         string `json:"venue"`
-	Language      string `json:"language,omitempty"`
-	PhoneCamera   bool   `json:"phone_camera"` // the QR is a web address for the phone's camera (FAPI)
-	Sandbox       bool   `json:"sandbox"`
-	Face          bool   `json:"face"` // the hub will ask for stills
-	RetentionDays int    `json:"retention_days"`
-	Contact       string `json:"contact"`
-	Alternative   string `json:"alternative"`
+	KioskID       string                   `json:"kiosk_id"`
+	Mode          string                   `json:"mode"`
+	MinAge        int                      `json:"min_age"`
+	Venue         string                   `json:"venue"`
+	Language      string                   `json:"language,omitempty"`
+	PhoneCamera   bool                     `json:"phone_camera"` // the QR is a web address for the phone's camera (FAPI)
+	Sandbox       bool                     `json:"sandbox"`
+	Face          bool                     `json:"face"` // the hub will ask for stills
+	RetentionDays int                      `json:"retention_days"`
+	Contact       string                   `json:"contact"`
+	Alternative   string                   `json:"alternative"`
+	Local         map[string]kiosk.Wording `json:"local,omitempty"` // contact and alternative by language
 }
 
 // Overrides are the per-kiosk settings kept in kiosks.settings; a zero

@@ -263,6 +263,11 @@ func (s *session) handle(m Msg) {
 			err := e.Confirm(m.Host, m.Purpose)
 			s.send(Msg{Type: MsgReply, Seq: m.Seq, Error: confirmErrorName(err)})
 		}()
+	case MsgDismiss:
+		e.Dismiss()
+	case MsgCheckOut:
+		// Writes the check-out: not on the read loop.
+		go e.CheckOut(m.Yes)
 	case MsgFaceRetry:
 		e.FaceRetry()
 	case MsgPause:

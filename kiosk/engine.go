@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"ndikiosk/ndi"
 	"net/url"
 	"slices"
@@ -34,10 +35,11 @@ const (
 	PhaseConfirm                  // visitor mode: confirm particulars, pick host and purpose
 	PhaseFace                     // Face step: camera preview and countdown, or a retry offer
 	PhasePaused                   // staff at the admin screens, or out of service: no code shown or honoured
+	PhaseCheckOut                 // visitor mode: a visitor checked in today is asked whether to check out
 )
 
 func (p Phase) String() string {
-	return [...]string{"starting", "qr", "checking", "result", "unavailable", "confirm", "face", "paused"}[p]
+	return [...]string{"starting", "qr", "checking", "result", "unavailable", "confirm", "face", "paused", "checkout"}[p]
 }
 
 // Outcome is the decision of a visit.
@@ -68,21 +70,26 @@ const (
 // Screen is an immutable snapshot of what the kiosk shows. Observers get a
 // fresh value on every change.
 type Screen struct {
-	Phase       Phase
-	QR          string    // the signed QR URL, PhaseQR only
-	QRStart     time.Time // when the shown code became valid
-	NextQR      time.Time // when the next code replaces it
-	Outcome     Outcome   // PhaseResult and PhaseUnavailable
-	MinAge      int       // age mode threshold
-	MaskedID    string    // results of a verified person: the masked id, whose last characters tell visitors apart
-	DecidedAt   time.Time // results: when it was decided, shown with it
-	Name        string    // visitor mode: "Welcome, NAME" / "Goodbye, NAME"
-	Message     string    // PhaseUnavailable: Verify's prescribed text; not-recorded: the reason (English)
-	Contact     string    // the operator's contact, for the unavailable message in any language
-	Alternative string    // the operator's non-Verify alternative, as configured
-	Reason      string    // not-recorded: why, when the store said ("the disk is full")
-	Until       time.Time // when a result, message or confirmation clears itself
-	Seq         uint64    // increases with every change
+	Phase     Phase
+	QR        string    // the signed QR URL, PhaseQR only
+	QRStart   time.Time // when the shown code became valid
+	NextQR    time.Time // when the next code replaces it
+	Outcome   Outcome   // PhaseResult and PhaseUnavailable
+	MinAge    int       // age mode threshold
+	MaskedID  string    // results of a verified person: the masked id, whose last characters tell visitors apart
+	DecidedAt time.Time // results: when it was decided, shown with it
+	Name      string    // visitor mode: "Welcome, NAME" / "Goodbye, NAME"
+	Message   string    // PhaseUnavailable: Verify's prescribed text; not-recorded: the reason (English, for the log)
+	// The operator's contact and non-Singpass alternative as configured
+	// (results and PhaseUnavailable): Contact and Alternative for any
+	// language, Local by language code where the venue gave its own. Empty
+	// when the venue named none: the screen then uses its own wording.
+	Contact     string
+	Alternative string
+	Local       map[string]Wording // read only: shared by every screen
+	Reason      string             // not-recorded: why, when the store said ("the disk is full")
+	Until       time.Time          // when a result, message or confirmation clears itself
+	Seq         uint64             // increases with every change
 
 	// PhaseConfirm (visitor mode): the particulars exactly as Singpass sent
 	// them, and the choices the visitor makes before submitting.
@@ -98,6 +105,20 @@ type Screen struct {
 	FaceRetry   bool
 }
 
+// Wording is the operator's contact and alternative in one language.
+type Wording struct {
+	Contact     string // whom to ask for help: "the front desk"
+	Alternative string // the non-Singpass way: "Please approach the counter."
+}
+
+// DefaultContact and DefaultAlternative are the English wording of the
+// unavailable and not-recorded messages the engine keeps (Screen.Message)
+// when the venue named none; the screens translate their own.
+const (
+	DefaultContact     = "the venue staff"
+	DefaultAlternative = "Please approach the counter."
+)
+
 // Particular is one line of a visitor's particulars.
 type Particular struct {
 	Attribute string // Verify attribute id, e.g. "mobileno"
@@ -109,25 +130,26 @@ type Particular struct {
 // the defaults live; only MaxInFlight may be left zero.
 type EngineConfig struct {
 	KioskID         string
-	Mode            string        // ModeAge or ModeVisitor
-	Attributes      []string      // what is requested from Singpass, for the transaction log
-	Hosts           []string      // visitor mode: whom a visitor may see
-	Purposes        []string      // visitor mode: why
-	FreeText        bool          // visitor mode: hosts and purposes may be typed in
-	ConfirmTimeout  time.Duration // time to confirm particulars, then everything is purged
-	Face            *FaceConfig   // nil: no Face step
-	MinAge          int           // age mode threshold
-	QRLifetime      time.Duration // how long a code may be scanned
-	QRLead          time.Duration // the next code is shown this long before the current expires
-	ExchangeTimeout time.Duration // deadline of one exchange (and of one code request)
-	ResultTimeout   time.Duration // how long a result stays on screen
-	ResultMin       time.Duration // no other result replaces one before this; another scan is told to wait
-	MaxOutstanding  int           // codes awaited at once: the shown one and a few just replaced
-	MaxInFlight     int           // exchanges at once, counting cancelled ones still finishing; 0: 4
-	Contact         string        // the operator's contact, for the unavailable message
-	Alternative     string        // the operator's non-Singpass alternative
-	ServiceName     string        // named when it cannot serve: "Verify" or "Singpass"
-	Sandbox         bool          // every visit is marked as the sandbox's
+	Mode            string             // ModeAge or ModeVisitor
+	Attributes      []string           // what is requested from Singpass, for the transaction log
+	Hosts           []string           // visitor mode: whom a visitor may see
+	Purposes        []string           // visitor mode: why
+	FreeText        bool               // visitor mode: hosts and purposes may be typed in
+	ConfirmTimeout  time.Duration      // time to confirm particulars, then everything is purged
+	Face            *FaceConfig        // nil: no Face step
+	MinAge          int                // age mode threshold
+	QRLifetime      time.Duration      // how long a code may be scanned
+	QRLead          time.Duration      // the next code is shown this long before the current expires
+	ExchangeTimeout time.Duration      // deadline of one exchange (and of one code request)
+	ResultTimeout   time.Duration      // how long a result stays on screen
+	ResultMin       time.Duration      // no other result replaces one before this; another scan is told to wait
+	MaxOutstanding  int                // codes awaited at once: the shown one and a few just replaced
+	MaxInFlight     int                // exchanges at once, counting cancelled ones still finishing; 0: 4
+	Contact         string             // the operator's contact, for the unavailable message; "": DefaultContact in the log, the screen's own wording
+	Alternative     string             // the operator's non-Singpass alternative; "" likewise
+	Local           map[string]Wording // the contact and alternative by language code (en, zh, ms, ta), where the venue gave them
+	ServiceName     string             // named when it cannot serve: "Verify" or "Singpass"
+	Sandbox         bool               // every visit is marked as the sandbox's
 }
 
 // Engine runs the kiosk: it rotates the QR, guards the callback, runs the
@@ -152,8 +174,9 @@ type Engine struct {
 	closed   bool      // Close has begun
 	visit    uint64    // changes when a visit is abandoned (every rotation) and with every accepted callback
 	pending  *pendingVisit
-	inFlight int    // exchanges running
-	paused   string // why no code is shown or honoured ("admin", "out of service"); "" when serving
+	leaving  *leavingVisit // PhaseCheckOut: the open visit the visitor is asked to end
+	inFlight int           // exchanges running
+	paused   string        // why no code is shown or honoured ("admin", "out of service"); "" when serving
 
 	// A remote provider's codes are prepared ahead, off the lock.
 	ready      *readyCode // the next code, prepared
@@ -193,6 +216,13 @@ const fetchBackoff = 3 * time.Second
 type pendingVisit struct {
 	visit  Visit
 	person *ndi.Person
+}
+
+// leavingVisit is the open visit of a visitor asked whether to check out.
+type leavingVisit struct {
+	id       int64
+	name     string
+	maskedID string
 }
 
 type outstanding struct {
@@ -238,6 +268,7 @@ func NewEngine(ctx context.Context, cfg EngineConfig, d Deps) (*Engine, error) {
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = maxInFlight
 	}
+	cfg.Local = maps.Clone(cfg.Local) // handed out with every result: nobody may change it
 	ctx, cancel := context.WithCancel(ctx)
 	e := &Engine{cfg: cfg, provider: d.Provider, store: d.Store, now: d.Now, log: d.Log, onQR: d.OnQR,
 		states: map[string]outstanding{}, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
@@ -251,8 +282,8 @@ func (cfg EngineConfig) check() error {
 	switch {
 	case cfg.KioskID == "" || (cfg.Mode != ModeAge && cfg.Mode != ModeVisitor):
 		return errors.New("engine: kiosk id and mode are required")
-	case cfg.ServiceName == "" || cfg.Contact == "":
-		return errors.New("engine: the service name and the operator's contact are required")
+	case cfg.ServiceName == "":
+		return errors.New("engine: the service name is required")
 	case cfg.QRLifetime <= 0 || cfg.QRLead <= 0 || cfg.QRLead >= cfg.QRLifetime:
 		return errors.New("engine: the QR lead must be positive and shorter than the QR lifetime")
 	case cfg.ExchangeTimeout <= 0 || cfg.ConfirmTimeout <= 0 || cfg.ResultMin <= 0 || cfg.ResultMin > cfg.ResultTimeout:
@@ -396,7 +427,7 @@ func (e *Engine) advance(now time.Time) {
 		default:
 			e.capture(now)
 		}
-	case PhaseResult, PhaseUnavailable, PhaseConfirm:
+	case PhaseResult, PhaseUnavailable, PhaseConfirm, PhaseCheckOut:
 		switch {
 		case now.Before(e.screen.Until):
 		case e.screen.Phase == PhaseConfirm:
@@ -407,6 +438,9 @@ func (e *Engine) advance(now time.Time) {
 			e.visit++
 			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeTimedOut, Until: now.Add(e.cfg.ResultTimeout)})
 		default:
+			if e.leaving != nil {
+				e.log.Info("visitor did not answer whether to check out; the visit stays open")
+			}
 			e.rotate(now)
 		}
 	}
@@ -434,7 +468,7 @@ func (e *Engine) nextDue(now time.Time) time.Time {
 			return next
 		}
 		return e.screen.NextQR
-	case PhaseResult, PhaseUnavailable, PhaseConfirm, PhaseFace:
+	case PhaseResult, PhaseUnavailable, PhaseConfirm, PhaseFace, PhaseCheckOut:
 		return e.screen.Until
 	}
 	return now.Add(time.Second) // a failed rotation is retried
@@ -446,7 +480,7 @@ func (e *Engine) nextDue(now time.Time) time.Time {
 // a code that is still good). Whatever visit was under way is abandoned:
 // its late results are dropped. e.mu is held.
 func (e *Engine) rotate(now time.Time) {
-	e.pending = nil
+	e.pending, e.leaving = nil, nil
 	e.visit++
 	if !e.provider.Remote() {
 		state := e.newState()
@@ -538,7 +572,10 @@ func (e *Engine) set(s Screen) {
 	s.Seq = e.screen.Seq + 1
 	s.MinAge = e.cfg.MinAge
 	if s.Phase == PhaseResult || s.Phase == PhaseUnavailable {
-		s.DecidedAt = e.now()
+		if s.DecidedAt.IsZero() {
+			s.DecidedAt = e.now()
+		}
+		s.Contact, s.Alternative, s.Local = e.cfg.Contact, e.cfg.Alternative, e.cfg.Local
 	}
 	e.screen = s
 }
@@ -549,7 +586,7 @@ func (e *Engine) set(s Screen) {
 // the kiosk. e.mu is held.
 func (e *Engine) busy(now time.Time) bool {
 	switch e.screen.Phase {
-	case PhaseChecking, PhaseConfirm, PhaseFace, PhasePaused:
+	case PhaseChecking, PhaseConfirm, PhaseFace, PhasePaused, PhaseCheckOut:
 		return true
 	case PhaseResult, PhaseUnavailable:
 		return now.Before(e.screen.DecidedAt.Add(e.cfg.ResultMin))
@@ -724,7 +761,7 @@ func (e *Engine) notRecorded(now time.Time, err error) {
 		msg = "This visit could not be recorded: " + se.Reason + "."
 	}
 	e.set(Screen{Phase: PhaseResult, Outcome: OutcomeNotRecorded, Until: now.Add(e.cfg.ResultTimeout),
-		Message: msg + " " + strings.TrimSpace(e.cfg.Alternative), Reason: reason, Alternative: e.cfg.Alternative})
+		Message: msg + " " + e.alternativeEN(), Reason: reason})
 }
 
 // finish turns the exchange's answer into the decision screen.
@@ -787,8 +824,8 @@ func (e *Engine) decide(now time.Time, rec Visit, p *ndi.Person) {
 }
 
 // visitor handles a verified visitor, decided at now: refused if on the
-// deny list, checked out if already checked in today, otherwise asked to
-// confirm. It reads and writes the log without the engine's lock and
+// deny list, asked whether to check out if already checked in today,
+// otherwise asked to confirm their particulars. It reads and writes the log without the engine's lock and
 // returns what to show, to be run with the lock (see unlocked).
 func (e *Engine) visitor(now time.Time, rec Visit, p *ndi.Person) func(time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
@@ -811,13 +848,11 @@ func (e *Engine) visitor(now time.Time, rec Visit, p *ndi.Person) func(time.Time
 	open, err := e.store.OpenVisit(ctx, rec.PersonKey, startOfDay(now))
 	switch {
 	case err == nil:
-		if err := e.store.CheckOut(ctx, open.ID, now); err != nil {
-			e.log.Error("check-out not recorded", "error", err.Error())
-			return func(now time.Time) { e.notRecorded(now, err) }
-		}
+		// A second scan may be a mistake, or a visitor coming back in: it
+		// asks, and nothing changes until the answer.
 		return func(now time.Time) {
-			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedOut, Name: rec.Name, MaskedID: rec.MaskedID,
-				Until: now.Add(e.cfg.ResultTimeout)})
+			e.leaving = &leavingVisit{id: open.ID, name: rec.Name, maskedID: rec.MaskedID}
+			e.set(Screen{Phase: PhaseCheckOut, Name: rec.Name, MaskedID: rec.MaskedID, Until: now.Add(e.cfg.ConfirmTimeout)})
 		}
 	case errors.Is(err, ErrNotFound):
 		return func(now time.Time) {
@@ -863,6 +898,37 @@ func (e *Engine) Confirm(host, purpose string) error {
 			Until: now.Add(e.cfg.ResultTimeout)})
 	})
 	return nil
+}
+
+// CheckOut answers the check-out question (PhaseCheckOut): yes ends the
+// visit in the log and says goodbye; no shows a fresh code and changes
+// nothing. It returns once the log has answered, without holding the
+// engine's lock meanwhile.
+func (e *Engine) CheckOut(yes bool) {
+	e.mu.Lock()
+	defer e.unlock()
+	defer e.poke()
+	v := e.leaving
+	if e.screen.Phase != PhaseCheckOut || v == nil {
+		return
+	}
+	e.leaving = nil // a second tap finds nothing to answer
+	if !yes {
+		e.rotate(e.now())
+		return
+	}
+	e.unlocked(func() func(time.Time) {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		if err := e.store.CheckOut(ctx, v.id, e.now()); err != nil {
+			e.log.Error("check-out not recorded", "error", err.Error())
+			return func(now time.Time) { e.notRecorded(now, err) }
+		}
+		return func(now time.Time) {
+			e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedOut, Name: v.name, MaskedID: v.maskedID,
+				Until: now.Add(e.cfg.ResultTimeout)})
+		}
+	})
 }
 
 func (e *Engine) allowed(choice string, list []string) bool {
@@ -935,18 +1001,28 @@ func reasonFor(err error) string {
 func (e *Engine) showUnavailable(now time.Time) { e.set(e.unavailableScreen(now)) }
 
 func (e *Engine) unavailableScreen(now time.Time) Screen {
-	return Screen{Phase: PhaseUnavailable, Outcome: OutcomeUnavailable, Message: e.unavailableMessage(), Until: now.Add(e.cfg.ResultTimeout),
-		Contact: e.cfg.Contact, Alternative: e.cfg.Alternative}
+	return Screen{Phase: PhaseUnavailable, Outcome: OutcomeUnavailable, Message: e.unavailableMessage(), Until: now.Add(e.cfg.ResultTimeout)}
 }
 
 // unavailableMessage is the wording the Verify documentation prescribes,
-// followed by the operator's alternative.
+// followed by the operator's alternative, in English: the engine keeps it
+// (Screen.Message); the screens say it in the visitor's language.
 func (e *Engine) unavailableMessage() string {
-	msg := "We are unable to validate your identity through " + e.cfg.ServiceName + ". Please contact " + e.cfg.Contact + " if you require additional assistance."
-	if alt := strings.TrimSpace(e.cfg.Alternative); alt != "" {
-		msg += "\n" + alt
+	contact := strings.TrimSpace(e.cfg.Contact)
+	if contact == "" {
+		contact = DefaultContact
 	}
-	return msg
+	return "We are unable to validate your identity through " + e.cfg.ServiceName + ". Please contact " + contact +
+		" if you require additional assistance.\n" + e.alternativeEN()
+}
+
+// alternativeEN is the operator's alternative as configured, or the
+// English default.
+func (e *Engine) alternativeEN() string {
+	if alt := strings.TrimSpace(e.cfg.Alternative); alt != "" {
+		return alt
+	}
+	return DefaultAlternative
 }
 
 // Cancel abandons the current visit and returns to a fresh QR.
@@ -957,6 +1033,28 @@ func (e *Engine) Cancel() {
 		return
 	}
 	e.rotate(e.now())
+}
+
+// Dismiss closes a result at the visitor's tap: at once when it has stood
+// for its minimum time (kiosk.result_min, so that door staff can read it),
+// otherwise as soon as it has. The screen out of service stays.
+func (e *Engine) Dismiss() {
+	e.mu.Lock()
+	defer e.unlock()
+	defer e.poke()
+	s := e.screen
+	if e.paused != "" || (s.Phase != PhaseResult && s.Phase != PhaseUnavailable) || s.Until.IsZero() {
+		return
+	}
+	now := e.now()
+	earliest := s.DecidedAt.Add(e.cfg.ResultMin)
+	switch {
+	case !now.Before(earliest):
+		e.rotate(now)
+	case earliest.Before(s.Until):
+		s.Until = earliest
+		e.set(s)
+	}
 }
 
 // Pause stops the kiosk while staff use the admin screens: the visit under
@@ -995,7 +1093,7 @@ func (e *Engine) OutOfService() {
 // e.mu is held.
 func (e *Engine) halt(why string, s Screen) {
 	e.paused = why
-	e.pending = nil
+	e.pending, e.leaving = nil, nil
 	e.visit++
 	clear(e.states)
 	e.wantCode = false

@@ -93,7 +93,7 @@ func (e *Engine) faceEnds(result string, score float64, out Outcome) {
 			e.notRecorded(now, err)
 			return
 		}
-		e.set(Screen{Phase: PhaseResult, Outcome: out, Reason: result, Alternative: e.cfg.Alternative, MaskedID: rec.MaskedID,
+		e.set(Screen{Phase: PhaseResult, Outcome: out, Reason: result, MaskedID: rec.MaskedID,
 			Until: now.Add(e.cfg.ResultTimeout)})
 	})
 }

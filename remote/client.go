@@ -148,7 +148,7 @@ func (c *Client) unavailable() {
 	st := c.settings
 	c.mu.Unlock()
 	c.publish(kiosk.Screen{Phase: kiosk.PhaseUnavailable, Outcome: kiosk.OutcomeUnavailable, Contact: st.Contact,
-		Alternative: st.Alternative, Message: "The kiosk cannot reach its hub."})
+		Alternative: st.Alternative, Local: st.Local, Message: "The kiosk cannot reach its hub."})
 }
 
 // staleAfter is how long past its replacement time a code may stay on
@@ -370,6 +370,12 @@ func (c *Client) send(m hub.Msg) error {
 
 // Cancel abandons the current visit.
 func (c *Client) Cancel() { c.send(hub.Msg{Type: hub.MsgCancel}) }
+
+// Dismiss closes the result on show at the visitor's tap.
+func (c *Client) Dismiss() { c.send(hub.Msg{Type: hub.MsgDismiss}) }
+
+// CheckOut answers "Check out now?".
+func (c *Client) CheckOut(yes bool) { c.send(hub.Msg{Type: hub.MsgCheckOut, Yes: yes}) }
 
 // FaceRetry starts another Face attempt.
 func (c *Client) FaceRetry() { c.send(hub.Msg{Type: hub.MsgFaceRetry}) }

@@ -75,7 +75,7 @@ func TestUnavailableInMalay(t *testing.T) {
 	r.showQR(qrURL("1"))
 	test.Tap(r.k.langs[2])
 	r.e.publish(unavailable(r.clock.Now().Add(8 * time.Second)))
-	want := "Kami tidak dapat mengesahkan identiti anda melalui Verify. Sila hubungi the front desk jika anda memerlukan bantuan lanjut.\nPlease approach the counter."
+	want := "Kami tidak dapat mengesahkan identiti anda melalui Singpass. Sila hubungi the front desk jika anda memerlukan bantuan lanjut.\nPlease approach the counter."
 	if r.k.resultDetail.Text != want {
 		t.Fatalf("Malay unavailable:\n%q\nwant\n%q", r.k.resultDetail.Text, want)
 	}

@@ -15,6 +15,12 @@ type Engine interface {
 	// Confirm submits the visitor's host and purpose; an error means the
 	// choice was not accepted and the confirm screen stays.
 	Confirm(host, purpose string) error
+	// Dismiss closes the result on show at the visitor's tap (once it has
+	// stood its minimum time); a fresh code follows.
+	Dismiss()
+	// CheckOut answers kiosk.PhaseCheckOut: yes checks the visitor out,
+	// no shows a fresh code and changes nothing.
+	CheckOut(yes bool)
 	// FaceRetry starts another Face attempt after a failed one.
 	FaceRetry()
 	// Camera is the Face step's camera, for the live preview; nil without one.

@@ -30,6 +30,8 @@ type fakeEngine struct {
 	pauses     int
 	resumes    int
 	outOfServ  int
+	dismisses  int
+	checkOuts  []bool // the answers to the check-out question
 }
 
 func (f *fakeEngine) Subscribe(fn func(kiosk.Screen)) {
@@ -51,6 +53,25 @@ func (f *fakeEngine) Confirm(host, purpose string) error {
 	defer f.mu.Unlock()
 	f.confirms = append(f.confirms, host+"|"+purpose)
 	return f.confirmErr
+}
+
+func (f *fakeEngine) Dismiss() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dismisses++
+}
+
+func (f *fakeEngine) CheckOut(yes bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checkOuts = append(f.checkOuts, yes)
+}
+
+// answers are the Dismiss taps and check-out answers so far.
+func (f *fakeEngine) answers() (dismisses int, checkOuts []bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dismisses, slices.Clone(f.checkOuts)
 }
 
 func (f *fakeEngine) FaceRetry() {

@@ -2,13 +2,13 @@ package ui
 
 import (
 	"image"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"ndikiosk/kiosk"
@@ -63,6 +63,7 @@ type Kiosk struct {
 
 	checkingText   *canvas.Text
 	checkingDetail *canvas.Text
+	busy           *busyBar // moves while the kiosk waits for Singpass or a code
 	cancel         *widget.Button
 	checking       fyne.CanvasObject
 
@@ -83,11 +84,16 @@ type Kiosk struct {
 	resultStamp  *canvas.Text // the id's last characters and the time: whose result this is
 	resultDetail *widget.Label
 	resultBand   *canvas.Rectangle
+	resultClose  *canvas.Text // "Tap to close · 6 s"
+	resultTap    *tapArea     // the whole result screen: a tap closes it
 	result       fyne.CanvasObject
+
+	checkOut *checkOutScreen
 
 	face  *faceScreen
 	admin *adminUI
 	fits  []*fyne.Container // headlines that shrink to fit; re-laid out when their text changes
+	bolds []*emboldened     // the bold ones' shadows, for scripts without a bold font
 	scale *scaler           // the window's height, which the headlines' sizes follow
 	text  float32           // the theme's text size, which follows the window's size (themeText)
 	// qrPx is the QR code's pixels per module as last laid out, 0 before
@@ -144,7 +150,7 @@ func New(app fyne.App, win fyne.Window, e Engine, opts Options) *Kiosk {
 		for {
 			select {
 			case <-k.ticker.C:
-				fyne.Do(k.tick)
+				fyne.Do(k.everyTick)
 			case <-k.stopTick:
 				return
 			}
@@ -169,6 +175,19 @@ const (
 	slowTick = 5 * time.Second
 	fastTick = time.Second
 )
+
+// everyTick is what the ticker does: the code's countdown and the admin
+// screens' (tick), and the seconds a result or the check-out question has
+// left.
+func (k *Kiosk) everyTick() {
+	k.tick()
+	switch s := k.screen; s.Phase {
+	case kiosk.PhaseResult, kiosk.PhaseUnavailable:
+		k.tickResult(s)
+	case kiosk.PhaseCheckOut:
+		k.tickCheckOut(s)
+	}
+}
 
 // Stop ends the countdown ticker.
 func (k *Kiosk) Stop() {
@@ -197,16 +216,23 @@ func (k *Kiosk) build() {
 	k.buildChecking()
 	k.buildConfirm()
 	k.buildResult()
+	k.buildCheckOut()
 	k.face = newFaceScreen(k)
 	k.translate()
 	k.show(nil)
 }
 
-// fit wraps a headline so that it shrinks to fit its width.
+// fit wraps a headline so that it shrinks to fit its width; a bold one is
+// emboldened when its script has no bold font (see embolden).
 func (k *Kiosk) fit(t *canvas.Text) *fyne.Container {
 	c := fitted(t, k.scale)
 	k.fits = append(k.fits, c)
-	return c
+	if !t.TextStyle.Bold {
+		return c
+	}
+	box, e := embolden(c, t)
+	k.bolds = append(k.bolds, e)
+	return box
 }
 
 // refit lays the headlines out again after their texts changed, or the
@@ -215,12 +241,15 @@ func (k *Kiosk) refit() {
 	for _, c := range k.fits {
 		c.Refresh()
 	}
+	for _, e := range k.bolds {
+		e.sync()
+	}
 	k.qrScreen.Refresh()
 }
 
 // screens are the kiosk's screens, one shown at a time.
 func (k *Kiosk) screens() []fyne.CanvasObject {
-	s := []fyne.CanvasObject{k.qrScreen, k.checking, k.confirm, k.face.root, k.result}
+	s := []fyne.CanvasObject{k.qrScreen, k.checking, k.confirm, k.face.root, k.result, k.checkOut.root}
 	if k.welcome.screen != nil {
 		s = append(s, k.welcome.screen)
 	}
@@ -246,6 +275,7 @@ func (k *Kiosk) translate() {
 	k.cancel.SetText(k.tr.T("button.cancel"))
 	k.translateConfirm()
 	k.face.translate()
+	k.translateCheckOut()
 	for i, b := range k.langs {
 		if Languages[i].Code == k.tr.lang {
 			b.Importance = widget.HighImportance
@@ -268,6 +298,9 @@ func (k *Kiosk) show(which fyne.CanvasObject) {
 	if which != k.welcome.screen {
 		k.welcome.open = false
 	}
+	if which != k.checking {
+		k.busy.Stop() // the bar moves only on the checking screen
+	}
 	for _, o := range k.screens() {
 		if o == which {
 			o.Show()
@@ -280,8 +313,12 @@ func (k *Kiosk) show(which fyne.CanvasObject) {
 // render draws a Screen; it runs on the UI goroutine.
 func (k *Kiosk) render(s kiosk.Screen) {
 	prev := k.screen.Phase
-	if prev == kiosk.PhaseFace && s.Phase != kiosk.PhaseFace {
-		k.ticker.Reset(slowTick)
+	if fast(prev) != fast(s.Phase) {
+		if fast(s.Phase) {
+			k.ticker.Reset(fastTick)
+		} else {
+			k.ticker.Reset(slowTick)
+		}
 	}
 	k.screen = s
 	switch s.Phase {
@@ -290,6 +327,7 @@ func (k *Kiosk) render(s kiosk.Screen) {
 		k.cancel.Hide() // nothing to cancel yet
 		k.refit()
 		k.show(k.checking)
+		k.busy.Start()
 	case kiosk.PhasePaused:
 		k.showPaused()
 	case kiosk.PhaseQR:
@@ -318,8 +356,8 @@ func (k *Kiosk) render(s kiosk.Screen) {
 		}
 		k.refit()
 		k.show(k.checking)
+		k.busy.Start()
 	case kiosk.PhaseFace:
-		k.ticker.Reset(fastTick)
 		k.show(k.face.root)
 		k.face.render(s)
 	case kiosk.PhaseConfirm:
@@ -329,17 +367,17 @@ func (k *Kiosk) render(s kiosk.Screen) {
 			k.fillParticulars(s)
 		}
 	case kiosk.PhaseResult, kiosk.PhaseUnavailable:
-		k.keyboard.Attach(nil)
-		icon, title, detail, band := k.resultText(s)
-		k.resultIcon.Resource = theme.NewColoredResource(icon, theme.ColorNameForegroundOnPrimary)
-		k.resultTitle.Text, k.resultBand.FillColor = title, band
-		k.resultStamp.Text = k.stamp(s)
-		k.resultDetail.SetText(detail)
-		k.resultIcon.Refresh()
-		k.resultBand.Refresh()
-		k.refit()
-		k.show(k.result)
+		k.showResult(s)
+	case kiosk.PhaseCheckOut:
+		k.showCheckOut(s)
 	}
+}
+
+// fast reports whether a phase shows seconds (the Face countdown, a
+// result's or a question's time left), so the UI ticks every second; the
+// code screen, where the kiosk idles, ticks slowly.
+func fast(p kiosk.Phase) bool {
+	return p == kiosk.PhaseFace || p == kiosk.PhaseResult || p == kiosk.PhaseUnavailable || p == kiosk.PhaseCheckOut
 }
 
 // showPaused draws the kiosk paused for staff: no code (the one shown
@@ -351,13 +389,29 @@ func (k *Kiosk) showPaused() {
 	k.qrShown = ""
 	k.checkingText.Text, k.checkingDetail.Text = k.tr.T("paused.title"), ""
 	k.cancel.Hide()
+	k.busy.Stop() // staff may be a while: nothing moves
 	k.refit()
 	k.show(k.checking)
 }
 
-// contact is the operator's contact for s in the screen's language.
-func (k *Kiosk) contact(s kiosk.Screen) string { return s.Contact }
+// contact is the operator's contact for s in the screen's language: the
+// venue's for that language, else the venue's one for all, else the
+// kiosk's own wording, translated.
+func (k *Kiosk) contact(s kiosk.Screen) string {
+	return k.wording(s.Local[k.tr.lang].Contact, s.Contact, "local.contact")
+}
 
 // alternative is the operator's non-Singpass alternative for s in the
-// screen's language.
-func (k *Kiosk) alternative(s kiosk.Screen) string { return s.Alternative }
+// screen's language, chosen as contact is.
+func (k *Kiosk) alternative(s kiosk.Screen) string {
+	return k.wording(s.Local[k.tr.lang].Alternative, s.Alternative, "local.alternative")
+}
+
+func (k *Kiosk) wording(local, any, key string) string {
+	for _, w := range []string{local, any} {
+		if w = strings.TrimSpace(w); w != "" {
+			return w
+		}
+	}
+	return k.tr.T(key)
+}

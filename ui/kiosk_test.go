@@ -61,7 +61,7 @@ func TestAgeVisitScreens(t *testing.T) {
 	r.showQR(qrURL("1"))
 	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseChecking})
 	if !k.checking.Visible() || k.qrScreen.Visible() || !k.cancel.Visible() ||
-		k.checkingText.Text != "Continue on your phone…" || k.checkingDetail.Text != "Checking your details with Singpass" {
+		k.checkingText.Text != "Checking with Singpass…" || k.checkingDetail.Text != "This takes a few seconds." {
 		t.Fatalf("while Singpass answers: checking %v %q", k.checking.Visible(), k.checkingText.Text)
 	}
 	until := r.clock.Now().Add(8 * time.Second)
@@ -89,7 +89,7 @@ func TestUnavailableScreen(t *testing.T) {
 	k := r.k
 	r.showQR(qrURL("1"))
 	r.e.publish(unavailable(r.clock.Now().Add(8 * time.Second)))
-	if !k.result.Visible() || k.resultTitle.Text != "Verify unavailable" || k.resultBand.FillColor != colorAmber ||
+	if !k.result.Visible() || k.resultTitle.Text != "Singpass unavailable" || k.resultBand.FillColor != colorPurple ||
 		!strings.Contains(k.resultDetail.Text, "Please contact the front desk") ||
 		!strings.Contains(k.resultDetail.Text, "Please approach the counter.") {
 		t.Fatalf("unavailable: %q / %q", k.resultTitle.Text, k.resultDetail.Text)
@@ -126,7 +126,7 @@ func TestPreparingScreen(t *testing.T) {
 		t.Fatal("the code did not replace the preparing screen")
 	}
 	r.e.publish(kiosk.Screen{Phase: kiosk.PhaseChecking})
-	if !k.cancel.Visible() || k.checkingText.Text != "Continue on your phone…" {
+	if !k.cancel.Visible() || k.checkingText.Text != "Checking with Singpass…" {
 		t.Fatalf("checking after preparing: cancel %v, %q", k.cancel.Visible(), k.checkingText.Text)
 	}
 }

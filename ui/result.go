@@ -5,6 +5,7 @@ import (
 	"ndikiosk/kiosk"
 	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -28,10 +29,78 @@ func (k *Kiosk) buildResult() {
 	k.resultDetail.Alignment = fyne.TextAlignCenter
 	k.resultDetail.Wrapping = fyne.TextWrapWord
 	k.resultDetail.SizeName = theme.SizeNameSubHeadingText
+	k.resultClose = bigText("", 24)
+	k.resultClose.Color = colorPaper
+	k.resultClose.TextStyle = fyne.TextStyle{}
 	detailBox := container.NewStack(canvas.NewRectangle(colorPaper), container.NewPadded(k.resultDetail))
+	// The whole screen is one button: a tap closes the result (the engine
+	// decides when; see Engine.Dismiss).
+	k.resultTap = newTapArea(func() { k.engine.Dismiss() })
 	k.result = container.NewStack(k.resultBand, container.NewBorder(nil, container.NewPadded(detailBox), nil, nil,
 		container.NewVBox(layout.NewSpacer(), container.NewCenter(k.resultIcon), container.NewPadded(k.fit(k.resultTitle)),
-			k.fit(k.resultStamp), layout.NewSpacer())))
+			k.fit(k.resultStamp), layout.NewSpacer(), k.fit(k.resultClose))), k.resultTap)
+}
+
+// The result colours beyond the theme's, each with its own icon, all
+// under white text at more than 7:1: a visitor at two metres and a
+// colour-blind door keeper tell them apart by icon as well as colour.
+var (
+	colorSlate  = color.NRGBA{R: 0x3B, G: 0x4A, B: 0x5E, A: 0xFF} // not shared: the visitor's own choice
+	colorPurple = color.NRGBA{R: 0x5B, G: 0x2A, B: 0x86, A: 0xFF} // unavailable: the service, not the visitor
+	colorTeal   = color.NRGBA{R: 0x00, G: 0x5A, B: 0x66, A: 0xFF} // check-out: asked and done
+)
+
+// tapArea is a transparent surface that answers a tap.
+type tapArea struct {
+	widget.BaseWidget
+	onTap func()
+}
+
+func newTapArea(onTap func()) *tapArea {
+	t := &tapArea{onTap: onTap}
+	t.ExtendBaseWidget(t)
+	return t
+}
+
+// Tapped calls the area's function.
+func (t *tapArea) Tapped(*fyne.PointEvent) { t.onTap() }
+
+func (t *tapArea) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(canvas.NewRectangle(color0))
+}
+
+// showResult draws a result or the unavailable screen.
+func (k *Kiosk) showResult(s kiosk.Screen) {
+	k.keyboard.Attach(nil)
+	icon, title, detail, band := k.resultText(s)
+	k.resultIcon.Resource = theme.NewColoredResource(icon, theme.ColorNameForegroundOnPrimary)
+	k.resultTitle.Text, k.resultBand.FillColor = title, band
+	k.resultStamp.Text = k.stamp(s)
+	k.resultDetail.SetText(detail)
+	k.resultIcon.Refresh()
+	k.resultBand.Refresh()
+	k.tickResult(s)
+	k.refit()
+	k.show(k.result)
+}
+
+// tickResult shows how long the result stays: "Tap to close · 6 s". The
+// screen out of service stays until the kiosk restarts and says nothing.
+func (k *Kiosk) tickResult(s kiosk.Screen) {
+	text := ""
+	if !s.Until.IsZero() {
+		text = k.tr.T("result.close", "Seconds", secondsLeft(s.Until, k.now()))
+	}
+	if text != k.resultClose.Text {
+		k.resultClose.Text = text
+		k.resultClose.Refresh()
+		k.refit()
+	}
+}
+
+// secondsLeft is the whole seconds from now until t, rounded up, at least 0.
+func secondsLeft(t, now time.Time) string {
+	return strconv.Itoa(int(max(0, (t.Sub(now)+time.Second-1)/time.Second)))
 }
 
 // stamp tells one visitor's result from the next, for the person at the
@@ -66,16 +135,13 @@ func (k *Kiosk) resultText(s kiosk.Screen) (icon fyne.Resource, title, detail st
 	case kiosk.OutcomeCannotDecide:
 		return theme.QuestionIcon(), t("result.cannotdecide"), t("result.cannotdecide.detail"), colorAmber
 	case kiosk.OutcomeDenied:
-		return theme.CancelIcon(), t("result.denied"), t("result.denied.detail"), colorAmber
+		return theme.VisibilityOffIcon(), t("result.denied"), t("result.denied.detail"), colorSlate
 	case kiosk.OutcomeUnavailable:
-		if k.opts.PhoneCamera {
-			return theme.WarningIcon(), t("result.unavailable.singpass"), withAlt(t("result.unavailable.singpass.detail", "Contact", k.contact(s))), colorAmber
-		}
-		return theme.WarningIcon(), t("result.unavailable"), withAlt(t("result.unavailable.detail", "Contact", k.contact(s))), colorAmber
+		return theme.ErrorIcon(), t("result.unavailable"), withAlt(t("result.unavailable.detail", "Contact", k.contact(s))), colorPurple
 	case kiosk.OutcomeCheckedIn:
 		return theme.ConfirmIcon(), t("result.checkedin", "Name", s.Name), t("result.checkedin.detail"), colorGreen
 	case kiosk.OutcomeCheckedOut:
-		return theme.ConfirmIcon(), t("result.checkedout", "Name", s.Name), t("result.checkedout.detail"), colorGreen
+		return theme.LogoutIcon(), t("result.checkedout", "Name", s.Name), t("result.checkedout.detail"), colorTeal
 	case kiosk.OutcomeRefused:
 		return theme.WarningIcon(), t("result.refused"), t("result.refused.detail"), colorAmber
 	case kiosk.OutcomeFaceFailed:
@@ -85,7 +151,7 @@ func (k *Kiosk) resultText(s kiosk.Screen) (icon fyne.Resource, title, detail st
 		}
 		return theme.CancelIcon(), t("result.facefailed"), d, colorRed
 	case kiosk.OutcomeFaceUnavailable:
-		return theme.WarningIcon(), t("result.faceunavailable"), withAlt(t("result.faceunavailable.detail")), colorAmber
+		return theme.ErrorIcon(), t("result.faceunavailable"), withAlt(t("result.faceunavailable.detail")), colorPurple
 	case kiosk.OutcomeTimedOut:
 		return theme.HistoryIcon(), t("result.timedout"), t("result.timedout.detail"), colorAmber
 	case kiosk.OutcomeNotRecorded:

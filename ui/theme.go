@@ -5,9 +5,14 @@ package ui
 import (
 	"image/color"
 	"math"
+	"unicode"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
+
+	"ndikiosk/assets"
 )
 
 // Singpass red, and the result colours: high contrast on white.
@@ -89,3 +94,84 @@ func (t kioskTheme) Size(n fyne.ThemeSizeName) float32 {
 var color0 = color.NRGBA{}
 
 var colorShade = color.NRGBA{R: 0x14, G: 0x14, B: 0x18, A: 0xCC}
+
+// Bold text in Tamil and Chinese. Fyne draws each character in the first
+// font that has it: the theme's font for the style, then Fyne's own, then
+// a font found on the machine for that character alone, and that last
+// search always asks for the regular weight (painter.dynamicFontMap in
+// Fyne 2.8). So a bold Tamil or Chinese headline came out regular beside
+// bold Latin. Tamil: the theme's bold font is the bundled Noto Sans Tamil
+// Bold, which has Tamil, digits and punctuation (drawn as Noto Sans, Fyne's
+// own face, draws them) and no Latin letters, so Latin falls through to
+// Fyne's Noto Sans Bold. Chinese: no bold font is bundled (Droid Sans
+// Fallback has one weight), so a headline with Chinese characters is
+// drawn twice, the second a little to the right (emboldened).
+
+var tamilBold = func() fyne.Resource {
+	b, err := assets.Fonts.ReadFile("fonts/NotoSansTamil-Bold.ttf")
+	if err != nil {
+		return nil // embedded at build time
+	}
+	return fyne.NewStaticResource("NotoSansTamil-Bold.ttf", b)
+}()
+
+// Font is Noto Sans Tamil Bold first for bold upright text, then Fyne's
+// fonts.
+func (t kioskTheme) Font(s fyne.TextStyle) fyne.Resource {
+	if s.Bold && !s.Italic && !s.Monospace && !s.Symbol && tamilBold != nil {
+		return tamilBold
+	}
+	return t.Theme.Font(s)
+}
+
+// noBoldFont reports whether s has characters that no bold font covers:
+// Chinese, Japanese and Korean script and their punctuation.
+func noBoldFont(s string) bool {
+	for _, r := range s {
+		if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul, unicode.Bopomofo) ||
+			(r >= 0x3000 && r <= 0x303F) || (r >= 0xFF00 && r <= 0xFFEF) {
+			return true
+		}
+	}
+	return false
+}
+
+// emboldened is a headline drawn a second time, shifted right by a
+// twenty-fourth of its size, while its text needs it (noBoldFont).
+type emboldened struct {
+	text, shadow *canvas.Text
+}
+
+// embolden puts a shadow behind the fitted headline t in box.
+func embolden(box *fyne.Container, t *canvas.Text) (*fyne.Container, *emboldened) {
+	e := &emboldened{text: t, shadow: canvas.NewText("", t.Color)}
+	e.shadow.Hide()
+	return container.New(&emboldenLayout{e}, box, e.shadow), e
+}
+
+// sync copies the headline to its shadow and places it; run after the
+// headline is laid out.
+func (e *emboldened) sync() {
+	t, sh := e.text, e.shadow
+	if !noBoldFont(t.Text) || !t.Visible() {
+		if sh.Visible() {
+			sh.Hide()
+		}
+		return
+	}
+	sh.Text, sh.TextSize, sh.Color, sh.TextStyle, sh.Alignment = t.Text, t.TextSize, t.Color, t.TextStyle, t.Alignment
+	sh.Resize(t.Size())
+	sh.Move(t.Position().AddXY(max(1, t.TextSize/24), 0))
+	sh.Show()
+	sh.Refresh()
+}
+
+type emboldenLayout struct{ e *emboldened }
+
+func (l *emboldenLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	objs[0].Resize(size)
+	objs[0].Move(fyne.NewPos(0, 0))
+	l.e.sync()
+}
+
+func (l *emboldenLayout) MinSize(objs []fyne.CanvasObject) fyne.Size { return objs[0].MinSize() }
