@@ -3,6 +3,9 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -221,5 +224,146 @@ func TestHubRevokeCutsKioskOff(t *testing.T) {
 	}
 	if n := len(h.Hub.Connected()); n != 0 {
 		t.Errorf("%d kiosks still connected", n)
+	}
+}
+
+// freeAddr is a loopback address with a port that was free a moment ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// failover is the load balancer in front of hub replicas: each connection
+// goes to the first replica that accepts it.
+func failover(t testing.TB, replicas ...string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				for _, r := range replicas {
+					up, err := net.DialTimeout("tcp", r, time.Second)
+					if err != nil {
+						continue
+					}
+					defer up.Close()
+					go io.Copy(up, c)
+					io.Copy(c, up)
+					return
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// replicaConfig is one hub replica's config: Verify against the standalone
+// sandbox sb, its callbacks registered at callback (the load balancer's
+// public address), the shared database and key.
+func replicaConfig(t testing.TB, sb *Standalone, listen, public, database, keyFile string) *config.Config {
+	t.Helper()
+	kioskToml, err := os.ReadFile(sb.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(kioskToml), "[kiosk]\n", fmt.Sprintf("[kiosk]\ndata_dir = %q\n", t.TempDir()), 1)
+	text += fmt.Sprintf("\n[hub]\nlisten = %q\npublic_url = %q\ndatabase = %q\nkey_file = %q\n", listen, public, database, keyFile)
+	path := filepath.Join(filepath.Dir(sb.ConfigPath), "hub-"+strings.ReplaceAll(listen, ":", "-")+".toml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadHub(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestHubReplicasRouteCallbacks: two hub replicas share one PostgreSQL.
+// Singpass's callbacks always land on replica B (the load balancer's
+// choice), yet a kiosk connected to replica A gets its result; when A
+// goes, its kiosk reconnects through the balancer to B within seconds and
+// its next visit is served there. Every visit is in PostgreSQL.
+func TestHubReplicasRouteCallbacks(t *testing.T) {
+	database := newDatabase(t)
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	sb, err := NewStandalone(StandaloneOptions{Listen: "127.0.0.1:0", Dir: t.TempDir(), Callback: "http://" + addrB + "/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stopSandbox := context.WithCancel(context.Background())
+	defer stopSandbox()
+	go sb.Serve(sctx)
+	keyFile := filepath.Join(t.TempDir(), "hub.key")
+	public := "http://" + addrB
+	hubB := startHub(t, replicaConfig(t, sb, addrB, public, database, keyFile))
+	hubA, err := NewHub(replicaConfig(t, sb, addrA, public, database, keyFile), Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, stopA := context.WithCancel(context.Background())
+	go hubA.Run(actx)
+	defer func() { stopA(); hubA.Close() }()
+
+	ctx := context.Background()
+	token, err := hubA.Registry.Enrol(ctx, "lobby-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := failover(t, addrA, addrB)
+	_, sc, _ := startRemote(t, "http://"+lb, token)
+	qr := sc.await(t, "code from replica A", isQR)
+	if got := hubA.Hub.Connected(); len(got) != 1 || len(hubB.Hub.Connected()) != 0 {
+		t.Fatalf("connected to A: %v, to B: %v", got, hubB.Hub.Connected())
+	}
+	scan := func(qr string) sandbox.ScanResult {
+		t.Helper()
+		res, err := sb.Sandbox.ScanURL(ctx, qr, personaID(t, "Adult citizen"), "allow", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := scan(qr.QR)
+	if res.CallbackStatus != http.StatusOK || !strings.HasPrefix(res.CallbackURL, public) {
+		t.Fatalf("callback through B: %+v", res)
+	}
+	if got := sc.await(t, "result", func(s kiosk.Screen) bool { return s.Phase == kiosk.PhaseResult }); got.Outcome != kiosk.OutcomeEligible {
+		t.Fatalf("outcome %q", got.Outcome)
+	}
+
+	// Replica A goes; the kiosk shows no code meanwhile and comes back
+	// through the balancer on B.
+	stopA()
+	hubA.Close()
+	gone := time.Now()
+	qr = sc.await(t, "code from replica B", isQR)
+	if d := time.Since(gone); d > 10*time.Second {
+		t.Errorf("back after %v", d)
+	}
+	if got := hubB.Hub.Connected(); len(got) != 1 || got[0] != "lobby-1" {
+		t.Fatalf("connected to B: %v", got)
+	}
+	if res := scan(qr.QR); res.CallbackStatus != http.StatusOK {
+		t.Fatalf("second scan: %+v", res)
+	}
+	sc.await(t, "second result", func(s kiosk.Screen) bool { return s.Phase == kiosk.PhaseResult })
+	visits, err := hubB.Store.Visits(ctx, kiosk.VisitFilter{})
+	if err != nil || len(visits) != 2 {
+		t.Fatalf("visits in PostgreSQL: %d %v", len(visits), err)
 	}
 }
