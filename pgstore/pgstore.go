@@ -350,7 +350,7 @@ func (d *DB) each(ctx context.Context, f kiosk.VisitFilter, order string, fn fun
 		q += ` AND started_at < ` + arg(f.To)
 	}
 	if f.Host != "" {
-		q += ` AND host ILIKE ` + arg("%"+likeEscape(f.Host)+"%") + ` ESCAPE '\'`
+		q += ` AND host ILIKE ` + arg("%"+storage.LikeEscape(f.Host)+"%") + ` ESCAPE '\'`
 	}
 	q += ` ORDER BY started_at ` + order + `, id ` + order
 	sqlPaging := f.Name == ""
@@ -362,35 +362,21 @@ func (d *DB) each(ctx context.Context, f kiosk.VisitFilter, order string, fn fun
 		return explain(err)
 	}
 	defer rows.Close()
-	name := strings.ToLower(f.Name)
-	skipped, taken := 0, 0
+	if !sqlPaging {
+		fn = storage.ByName(f, fn)
+	}
 	for rows.Next() {
 		v, err := d.scan(rows)
 		if err != nil {
 			return err
 		}
-		if !sqlPaging {
-			if !strings.Contains(strings.ToLower(v.Name), name) {
-				continue
-			}
-			if skipped < f.Offset {
-				skipped++
-				continue
-			}
-			if f.Limit > 0 && taken >= f.Limit {
-				break
-			}
-			taken++
-		}
-		if err := fn(v); err != nil {
+		if err := fn(v); errors.Is(err, storage.ErrEnough) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 	}
 	return explain(rows.Err())
-}
-
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // Purge deletes visits that started before cutoff.

@@ -371,7 +371,7 @@ func (d *DB) each(ctx context.Context, f kiosk.VisitFilter, order string, fn fun
 	}
 	if f.Host != "" {
 		q += ` AND host LIKE ? ESCAPE '\'`
-		args = append(args, "%"+likeEscape(f.Host)+"%")
+		args = append(args, "%"+LikeEscape(f.Host)+"%")
 	}
 	q += ` ORDER BY started_at ` + order + `, id ` + order
 	sqlPaging := f.Name == ""
@@ -384,34 +384,50 @@ func (d *DB) each(ctx context.Context, f kiosk.VisitFilter, order string, fn fun
 		return explain(err)
 	}
 	defer rows.Close()
-	name := strings.ToLower(f.Name)
-	skipped, taken := 0, 0
+	if !sqlPaging {
+		fn = ByName(f, fn)
+	}
 	for rows.Next() {
 		v, err := d.scan(rows)
 		if err != nil {
 			return err
 		}
-		if !sqlPaging {
-			if !strings.Contains(strings.ToLower(v.Name), name) {
-				continue
-			}
-			if skipped < f.Offset {
-				skipped++
-				continue
-			}
-			if f.Limit > 0 && taken >= f.Limit {
-				break
-			}
-			taken++
-		}
-		if err := fn(v); err != nil {
+		if err := fn(v); errors.Is(err, ErrEnough) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 	}
 	return explain(rows.Err())
 }
 
-func likeEscape(s string) string {
+// ErrEnough stops a walk over visits early: ByName has its page.
+var ErrEnough = errors.New("enough visits")
+
+// ByName wraps fn for a filter whose name part cannot be done in SQL (the
+// names are sealed): it passes on the visits whose decrypted name contains
+// f.Name, from f.Offset and at most f.Limit of them, then returns
+// ErrEnough.
+func ByName(f kiosk.VisitFilter, fn func(kiosk.Visit) error) func(kiosk.Visit) error {
+	name := strings.ToLower(f.Name)
+	skipped, taken := 0, 0
+	return func(v kiosk.Visit) error {
+		switch {
+		case !strings.Contains(strings.ToLower(v.Name), name):
+			return nil
+		case skipped < f.Offset:
+			skipped++
+			return nil
+		case f.Limit > 0 && taken >= f.Limit:
+			return ErrEnough
+		}
+		taken++
+		return fn(v)
+	}
+}
+
+// LikeEscape escapes the LIKE wildcards in s (with \ as ESCAPE).
+func LikeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
