@@ -299,6 +299,7 @@ type choiceButton struct {
 	text     string
 	onTap    func()
 	selected bool
+	focused  bool
 	border   *canvas.Rectangle
 	label    *widget.RichText
 	tick     *canvas.Image
@@ -326,13 +327,49 @@ func (c *choiceButton) Tapped(*fyne.PointEvent) {
 	}
 }
 
+// The choices take the keyboard's focus like buttons (Tab moves between
+// them, Space or Enter chooses), for a kiosk with a keyboard and for
+// visitors who cannot use the touchscreen.
+var _ fyne.Focusable = (*choiceButton)(nil)
+
+// FocusGained draws the focus as a thicker border.
+func (c *choiceButton) FocusGained() {
+	c.focused = true
+	c.paint()
+}
+
+// FocusLost draws the border as before.
+func (c *choiceButton) FocusLost() {
+	c.focused = false
+	c.paint()
+}
+
+// TypedRune chooses it on a space.
+func (c *choiceButton) TypedRune(r rune) {
+	if r == ' ' {
+		c.Tapped(nil)
+	}
+}
+
+// TypedKey chooses it on Enter.
+func (c *choiceButton) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter {
+		c.Tapped(nil)
+	}
+}
+
 func (c *choiceButton) setSelected(on bool) {
 	if on == c.selected {
 		return
 	}
 	c.selected = on
+	c.paint()
+}
+
+// paint draws the chosen and focused states.
+func (c *choiceButton) paint() {
 	seg := c.label.Segments[0].(*widget.TextSegment)
-	if on {
+	if c.selected {
 		c.border.FillColor, c.border.StrokeColor = colorRed, colorRed
 		seg.Style.ColorName = theme.ColorNameForegroundOnPrimary
 		c.tick.Show()
@@ -340,6 +377,13 @@ func (c *choiceButton) setSelected(on bool) {
 		c.border.FillColor, c.border.StrokeColor = colorPaper, colorInk
 		seg.Style.ColorName = theme.ColorNameForeground
 		c.tick.Hide()
+	}
+	c.border.StrokeWidth = 3
+	if c.focused {
+		c.border.StrokeWidth = 7
+		if c.selected {
+			c.border.StrokeColor = colorInk
+		}
 	}
 	c.border.Refresh()
 	c.label.Refresh()

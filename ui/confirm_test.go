@@ -250,3 +250,39 @@ func TestConfirmLongNameKeepsPurposeOnScreen(t *testing.T) {
 		}
 	}
 }
+
+// TestChoicesByKeyboard: Tab reaches the host and purpose choices like the
+// buttons, Space or Enter chooses the focused one, and the focus shows.
+func TestChoicesByKeyboard(t *testing.T) {
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	k, c := r.k, r.w.Canvas()
+	r.showQR(qrURL("1"))
+	r.e.publish(visitorConfirm(r.clock.Now().Add(time.Minute), false))
+	var order []string
+	for range 6 {
+		c.FocusNext()
+		switch f := c.Focused().(type) {
+		case *choiceButton:
+			order = append(order, f.text)
+		case *widget.Button:
+			order = append(order, "["+f.Text+"]")
+		}
+	}
+	for _, want := range []string{"Reception", "Ms Lee", "Meeting", "[Confirm]"} {
+		if !strings.Contains(strings.Join(order, ","), want) {
+			t.Fatalf("Tab visits %v, not %s", order, want)
+		}
+	}
+	ms := choice(t, k.host, "Ms Lee")
+	c.Focus(ms)
+	if ms.border.StrokeWidth <= choice(t, k.host, "Reception").border.StrokeWidth {
+		t.Fatal("the focused choice looks like the others")
+	}
+	ms.TypedRune(' ')
+	meeting := choice(t, k.purpose, "Meeting")
+	c.Focus(meeting)
+	meeting.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if k.host.value() != "Ms Lee" || k.purpose.value() != "Meeting" || !ms.Selected() {
+		t.Fatalf("chosen by keyboard: %q %q", k.host.value(), k.purpose.value())
+	}
+}
