@@ -286,3 +286,20 @@ func TestChoicesByKeyboard(t *testing.T) {
 		t.Fatalf("chosen by keyboard: %q %q", k.host.value(), k.purpose.value())
 	}
 }
+
+// TestFocusDoesNotOutliveItsScreen: a choice focused by one visitor is not
+// focused on the next visitor's screen.
+func TestFocusDoesNotOutliveItsScreen(t *testing.T) {
+	r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue"})
+	c := r.w.Canvas()
+	r.showQR(qrURL("1"))
+	r.e.publish(visitorConfirm(r.clock.Now().Add(time.Minute), false))
+	c.FocusNext()
+	if c.Focused() == nil {
+		t.Fatal("nothing took the focus")
+	}
+	r.showQR(qrURL("2"))
+	if c.Focused() != nil {
+		t.Fatalf("the code screen keeps %T focused", c.Focused())
+	}
+}

@@ -101,6 +101,7 @@ type Kiosk struct {
 	qrPx int
 
 	screen   kiosk.Screen
+	shown    fyne.CanvasObject // the screen on show
 	qrShown  string
 	ticker   *time.Ticker
 	stopTick chan struct{}
@@ -300,6 +301,12 @@ func (k *Kiosk) show(which fyne.CanvasObject) {
 	}
 	if which != k.checking {
 		k.busy.Stop() // the bar moves only on the checking screen
+	}
+	if which != k.shown {
+		// A button the last visitor (or staff) left focused keeps no
+		// focus ring on the next screen, and Space presses nothing there.
+		k.win.Canvas().Unfocus()
+		k.shown = which
 	}
 	for _, o := range k.screens() {
 		if o == which {
