@@ -54,7 +54,7 @@ func (k *Kiosk) buildQR() {
 		above = newColumn(8, k.welcome.logo, venue, k.qrCaption, k.qrDetail)
 		below = newColumn(8, k.welcome.privacy, k.welcome.noSingpass, k.countdown, langRow)
 	}
-	k.qrScreen = container.NewStack(container.New(qrScreenLayout{}, code, above, below),
+	k.qrScreen = container.NewStack(container.New(qrScreenLayout{k}, code, above, below),
 		container.NewVBox(container.NewHBox(k.corner)))
 }
 
