@@ -67,6 +67,8 @@ func drawnBoxes(c fyne.Canvas, k *Kiosk) []box {
 			b := box{what: fmt.Sprintf("button %q", x.Text), pos: pos, size: size}
 			if m := x.MinSize(); m.Width > size.Width+0.5 || m.Height > size.Height+0.5 {
 				b.overflow = fmt.Sprintf("needs %v, has %v", m, size)
+			} else if size.Height < 48 {
+				b.overflow = fmt.Sprintf("%v px tall, under a 48 px touch target", size.Height)
 			}
 			out = append(out, b)
 			return
@@ -128,9 +130,13 @@ func checkFits(t *testing.T, name string, c fyne.Canvas, k *Kiosk) {
 	t.Helper()
 	boxes := drawnBoxes(c, k)
 	h := c.Size().Height
-	t.Logf("%s: %d px a module, code square %.0f; headline %.1f %%, instruction %.1f %% of the height",
+	notice := float32(0)
+	if k.welcome.privacy != nil {
+		notice = k.welcome.privacy.textSize()
+	}
+	t.Logf("%s: %d px a module, code square %.0f; headline %.1f %%, instruction %.1f %% of the height; notice %.1f px",
 		name, k.qrPx, k.qrScreen.(*fyne.Container).Objects[0].(*fyne.Container).Objects[0].Size().Width,
-		100*k.qrCaption.textSize()/h, 100*k.qrDetail.textSize()/h)
+		100*k.qrCaption.textSize()/h, 100*k.qrDetail.textSize()/h, notice)
 	if len(boxes) < 8 {
 		t.Fatalf("%s: only %d things drawn", name, len(boxes))
 	}

@@ -2,9 +2,11 @@ package ui
 
 import (
 	"image"
+	"image/color"
 	"math"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
 )
 
 // quietZone is the white border a QR code needs around it, in modules
@@ -117,7 +119,10 @@ func (l qrScreenLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		// The column keeps room for the language buttons, two a row, even
 		// if the code's square, beyond the code, must give some up.
 		col := max(size.Height*textShare, langWidth(below)+2*gap)
-		side := max(min(size.Height, size.Width-col), min(size.Height, size.Width)*codeShare)
+		side := max(min(size.Height, size.Width-col), size.Height*codeShare)
+		// What of the square the code's whole pixels leave over goes to
+		// the text, down to codeShare of the height.
+		side = max(l.sideFor(side), size.Height*codeShare)
 		code.Resize(fyne.NewSize(side, side))
 		code.Move(fyne.NewPos(size.Width-side, (size.Height-side)/2))
 		w := size.Width - side - 2*gap
@@ -153,6 +158,17 @@ func (l qrScreenLayout) portrait(code, above, below fyne.CanvasObject, size fyne
 	y += side + gap
 	below.Resize(fyne.NewSize(w, bH))
 	below.Move(fyne.NewPos(gap, y))
+}
+
+// sideFor is the least side that draws the shown code at as many pixels a
+// module as side does.
+func (l qrScreenLayout) sideFor(side float32) float32 {
+	if l.k == nil || len(l.k.qrBits) == 0 {
+		return side
+	}
+	scale := l.k.canvasScale()
+	n := len(l.k.qrBits) + 2*quietZone
+	return float32(modulePixels(side*scale, len(l.k.qrBits))*n) / scale
 }
 
 // leastPixels is the side, in Fyne units, of the shown code at 4 device
@@ -291,7 +307,8 @@ func (g langGrid) MinSize(objs []fyne.CanvasObject) fyne.Size {
 }
 
 // scaledHeight gives its objects a height given for refHeight, scaled with
-// the window's (a logo), and shrunk with the column it is in.
+// the window's (a logo), and shrunk with the column it is in, as a minor
+// object (see minorShrink).
 type scaledHeight struct {
 	s      *scaler
 	base   float32
@@ -300,7 +317,7 @@ type scaledHeight struct {
 
 func (l *scaledHeight) heightFor([]fyne.CanvasObject, float32) float32 { return l.s.size(l.base) }
 
-func (l *scaledHeight) heightShrunk(_, f float32) float32 { return l.s.size(l.base) * f }
+func (l *scaledHeight) heightShrunk(_, f float32) float32 { return l.s.size(l.base) * minorShrink(f) }
 
 func (l *scaledHeight) setShrink(f float32) { l.shrink = f }
 
@@ -316,5 +333,33 @@ func (l *scaledHeight) MinSize([]fyne.CanvasObject) fyne.Size {
 	if f == 0 {
 		f = 1
 	}
-	return fyne.NewSize(0, l.s.size(l.base)*f)
+	return fyne.NewSize(0, l.s.size(l.base)*minorShrink(f))
+}
+
+// compactTheme is the kiosk's theme with tighter padding inside buttons on
+// a short window (under compactBelow high), so that the visitor welcome's
+// buttons leave its texts room on a 800x480 panel; their text keeps its
+// size.
+type compactTheme struct{ k *Kiosk }
+
+// compactBelow is the window height under which buttons are compact.
+const compactBelow = 600
+
+func (c compactTheme) base() fyne.Theme { return c.k.app.Settings().Theme() }
+
+func (c compactTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	return c.base().Color(n, v)
+}
+
+func (c compactTheme) Font(s fyne.TextStyle) fyne.Resource { return c.base().Font(s) }
+
+func (c compactTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return c.base().Icon(n) }
+
+func (c compactTheme) Size(n fyne.ThemeSizeName) float32 {
+	b := c.base()
+	if n == theme.SizeNameInnerPadding && c.k.scale.h > 0 && c.k.scale.h < compactBelow {
+		// 0.55 of the text keeps a 20 px button 49 px tall, a touch target.
+		return float32(math.Round(float64(b.Size(theme.SizeNameText) * 0.55)))
+	}
+	return b.Size(n)
 }

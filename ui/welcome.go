@@ -43,6 +43,7 @@ func (k *Kiosk) buildWelcome() {
 		w.logo = container.New(&scaledHeight{s: k.scale, base: sizeLogo}, img)
 	}
 	w.privacy = newWrapText("", sizeNotice, false, colorInk, k.scale)
+	w.privacy.minor = true
 	w.noSingpass = widget.NewButton("", k.openNoSingpass)
 	w.noSingpass.Importance = widget.MediumImportance
 

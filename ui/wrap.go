@@ -24,6 +24,7 @@ type wrapText struct {
 	style  fyne.TextStyle
 	scale  *scaler
 	shrink float32 // 1, or less where the column must fit a small window
+	minor  bool    // shrinks first (see minorShrink): a notice, not a headline
 	lines  []*canvas.Text
 }
 
@@ -50,7 +51,13 @@ func (w *wrapText) setShrink(f float32) {
 // textSize is the type size at the window's height.
 func (w *wrapText) textSize() float32 { return w.sizeAt(w.shrink) }
 
-func (w *wrapText) sizeAt(shrink float32) float32 { return w.scale.size(w.base) * shrink }
+func (w *wrapText) sizeAt(shrink float32) float32 {
+	full := w.scale.size(w.base)
+	if w.minor {
+		return max(full*minorShrink(shrink), min(full*shrink, minorPx))
+	}
+	return full * shrink
+}
 
 func (w *wrapText) lineHeight() float32 {
 	return fyne.MeasureText("Mg", w.textSize(), w.style).Height
@@ -211,6 +218,16 @@ func heightAt(o fyne.CanvasObject, width float32) float32 {
 
 // minShrink is the least a text shrinks to, of its size.
 const minShrink = 0.4
+
+// minorShrink is what a column's shrink f makes of a minor object's size
+// (the privacy notice, the logo): it shrinks twice as fast as the
+// headlines, down to minShrink, so that they keep their size longest.
+func minorShrink(f float32) float32 { return max(minShrink, 2*f-1) }
+
+// minorPx is the least size a minor text shrinks to faster than the
+// headlines: the notice on a 800x480 panel is small already, and must stay
+// readable.
+const minorPx = 11
 
 // columnLayout stacks its objects, each at its height for the column's
 // width, with gap between them, centred vertically. When they do not fit,
