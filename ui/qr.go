@@ -39,7 +39,7 @@ func (k *Kiosk) buildQR() {
 	for _, l := range Languages {
 		b := widget.NewButton(l.Name, func() { k.setLanguage(l.Code) })
 		k.langs = append(k.langs, b)
-		langRow.Add(b)
+		langRow.Add(container.NewThemeOverride(b, compactTheme{k}))
 	}
 	k.corner = newHoldArea(2*time.Second, k.now, func() {
 		if k.admin != nil {
@@ -52,9 +52,9 @@ func (k *Kiosk) buildQR() {
 	if k.opts.Visitor {
 		k.buildWelcome()
 		above = newColumn(8, k.welcome.logo, venue, k.qrCaption, k.qrDetail)
-		below = newColumn(8, k.welcome.privacy, k.welcome.noSingpass, k.countdown, langRow)
+		below = newColumn(8, k.welcome.privacy, container.NewThemeOverride(k.welcome.noSingpass, compactTheme{k}), k.countdown, langRow)
 	}
-	k.qrScreen = container.NewStack(container.New(qrScreenLayout{}, code, above, below),
+	k.qrScreen = container.NewStack(container.New(qrScreenLayout{k}, code, above, below),
 		container.NewVBox(container.NewHBox(k.corner)))
 }
 

@@ -2,9 +2,11 @@ package ui
 
 import (
 	"image"
+	"image/color"
 	"math"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
 )
 
 // quietZone is the white border a QR code needs around it, in modules
@@ -96,32 +98,57 @@ func (k *Kiosk) canvasScale() float32 {
 // allows, the text above and below it on a portrait screen, and beside it
 // (a column to its left) on a landscape one, so that on a 800x480 panel
 // the code keeps the full height. objs: the code, the text above, below.
-type qrScreenLayout struct{}
+type qrScreenLayout struct{ k *Kiosk }
 
 // textShare is the least width the text column keeps beside the code, as
 // a share of the screen's height.
 const textShare = 0.32
 
-func (qrScreenLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+// The code's square is at least codeShare of the screen's short side; in
+// visitor mode on a portrait screen, where the welcome's texts take much
+// of the height, at least visitorCodeShare of the width.
+const (
+	codeShare        = 0.9
+	visitorCodeShare = 0.6
+)
+
+func (l qrScreenLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	code, above, below := objs[0], objs[1], objs[2]
 	gap := min(size.Width, size.Height) * 0.02
 	if size.Width >= size.Height {
-		side := min(size.Height, size.Width-size.Height*textShare)
+		// The column keeps room for the language buttons, two a row, even
+		// if the code's square, beyond the code, must give some up.
+		col := max(size.Height*textShare, langWidth(below)+2*gap)
+		side := max(min(size.Height, size.Width-col), size.Height*codeShare)
+		// What of the square the code's whole pixels leave over goes to
+		// the text, down to codeShare of the height.
+		side = max(l.sideFor(side), size.Height*codeShare)
 		code.Resize(fyne.NewSize(side, side))
 		code.Move(fyne.NewPos(size.Width-side, (size.Height-side)/2))
 		w := size.Width - side - 2*gap
 		stack(above, below, fyne.NewPos(gap, gap), w, size.Height-2*gap, gap)
 		return
 	}
+	l.portrait(code, above, below, size, gap)
+}
+
+// portrait lays the texts above and below the code at their full size,
+// the code taking what height is left, up to the width. When that leaves
+// the code under its least share of the width, the texts shrink alike until
+// it has it (or they are at minShrink: then the code shrinks, to no less
+// than 4 px a module, the least a phone reads well).
+func (l qrScreenLayout) portrait(code, above, below fyne.CanvasObject, size fyne.Size, gap float32) {
 	w := size.Width - 2*gap
-	hA, hB := heightAt(above, w), heightAt(below, w)
-	side := min(size.Width, max(size.Height-hA-hB-4*gap, min(size.Width*0.9, size.Height*0.6)))
-	rest := size.Height - side - 4*gap
-	aH, bH := hA, hB
-	if hA+hB > rest && hA+hB > 0 {
-		aH = rest * hA / (hA + hB)
-		bH = rest - aH
+	least := size.Width * codeShare
+	if l.k != nil && l.k.opts.Visitor {
+		least = size.Width * visitorCodeShare
 	}
+	room := func(f float32) float32 {
+		return size.Height - shrunkHeight(above, w, f) - shrunkHeight(below, w, f) - 4*gap
+	}
+	f := fitShrink(func(f float32) float32 { return size.Height - room(f) }, size.Height-least)
+	side := min(size.Width, max(room(f), l.leastPixels()))
+	aH, bH := shrunkHeight(above, w, f), shrunkHeight(below, w, f)
 	y := max(gap, (size.Height-aH-bH-side-2*gap)/2)
 	above.Resize(fyne.NewSize(w, aH))
 	above.Move(fyne.NewPos(gap, y))
@@ -133,14 +160,31 @@ func (qrScreenLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	below.Move(fyne.NewPos(gap, y))
 }
 
+// sideFor is the least side that draws the shown code at as many pixels a
+// module as side does.
+func (l qrScreenLayout) sideFor(side float32) float32 {
+	if l.k == nil || len(l.k.qrBits) == 0 {
+		return side
+	}
+	scale := l.k.canvasScale()
+	n := len(l.k.qrBits) + 2*quietZone
+	return float32(modulePixels(side*scale, len(l.k.qrBits))*n) / scale
+}
+
+// leastPixels is the side, in Fyne units, of the shown code at 4 device
+// pixels a module with its quiet zone.
+func (l qrScreenLayout) leastPixels() float32 {
+	if l.k == nil || len(l.k.qrBits) == 0 {
+		return 0
+	}
+	return float32(4*(len(l.k.qrBits)+2*quietZone)) / l.k.canvasScale()
+}
+
 // stack lays a over b in a column w wide and h high from pos, centred
 // vertically; when they do not fit, the texts in both shrink alike until
 // they do (see columnLayout).
 func stack(a, b fyne.CanvasObject, pos fyne.Position, w, h, gap float32) {
-	f := float32(1)
-	for f > minShrink && shrunkHeight(a, w, f)+shrunkHeight(b, w, f)+gap > h {
-		f -= 0.05
-	}
+	f := fitShrink(func(f float32) float32 { return shrunkHeight(a, w, f) + shrunkHeight(b, w, f) + gap }, h)
 	hA, hB := shrunkHeight(a, w, f), shrunkHeight(b, w, f)
 	y := pos.Y + max(0, (h-hA-hB-gap)/2)
 	a.Resize(fyne.NewSize(w, hA))
@@ -149,33 +193,62 @@ func stack(a, b fyne.CanvasObject, pos fyne.Position, w, h, gap float32) {
 	b.Move(fyne.NewPos(pos.X, y+hA+gap))
 }
 
-// shrunkHeight is o's height at width with the texts of a column shrunk by f.
-func shrunkHeight(o fyne.CanvasObject, width, f float32) float32 {
-	if c, ok := o.(*fyne.Container); ok && c.Visible() {
-		if l, ok := c.Layout.(columnLayout); ok {
-			return l.heightShrunk(c.Objects, width, f)
-		}
-	}
-	return heightAt(o, width)
-}
-
 func (qrScreenLayout) MinSize(objs []fyne.CanvasObject) fyne.Size { return fyne.NewSize(200, 200) }
 
 // langGrid lays the language buttons out in one row where they fit, else
-// in two.
+// in two; all alike wide where they fit so, else each as wide as its name
+// needs (on a narrow column "Bahasa Melayu" takes more of its row than
+// "中文").
 type langGrid struct{}
 
+// langGap is the gap between language buttons.
+const langGap = 4
+
+// cols is how many buttons a row holds at width: all of them, or half.
 func (g langGrid) cols(objs []fyne.CanvasObject, width float32) int {
-	var sum, widest float32
-	for _, o := range objs {
-		m := o.MinSize().Width
-		sum += m
-		widest = max(widest, m)
-	}
-	if widest*float32(len(objs)) <= width || len(objs) < 3 {
+	if len(objs) < 3 || rowsFit(objs, len(objs), width) {
 		return len(objs)
 	}
 	return (len(objs) + 1) / 2
+}
+
+// rowsFit reports whether the buttons, c a row, fit width at their
+// minimum widths.
+func rowsFit(objs []fyne.CanvasObject, c int, width float32) bool {
+	for i := 0; i < len(objs); i += c {
+		if rowWidth(objs[i:min(i+c, len(objs))]) > width {
+			return false
+		}
+	}
+	return true
+}
+
+func rowWidth(row []fyne.CanvasObject) float32 {
+	w := float32(len(row)-1) * langGap
+	for _, o := range row {
+		w += o.MinSize().Width
+	}
+	return w
+}
+
+// langWidth is the least width the language buttons in below (a column
+// holding a langGrid) take, two a row.
+func langWidth(below fyne.CanvasObject) float32 {
+	c, ok := below.(*fyne.Container)
+	if !ok {
+		return 0
+	}
+	var w float32
+	for _, o := range c.Objects {
+		if g, ok := o.(*fyne.Container); ok {
+			if _, ok := g.Layout.(langGrid); ok {
+				for i := 0; i < len(g.Objects); i += 2 {
+					w = max(w, rowWidth(g.Objects[i:min(i+2, len(g.Objects))]))
+				}
+			}
+		}
+	}
+	return w
 }
 
 func (g langGrid) heightFor(objs []fyne.CanvasObject, width float32) float32 {
@@ -184,7 +257,7 @@ func (g langGrid) heightFor(objs []fyne.CanvasObject, width float32) float32 {
 	}
 	c := g.cols(objs, width)
 	rows := (len(objs) + c - 1) / c
-	return float32(rows)*objs[0].MinSize().Height + float32(rows-1)*4
+	return float32(rows)*objs[0].MinSize().Height + float32(rows-1)*langGap
 }
 
 func (g langGrid) Layout(objs []fyne.CanvasObject, size fyne.Size) {
@@ -193,11 +266,35 @@ func (g langGrid) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	}
 	c := g.cols(objs, size.Width)
 	rows := (len(objs) + c - 1) / c
-	w := (size.Width - float32(c-1)*4) / float32(c)
-	h := (size.Height - float32(rows-1)*4) / float32(rows)
-	for i, o := range objs {
+	h := (size.Height - float32(rows-1)*langGap) / float32(rows)
+	for r := range rows {
+		row := objs[r*c : min((r+1)*c, len(objs))]
+		g.layoutRow(row, c, size.Width, float32(r)*(h+langGap), h)
+	}
+}
+
+// layoutRow lays one row of buttons (of c a row) across width at y.
+func (g langGrid) layoutRow(row []fyne.CanvasObject, c int, width, y, h float32) {
+	equal := (width - float32(c-1)*langGap) / float32(c)
+	widest := float32(0)
+	for _, o := range row {
+		widest = max(widest, o.MinSize().Width)
+	}
+	// Alike wide where the widest fits so; else each its minimum and a
+	// share of what is left.
+	extra := float32(0)
+	if widest > equal {
+		extra = (width - rowWidth(row)) / float32(len(row))
+	}
+	x := float32(0)
+	for _, o := range row {
+		w := equal
+		if widest > equal {
+			w = o.MinSize().Width + extra
+		}
 		o.Resize(fyne.NewSize(w, h))
-		o.Move(fyne.NewPos(float32(i%c)*(w+4), float32(i/c)*(h+4)))
+		o.Move(fyne.NewPos(x, y))
+		x += w + langGap
 	}
 }
 
@@ -210,21 +307,59 @@ func (g langGrid) MinSize(objs []fyne.CanvasObject) fyne.Size {
 }
 
 // scaledHeight gives its objects a height given for refHeight, scaled with
-// the window's (a logo).
+// the window's (a logo), and shrunk with the column it is in, as a minor
+// object (see minorShrink).
 type scaledHeight struct {
-	s    *scaler
-	base float32
+	s      *scaler
+	base   float32
+	shrink float32 // 0: not shrunk
 }
 
-func (l scaledHeight) heightFor([]fyne.CanvasObject, float32) float32 { return l.s.size(l.base) }
+func (l *scaledHeight) heightFor([]fyne.CanvasObject, float32) float32 { return l.s.size(l.base) }
 
-func (l scaledHeight) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+func (l *scaledHeight) heightShrunk(_, f float32) float32 { return l.s.size(l.base) * minorShrink(f) }
+
+func (l *scaledHeight) setShrink(f float32) { l.shrink = f }
+
+func (l *scaledHeight) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	for _, o := range objs {
 		o.Resize(size)
 		o.Move(fyne.NewPos(0, 0))
 	}
 }
 
-func (l scaledHeight) MinSize([]fyne.CanvasObject) fyne.Size {
-	return fyne.NewSize(0, l.s.size(l.base))
+func (l *scaledHeight) MinSize([]fyne.CanvasObject) fyne.Size {
+	f := l.shrink
+	if f == 0 {
+		f = 1
+	}
+	return fyne.NewSize(0, l.s.size(l.base)*minorShrink(f))
+}
+
+// compactTheme is the kiosk's theme with tighter padding inside buttons on
+// a short window (under compactBelow high), so that the visitor welcome's
+// buttons leave its texts room on a 800x480 panel; their text keeps its
+// size.
+type compactTheme struct{ k *Kiosk }
+
+// compactBelow is the window height under which buttons are compact.
+const compactBelow = 600
+
+func (c compactTheme) base() fyne.Theme { return c.k.app.Settings().Theme() }
+
+func (c compactTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	return c.base().Color(n, v)
+}
+
+func (c compactTheme) Font(s fyne.TextStyle) fyne.Resource { return c.base().Font(s) }
+
+func (c compactTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return c.base().Icon(n) }
+
+func (c compactTheme) Size(n fyne.ThemeSizeName) float32 {
+	b := c.base()
+	if n == theme.SizeNameInnerPadding && c.k.scale.h > 0 && c.k.scale.h < compactBelow {
+		// 0.55 of the text keeps a 20 px button 49 px tall, a touch target.
+		return float32(math.Round(float64(b.Size(theme.SizeNameText) * 0.55)))
+	}
+	return b.Size(n)
 }

@@ -40,9 +40,10 @@ func (k *Kiosk) buildWelcome() {
 		img := canvas.NewImageFromFile(k.opts.Logo)
 		img.FillMode = canvas.ImageFillContain
 		img.ScaleMode = canvas.ImageScaleSmooth
-		w.logo = container.New(scaledHeight{s: k.scale, base: sizeLogo}, img)
+		w.logo = container.New(&scaledHeight{s: k.scale, base: sizeLogo}, img)
 	}
 	w.privacy = newWrapText("", sizeNotice, false, colorInk, k.scale)
+	w.privacy.minor = true
 	w.noSingpass = widget.NewButton("", k.openNoSingpass)
 	w.noSingpass.Importance = widget.MediumImportance
 

@@ -24,6 +24,7 @@ type wrapText struct {
 	style  fyne.TextStyle
 	scale  *scaler
 	shrink float32 // 1, or less where the column must fit a small window
+	minor  bool    // shrinks first (see minorShrink): a notice, not a headline
 	lines  []*canvas.Text
 }
 
@@ -39,10 +40,24 @@ func (w *wrapText) SetText(s string) {
 	w.Refresh()
 }
 
+// setShrink shrinks the text by f of its size (a column that does not fit).
+func (w *wrapText) setShrink(f float32) {
+	if w.shrink != f {
+		w.shrink = f
+		w.Refresh()
+	}
+}
+
 // textSize is the type size at the window's height.
 func (w *wrapText) textSize() float32 { return w.sizeAt(w.shrink) }
 
-func (w *wrapText) sizeAt(shrink float32) float32 { return w.scale.size(w.base) * shrink }
+func (w *wrapText) sizeAt(shrink float32) float32 {
+	full := w.scale.size(w.base)
+	if w.minor {
+		return max(full*minorShrink(shrink), min(full*shrink, minorPx))
+	}
+	return full * shrink
+}
 
 func (w *wrapText) lineHeight() float32 {
 	return fyne.MeasureText("Mg", w.textSize(), w.style).Height
@@ -204,6 +219,16 @@ func heightAt(o fyne.CanvasObject, width float32) float32 {
 // minShrink is the least a text shrinks to, of its size.
 const minShrink = 0.4
 
+// minorShrink is what a column's shrink f makes of a minor object's size
+// (the privacy notice, the logo): it shrinks twice as fast as the
+// headlines, down to minShrink, so that they keep their size longest.
+func minorShrink(f float32) float32 { return max(minShrink, 2*f-1) }
+
+// minorPx is the least size a minor text shrinks to faster than the
+// headlines: the notice on a 800x480 panel is small already, and must stay
+// readable.
+const minorPx = 11
+
 // columnLayout stacks its objects, each at its height for the column's
 // width, with gap between them, centred vertically. When they do not fit,
 // the wrapped texts in it shrink together (never below minShrink), so that a
@@ -225,11 +250,7 @@ func (c columnLayout) heightShrunk(objs []fyne.CanvasObject, width, f float32) f
 		if !o.Visible() {
 			continue
 		}
-		if w, ok := o.(*wrapText); ok {
-			h += w.heightShrunk(width, f)
-		} else {
-			h += heightAt(o, width)
-		}
+		h += shrunkHeight(o, width, f)
 		n++
 	}
 	if n > 1 {
@@ -239,28 +260,68 @@ func (c columnLayout) heightShrunk(objs []fyne.CanvasObject, width, f float32) f
 }
 
 func (c columnLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
-	f := float32(1)
-	for f > minShrink && c.heightShrunk(objs, size.Width, f) > size.Height+0.5 {
-		f -= 0.05
-	}
+	f := fitShrink(func(f float32) float32 { return c.heightShrunk(objs, size.Width, f) }, size.Height)
 	setShrink(objs, f)
 	y := max(0, (size.Height-c.heightShrunk(objs, size.Width, f))/2)
 	for _, o := range objs {
 		if !o.Visible() {
 			continue
 		}
-		h := heightAt(o, size.Width)
+		// Each at its shrunk height: at its full height the texts under
+		// a shrunk one would be pushed down past the column's end.
+		h := shrunkHeight(o, size.Width, f)
 		o.Resize(fyne.NewSize(size.Width, h))
 		o.Move(fyne.NewPos(0, y))
 		y += h + c.gap
 	}
 }
 
+// fitShrink is the largest shrink, in steps of 0.05 from 1 down to
+// minShrink, at which height(f) is at most h. Every layout that shrinks
+// finds it the same way, so that a column given the height its parent
+// worked out shrinks by the same factor.
+func fitShrink(height func(f float32) float32, h float32) float32 {
+	f := float32(1)
+	for f > minShrink && height(f) > h+0.5 {
+		f -= 0.05
+	}
+	return f
+}
+
+// shrinker is what shrinks with a column that does not fit: wrapped texts
+// and the logo.
+type shrinker interface {
+	heightShrunk(width, f float32) float32
+	setShrink(f float32)
+}
+
+// shrunkHeight is o's height at width with the texts in it shrunk by f.
+func shrunkHeight(o fyne.CanvasObject, width, f float32) float32 {
+	if !o.Visible() {
+		return 0
+	}
+	if s, ok := o.(shrinker); ok {
+		return s.heightShrunk(width, f)
+	}
+	if c, ok := o.(*fyne.Container); ok {
+		switch l := c.Layout.(type) {
+		case columnLayout:
+			return l.heightShrunk(c.Objects, width, f)
+		case shrinker:
+			return l.heightShrunk(width, f)
+		}
+	}
+	return heightAt(o, width)
+}
+
 func setShrink(objs []fyne.CanvasObject, f float32) {
 	for _, o := range objs {
-		if w, ok := o.(*wrapText); ok && w.shrink != f {
-			w.shrink = f
-			w.Refresh()
+		if s, ok := o.(shrinker); ok {
+			s.setShrink(f)
+		} else if c, ok := o.(*fyne.Container); ok {
+			if s, ok := c.Layout.(shrinker); ok {
+				s.setShrink(f)
+			}
 		}
 	}
 }
