@@ -82,7 +82,16 @@ func (f *fitLayout) size(width float32) float32 {
 	if w <= width || w == 0 {
 		return full
 	}
-	return max(f.least(), full*width/w*0.98)
+	// Widths are not quite proportional to the size (hinting, a line in
+	// two fonts): check the smaller size and shrink again if need be.
+	s := full * width / w * 0.98
+	for range 3 {
+		if w = fyne.MeasureText(f.text.Text, s, f.text.TextStyle).Width; w <= width || s <= f.least() {
+			break
+		}
+		s *= width / w * 0.98
+	}
+	return max(f.least(), s)
 }
 
 func (f *fitLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {

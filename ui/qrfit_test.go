@@ -38,9 +38,13 @@ func (b box) inside(s fyne.Size) bool {
 // button, the code with its quiet zone, the logo and the countdown bar.
 func drawnBoxes(c fyne.Canvas, k *Kiosk) []box {
 	var out []box
+	shadows := map[fyne.CanvasObject]bool{} // a Chinese headline's second drawing, which makes it bold
+	for _, e := range k.bolds {
+		shadows[e.shadow] = true
+	}
 	var walk func(o fyne.CanvasObject, at fyne.Position)
 	walk = func(o fyne.CanvasObject, at fyne.Position) {
-		if o == nil || !o.Visible() {
+		if o == nil || !o.Visible() || shadows[o] {
 			return
 		}
 		pos := at.Add(o.Position())

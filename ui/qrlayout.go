@@ -358,8 +358,9 @@ func (c compactTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return c.base()
 func (c compactTheme) Size(n fyne.ThemeSizeName) float32 {
 	b := c.base()
 	if n == theme.SizeNameInnerPadding && c.k.scale.h > 0 && c.k.scale.h < compactBelow {
-		// 0.55 of the text keeps a 20 px button 49 px tall, a touch target.
-		return float32(math.Round(float64(b.Size(theme.SizeNameText) * 0.55)))
+		// 0.6 of the text keeps a 20 px button at least 48 px tall, a
+		// touch target, whichever font draws its label.
+		return float32(math.Round(float64(b.Size(theme.SizeNameText) * 0.6)))
 	}
 	return b.Size(n)
 }
