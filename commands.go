@@ -168,7 +168,12 @@ func runDoctor(args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(fs, args, cfgPath, true)
 	if err == errUsage || err == flag.ErrHelp {
 		return err
-	} else if err != nil {
+	}
+	hubFile := *cfgPath != "" && config.IsHubFile(*cfgPath)
+	if hubFile {
+		cfg, err = config.LoadHub(*cfgPath)
+	}
+	if err != nil {
 		fmt.Fprintf(stdout, "FAIL config: %v\n", err)
 		return fmt.Errorf("1 problem")
 	}
@@ -179,7 +184,11 @@ func runDoctor(args []string, stdout, stderr io.Writer) error {
 			return errUsage
 		}
 	}
-	if n := doctor.CheckScreen(cfg, stdout, time.Now(), w, h); n > 0 {
+	check := func() int { return doctor.CheckScreen(cfg, stdout, time.Now(), w, h) }
+	if hubFile {
+		check = func() int { return doctor.CheckHub(cfg, stdout, time.Now()) }
+	}
+	if n := check(); n > 0 {
 		return fmt.Errorf("%d problem(s) found", n)
 	}
 	fmt.Fprintln(stdout, "All checks passed.")

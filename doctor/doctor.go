@@ -35,6 +35,11 @@ func Check(cfg *config.Config, out io.Writer, now time.Time) int {
 // display's, if there is one).
 func CheckScreen(cfg *config.Config, out io.Writer, now time.Time, w, h int) int {
 	d := &doctor{out: out, now: now, screen: [2]int{w, h}}
+	if cfg.Remote() {
+		d.ok("config", "loaded "+cfg.Path()+": a screen of the hub at "+cfg.Hub.URL)
+		d.remoteKiosk(cfg)
+		return d.failed
+	}
 	d.ok("config", "loaded "+map[bool]string{true: "(sandbox mode)", false: cfg.Path()}[cfg.Sandbox])
 	d.check(cfg)
 	return d.failed

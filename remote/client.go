@@ -245,6 +245,12 @@ func (c *Client) session(ctx context.Context) (bool, error) {
 			// Revoked, or re-enrolled elsewhere: a new token in the config
 			// is tried next time.
 			os.Remove(filepath.Join(c.o.DataDir, CredentialFile))
+			if c.o.Token != "" {
+				// The token in the config is tried at once: after a
+				// re-enrolment it is the operator's new one (a used one is
+				// refused, and then the kiosk waits).
+				return false, errors.New("the hub refused this kiosk's credential (revoked?): trying the token in [hub] token")
+			}
 			return false, &refusedError{"the hub refused this kiosk's credential (revoked?): enrol it again with `ndikiosk hub enrol` and put the new token in [hub] token"}
 		}
 		return false, fmt.Errorf("connect to %s: %w", c.o.URL, err)
