@@ -134,6 +134,17 @@ func migrate(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`); err != nil {
 		return explain(err)
 	}
+	// A replica left on an older build must not write into a schema it
+	// does not know: it stops and says so.
+	known := Versions()
+	var newest int
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
+		return explain(err)
+	}
+	if len(known) > 0 && newest > known[len(known)-1] {
+		return fmt.Errorf("the hub's database has schema version %d, newer than this ndikiosk knows (%d): run the same or a newer ndikiosk on every hub replica",
+			newest, known[len(known)-1])
+	}
 	names, _ := fs.Glob(migrations, "migrations/*.sql")
 	sort.Strings(names)
 	for _, name := range names {

@@ -300,3 +300,18 @@ func TestUnreachableDatabase(t *testing.T) {
 		t.Fatalf("bad URL: %v", err)
 	}
 }
+
+// TestNewerSchemaRefused: a hub binary older than the database's schema
+// stops instead of writing into tables it does not know.
+func TestNewerSchemaRefused(t *testing.T) {
+	d, url, key := newDB(t)
+	ctx := context.Background()
+	newer := Versions()[len(Versions())-1] + 1
+	if _, err := d.Pool().Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, newer); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if _, err := Open(ctx, url, key); err == nil || !strings.Contains(err.Error(), "newer than this ndikiosk knows") {
+		t.Fatalf("a newer schema: %v", err)
+	}
+}
