@@ -41,7 +41,10 @@ import (
 // still shows a code. Then a visit for lobby-2 is acknowledged through A
 // and A is killed with SIGKILL at once: lobby-1 must drop its code, be back
 // on a fresh one through B within 10 s, refuse the code it showed before,
-// and serve a further scan; lobby-2 must stay connected. At the end exactly
+// and serve a further scan; lobby-2 must stay connected. Then B is killed
+// too: both kiosks must show the unavailable screen with no code on it,
+// and be back on a code by themselves soon after A is started again.
+// At the end exactly
 // the acknowledged visits are rows in PostgreSQL, and neither a pg_dump nor
 // any process's log holds a persona's id, name or date of birth, or a
 // kiosk's token.
@@ -90,7 +93,7 @@ func TestRealBinaryHubFleet(t *testing.T) {
 	// One after the other: the first makes the log key and the tables.
 	hubA := f.start("hub-A", "hub", "--config", cfgA)
 	f.waitHTTP("hub-A", "http://"+addrA+"/healthz")
-	f.start("hub-B", "hub", "--config", cfgB)
+	hubB := f.start("hub-B", "hub", "--config", cfgB)
 	f.waitHTTP("hub-B", "http://"+addrB+"/healthz")
 
 	tokens := map[string]string{}
@@ -171,6 +174,29 @@ func TestRealBinaryHubFleet(t *testing.T) {
 	waitPhase(t, "wait for lobby-1's result after the failover", k1.base, "result", k1.exited)
 	k1.checkGreen("result-after-kill")
 	k2.checkShowsCode("other-after-kill")
+
+	// The whole hub goes: both kiosks show the operator's alternative and
+	// no code, and come back by themselves when a replica returns.
+	if err := hubB.Process.Kill(); err != nil {
+		t.Fatalf("step kill -9: %v", err)
+	}
+	for _, k := range []*fleetKiosk{k1, k2} {
+		waitPhase(t, "wait for "+k.id+"'s unavailable screen", k.base, "unavailable", k.exited)
+		k.checkNoCode("hub-gone")
+	}
+	f.start("hub-A-again", "hub", "--config", cfgA)
+	f.waitHTTP("hub-A-again", "http://"+addrA+"/healthz")
+	up := time.Now()
+	for _, k := range []*fleetKiosk{k1, k2} {
+		waitPhase(t, "wait for "+k.id+"'s QR screen once a replica is back", k.base, "qr", k.exited)
+	}
+	if d := time.Since(up); d > 10*time.Second {
+		t.Errorf("step hub back: the kiosks were back on a code only %v after replica A answered again; want within 10 s", d)
+	} else {
+		t.Logf("both kiosks back on a code %v after replica A answered again", d.Round(time.Millisecond))
+	}
+	k1.checkShowsCode("hub-back")
+	k2.checkShowsCode("hub-back")
 
 	checkVisitRows(t, database, acked, kioskState(stale))
 	checkNothingPersonal(t, pg, database, f, tokens)
@@ -363,6 +389,21 @@ func (k *fleetKiosk) checkShowsCode(name string) {
 	}
 	if qr := k.readQR(name); !strings.HasPrefix(kioskState(qr), k.id+"-") {
 		t.Fatalf("step other kiosk: %s shows %q, not a code of its own", k.id, qr)
+	}
+}
+
+// checkNoCode checks that no code can be read off the kiosk's screen.
+func (k *fleetKiosk) checkNoCode(name string) {
+	t := k.f.t
+	t.Helper()
+	time.Sleep(time.Second) // let the window draw it
+	path, err := screenshot(k.display, k.shot(name))
+	if err != nil {
+		t.Fatalf("step screenshot: %v", err)
+	}
+	out, _ := exec.Command("zbarimg", "-q", "--raw", "-Sdisable", "-Sqrcode.enable", path).Output()
+	if qr := strings.TrimSpace(string(out)); qr != "" {
+		t.Fatalf("step no code: %s has no hub and shows the code %q; see %s", k.id, qr, path)
 	}
 }
 
