@@ -394,7 +394,9 @@ func screenshot(display, path string) (string, error) {
 }
 
 // readQR takes screenshots until zbarimg reads a code off one, for up to
-// 20 s, and returns what it read.
+// 20 s, and returns what it read. Only QR codes are decoded: zbarimg's
+// other decoders sometimes find a linear code (a DataBar) in the QR's
+// modules and print it as a second line.
 func readQR(t *testing.T, display, path string) string {
 	t.Helper()
 	var last string
@@ -403,7 +405,7 @@ func readQR(t *testing.T, display, path string) string {
 		if err != nil {
 			t.Fatalf("step screenshot: %v", err)
 		}
-		out, err := exec.Command("zbarimg", "-q", "--raw", shot).Output()
+		out, err := exec.Command("zbarimg", "-q", "--raw", "-Sdisable", "-Sqrcode.enable", shot).Output()
 		if qr := strings.TrimSpace(string(out)); qr != "" {
 			return qr
 		}
