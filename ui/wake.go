@@ -11,8 +11,8 @@ import (
 // over a code's display time: about 11 s a step for the default 110 s.
 // Each step repaints the whole window (Fyne's GL driver has no partial
 // redraw), about 30 ms of CPU under software GL, so the bar moves only as
-// often as a visitor needs to see that the code is running out: a step
-// every 5 s cost 0.5 % of a core more than this.
+// often as a visitor needs to see that the code is running out: 22 steps
+// of 5 s cost about 0.3 % of a core more than these 10 (docs/idle.md).
 const countdownSteps = 10
 
 // wakeLate is how long after a step's boundary the timer fires, so that
