@@ -43,9 +43,8 @@ type Options struct {
 
 	// Process sets up the whole process for this kiosk: the report of a
 	// crash (an unrecovered panic in any goroutine) goes to crash.log in
-	// the data folder, and the heap gets a soft limit of 48 MiB unless
-	// GOMEMLIMIT says otherwise (it keeps resident memory ~10 MB lower at
-	// idle, bench/idle, and never fails an allocation).
+	// the data folder. (The heap's soft limit is ui.Run's: it applies
+	// once the first frame is drawn.)
 	Process bool
 }
 
@@ -104,9 +103,6 @@ func New(cfg *config.Config, opts Options) (_ *Kiosk, err error) {
 	}
 	if opts.Process {
 		crashLog(cfg.Kiosk.DataDir)
-		if os.Getenv("GOMEMLIMIT") == "" {
-			debug.SetMemoryLimit(48 << 20)
-		}
 	}
 	if k.ln, err = listen(cfg.Kiosk.Listen); err != nil {
 		return nil, err

@@ -847,9 +847,12 @@ func byteSize(n int64) string {
 const adminIdle = 2 * time.Minute
 
 // armAutoClose closes the admin screens after two idle minutes, so that no
-// visitor finds them open (they show names). The kiosk's tick checks, on
-// the kiosk's clock, so they close up to one tick (5 s) late.
-func (u *adminUI) armAutoClose() { u.closeAt = u.k.now().Add(adminIdle) }
+// visitor finds them open (they show names). The kiosk's timer wakes for
+// closeAt (Kiosk.arm) and its tick checks, on the kiosk's clock.
+func (u *adminUI) armAutoClose() {
+	u.closeAt = u.k.now().Add(adminIdle)
+	u.k.arm()
+}
 
 // tick closes the admin screens when their time is up.
 func (u *adminUI) tick() {

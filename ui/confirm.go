@@ -104,10 +104,8 @@ func (k *Kiosk) confirmTick() {
 		k.confirmTimer = nil
 	}
 	k.showTimeLeft()
-	select {
-	case <-k.stopTick:
+	if k.stopped.Load() {
 		return // stopped (tests move the clock and call confirmTick themselves)
-	default:
 	}
 	if k.screen.Phase == kiosk.PhaseConfirm {
 		k.confirmTimer = time.AfterFunc(time.Second, func() { fyne.Do(k.confirmTick) })

@@ -140,7 +140,7 @@ type rig struct {
 }
 
 // newRig builds the UI at 1280×800 in a headless test window. The UI's
-// ticker is stopped at once: it would call k.tick on the wall clock from
+// timer is stopped at once: it would call k.tick on the wall clock from
 // its own goroutine (the test driver runs fyne.Do on the caller's
 // goroutine), so the tests move the test clock and call k.tick themselves.
 func newRig(t *testing.T, e *fakeEngine, opts Options) *rig {

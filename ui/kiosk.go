@@ -3,6 +3,7 @@ package ui
 import (
 	"image"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -100,12 +101,12 @@ type Kiosk struct {
 	// the first code; under 4 a phone may not read it (admin status warns).
 	qrPx int
 
-	screen   kiosk.Screen
-	shown    fyne.CanvasObject // the screen on show
-	qrShown  string
-	ticker   *time.Ticker
-	stopTick chan struct{}
-	gone     chan struct{} // closed when the app has stopped
+	screen  kiosk.Screen
+	shown   fyne.CanvasObject // the screen on show
+	qrShown string
+	wake    *time.Timer   // wakes the UI goroutine for the next visible change (see arm)
+	stopped atomic.Bool   // Stop was called: the timer stays off
+	gone    chan struct{} // closed when the app has stopped
 }
 
 // New builds the kiosk UI in win and subscribes it to the engine.
@@ -115,7 +116,9 @@ func New(app fyne.App, win fyne.Window, e Engine, opts Options) *Kiosk {
 	if now == nil {
 		now = time.Now
 	}
-	k := &Kiosk{app: app, win: win, engine: e, opts: opts, tr: newTranslator(), now: now, scale: &scaler{}, stopTick: make(chan struct{}), gone: make(chan struct{})}
+	k := &Kiosk{app: app, win: win, engine: e, opts: opts, tr: newTranslator(), now: now, scale: &scaler{}, gone: make(chan struct{})}
+	k.wake = time.AfterFunc(time.Hour, func() { fyne.Do(k.everyTick) })
+	k.wake.Stop() // arm sets it
 	k.tr.set(defaultLanguage(opts.Language))
 	k.build()
 	var content fyne.CanvasObject = container.NewStack(k.screens()...)
@@ -146,17 +149,7 @@ func New(app fyne.App, win fyne.Window, e Engine, opts Options) *Kiosk {
 			fyne.Do(func() { k.render(s) })
 		}
 	})
-	k.ticker = time.NewTicker(slowTick)
-	go func() {
-		for {
-			select {
-			case <-k.ticker.C:
-				fyne.Do(k.everyTick)
-			case <-k.stopTick:
-				return
-			}
-		}
-	}()
+	k.arm()
 	app.Lifecycle().SetOnStopped(func() {
 		k.Stop()
 		select {
@@ -168,18 +161,9 @@ func New(app fyne.App, win fyne.Window, e Engine, opts Options) *Kiosk {
 	return k
 }
 
-// The countdown bar moves in 5-second steps: each step redraws the whole
-// window, and under software rendering a 1-second step cost three times
-// the idle CPU (4.3 % of a core against 1.4 %; bench/idle). The Face
-// countdown shows seconds, so it ticks every second.
-const (
-	slowTick = 5 * time.Second
-	fastTick = time.Second
-)
-
-// everyTick is what the ticker does: the code's countdown and the admin
-// screens' (tick), and the seconds a result or the check-out question has
-// left.
+// everyTick is what the wake timer does: the code's countdown and the
+// admin screens' (tick), and the seconds a result or the check-out question
+// has left.
 func (k *Kiosk) everyTick() {
 	k.tick()
 	switch s := k.screen; s.Phase {
@@ -190,13 +174,29 @@ func (k *Kiosk) everyTick() {
 	}
 }
 
-// Stop ends the countdown ticker.
+// Stop ends the countdown timer for good.
 func (k *Kiosk) Stop() {
-	select {
-	case <-k.stopTick:
-	default:
-		k.ticker.Stop()
-		close(k.stopTick)
+	k.stopped.Store(true)
+	k.wake.Stop()
+}
+
+// arm sets the one timer that wakes the UI goroutine to the next change a
+// visitor or staff member can see (wakeAfter), or stops it when nothing on
+// screen changes with time. Every wake-up of an idle kiosk costs a full
+// window redraw or at least a trip through Fyne's event queue, so there is
+// no fixed ticker. It runs on the UI goroutine.
+func (k *Kiosk) arm() {
+	if k.stopped.Load() {
+		return
+	}
+	var closeAt time.Time
+	if k.admin != nil && k.admin.root.Visible() {
+		closeAt = k.admin.closeAt
+	}
+	if d, ok := wakeAfter(k.screen, k.now(), closeAt); ok {
+		k.wake.Reset(d)
+	} else {
+		k.wake.Stop()
 	}
 }
 
@@ -320,14 +320,8 @@ func (k *Kiosk) show(which fyne.CanvasObject) {
 // render draws a Screen; it runs on the UI goroutine.
 func (k *Kiosk) render(s kiosk.Screen) {
 	prev := k.screen.Phase
-	if fast(prev) != fast(s.Phase) {
-		if fast(s.Phase) {
-			k.ticker.Reset(fastTick)
-		} else {
-			k.ticker.Reset(slowTick)
-		}
-	}
 	k.screen = s
+	defer k.arm()
 	switch s.Phase {
 	case kiosk.PhaseStarting:
 		k.checkingText.Text, k.checkingDetail.Text = k.tr.T("starting.title"), ""
@@ -378,13 +372,6 @@ func (k *Kiosk) render(s kiosk.Screen) {
 	case kiosk.PhaseCheckOut:
 		k.showCheckOut(s)
 	}
-}
-
-// fast reports whether a phase shows seconds (the Face countdown, a
-// result's or a question's time left), so the UI ticks every second; the
-// code screen, where the kiosk idles, ticks slowly.
-func fast(p kiosk.Phase) bool {
-	return p == kiosk.PhaseFace || p == kiosk.PhaseResult || p == kiosk.PhaseUnavailable || p == kiosk.PhaseCheckOut
 }
 
 // showPaused draws the kiosk paused for staff: no code (the one shown

@@ -150,7 +150,7 @@ func (m minWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
 }
 
 // countdownBar is a thin bar showing the share of the code's time left. It
-// redraws only when its value changes (once a second at most).
+// redraws only when its value changes: once a step (countdownSteps a code).
 type countdownBar struct {
 	widget.BaseWidget
 	Value float64

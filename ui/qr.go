@@ -96,9 +96,11 @@ func (k *Kiosk) setQR(u string) {
 	k.qrScreen.Refresh() // codeLayout draws it
 }
 
-// tick moves the countdown bar (the share of the code's display time left)
-// and the Face countdown, and closes idle admin screens.
+// tick moves the countdown bar (the share of the code's display time left,
+// in countdownSteps steps) and the Face countdown, closes idle admin
+// screens, and sets the timer for the next of these.
 func (k *Kiosk) tick() {
+	defer k.arm()
 	if k.admin != nil {
 		k.admin.tick()
 	}
@@ -107,13 +109,7 @@ func (k *Kiosk) tick() {
 	if s.Phase != kiosk.PhaseQR {
 		return
 	}
-	total := s.NextQR.Sub(s.QRStart).Seconds()
-	left := s.NextQR.Sub(k.now()).Seconds()
-	if total <= 0 {
-		return
-	}
-	v := max(0, min(1, left/total))
-	if v != k.countdown.Value {
+	if v, ok := countdownShare(s, k.now()); ok && v != k.countdown.Value {
 		k.countdown.SetValue(v)
 	}
 }

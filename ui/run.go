@@ -3,6 +3,7 @@ package ui
 import (
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -41,6 +42,7 @@ func Run(engine Engine, opts Options, admin func(quit func()) *kiosk.Admin, serv
 		w.Resize(windowSize(sw, sh))
 	}
 	toggleFullScreenOnF11(w)
+	a.Lifecycle().SetOnStarted(func() { time.AfterFunc(memoryLimitAfter, limitMemory) })
 	served := make(chan error, 1)
 	go func() {
 		err := serve()
@@ -53,6 +55,24 @@ func Run(engine Engine, opts Options, admin func(quit func()) *kiosk.Admin, serv
 		return err
 	default:
 		return nil
+	}
+}
+
+// memoryLimit is the heap's soft limit while the kiosk runs, unless
+// GOMEMLIMIT says otherwise: the collector hands frame-sized garbage back
+// sooner, for about 10 MB less resident memory at idle (bench/idle), and
+// a soft limit never fails an allocation. It applies memoryLimitAfter the
+// window started, once the first frame is drawn: during start-up (font
+// faces, the first code, GL set-up) it made the collector run 18 times in
+// the first 0.86 s for nothing, since that garbage goes anyway.
+const (
+	memoryLimit      = 48 << 20
+	memoryLimitAfter = time.Second
+)
+
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
 	}
 }
 
