@@ -357,36 +357,85 @@ func (d *DB) each(ctx context.Context, f kiosk.VisitFilter, order string, fn fun
 	if sqlPaging && f.Limit > 0 {
 		q += ` LIMIT ` + arg(f.Limit) + ` OFFSET ` + arg(f.Offset)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	rows, err := d.pool.Query(ctx, q, args...)
 	if err != nil {
 		return explain(err)
 	}
-	defer rows.Close()
+	// The rows are read and opened on one goroutine while fn (an export's
+	// formatting) runs on this one: two cores for a long export.
+	batches := make(chan []kiosk.Visit, 4)
+	read := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		read <- d.read(ctx, rows, batches)
+	}()
+	stop := func(err error) error {
+		cancel()
+		for range batches {
+		}
+		<-read
+		return err
+	}
 	name := strings.ToLower(f.Name)
 	skipped, taken := 0, 0
+	for batch := range batches {
+		for _, v := range batch {
+			if !sqlPaging {
+				if !strings.Contains(strings.ToLower(v.Name), name) {
+					continue
+				}
+				if skipped < f.Offset {
+					skipped++
+					continue
+				}
+				if f.Limit > 0 && taken >= f.Limit {
+					return stop(nil)
+				}
+				taken++
+			}
+			if err := fn(v); err != nil {
+				return stop(err)
+			}
+		}
+	}
+	return <-read
+}
+
+// readBatch is how many visits the reader hands over at a time.
+const readBatch = 256
+
+// read scans and opens rows into batches until the rows end, ctx ends or
+// a row cannot be opened; it closes rows.
+func (d *DB) read(ctx context.Context, rows pgx.Rows, batches chan<- []kiosk.Visit) error {
+	defer rows.Close()
+	batch := make([]kiosk.Visit, 0, readBatch)
+	send := func() bool {
+		select {
+		case batches <- batch:
+			batch = make([]kiosk.Visit, 0, readBatch)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	for rows.Next() {
 		v, err := d.scan(rows)
 		if err != nil {
 			return err
 		}
-		if !sqlPaging {
-			if !strings.Contains(strings.ToLower(v.Name), name) {
-				continue
-			}
-			if skipped < f.Offset {
-				skipped++
-				continue
-			}
-			if f.Limit > 0 && taken >= f.Limit {
-				break
-			}
-			taken++
-		}
-		if err := fn(v); err != nil {
-			return err
+		if batch = append(batch, v); len(batch) == readBatch && !send() {
+			return ctx.Err()
 		}
 	}
-	return explain(rows.Err())
+	if err := rows.Err(); err != nil {
+		return explain(err)
+	}
+	if len(batch) > 0 {
+		send()
+	}
+	return nil
 }
 
 func likeEscape(s string) string {
