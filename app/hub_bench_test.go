@@ -13,6 +13,7 @@ import (
 
 	"ndikiosk/config"
 	"ndikiosk/kiosk"
+	"ndikiosk/remote"
 )
 
 // BenchmarkCallbackToDecisionHub is BenchmarkCallbackToDecision through the
@@ -27,7 +28,8 @@ func BenchmarkCallbackToDecisionHub(b *testing.B) {
 	cfg := config.SandboxHub(newDatabase(b))
 	cfg.Kiosk.Listen, cfg.Kiosk.DataDir = "127.0.0.1:0", b.TempDir()
 	cfg.Hub.KeyFile = filepath.Join(cfg.Kiosk.DataDir, config.HubKeyFile)
-	h, err := NewHub(cfg, Options{Version: "bench", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h, err := NewHub(cfg, Options{Version: "bench", Log: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -40,29 +42,35 @@ func BenchmarkCallbackToDecisionHub(b *testing.B) {
 		b.Fatal(err)
 	}
 	base := "http://" + h.Addr()
-	c, sc, _ := startRemote(b, base, token)
-	sc.await(b, "code", isQR)
-	eng := h.Hub.Engine("lobby-1")
-	if eng == nil {
-		b.Fatal("the kiosk's engine is not on the hub")
+	// The kiosk: a remote.Client whose screens only this benchmark's
+	// subscriber takes (a subscriber that blocks would stop its channel).
+	c, err := remote.New(remote.Options{URL: base, Token: token, DataDir: b.TempDir(), Log: quiet})
+	if err != nil {
+		b.Fatal(err)
 	}
-	accepted := make(chan time.Time, 1)
-	eng.Subscribe(func(s kiosk.Screen) {
-		if s.Phase == kiosk.PhaseChecking {
-			accepted <- time.Now()
-		}
-	})
-	decided := make(chan time.Time, 1)
+	decided := make(chan time.Time, 16)
 	codes := make(chan string, 64)
 	c.Subscribe(func(s kiosk.Screen) {
 		switch {
 		case s.Phase == kiosk.PhaseResult:
-			decided <- time.Now()
+			offer(decided, time.Now())
 		case isQR(s):
-			select {
-			case codes <- s.QR:
-			default:
-			}
+			offer(codes, s.QR)
+		}
+	})
+	cctx, stopKiosk := context.WithCancel(ctx)
+	kioskDone := make(chan struct{})
+	go func() { c.Run(cctx); close(kioskDone) }()
+	defer func() { stopKiosk(); <-kioskDone }()
+	fresh(b, codes, "")
+	eng := h.Hub.Engine("lobby-1")
+	if eng == nil {
+		b.Fatal("the kiosk's engine is not on the hub")
+	}
+	accepted := make(chan time.Time, 16)
+	eng.Subscribe(func(s kiosk.Screen) {
+		if s.Phase == kiosk.PhaseChecking {
+			offer(accepted, time.Now())
 		}
 	})
 	form := url.Values{"kiosk": {"lobby-1"}, "persona": {personaID(b, "Adult citizen")}, "decision": {"allow"}}
@@ -71,12 +79,14 @@ func BenchmarkCallbackToDecisionHub(b *testing.B) {
 	for b.Loop() {
 		c.Cancel()
 		fresh(b, codes, last)
+		drain(accepted)
+		drain(decided)
 		res := postScan(b, base, form)
 		if res.CallbackStatus != http.StatusOK {
 			b.Fatalf("scan: %+v", res)
 		}
 		last = res.State
-		t0, t1 := <-accepted, <-decided
+		t0, t1 := within(b, accepted, "checking screen on the hub"), within(b, decided, "result at the kiosk")
 		lat = append(lat, t1.Sub(t0))
 	}
 	slices.Sort(lat)
@@ -99,5 +109,35 @@ func fresh(tb testing.TB, codes chan string, lastState string) {
 		case <-deadline:
 			tb.Fatal("no fresh code at the kiosk in 20 s")
 		}
+	}
+}
+
+// offer sends v unless ch is full: a subscriber never blocks the screens.
+func offer[T any](ch chan T, v T) {
+	select {
+	case ch <- v:
+	default:
+	}
+}
+
+func drain[T any](ch chan T) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
+
+// within is the next value on ch, failing after 20 s.
+func within(tb testing.TB, ch chan time.Time, what string) time.Time {
+	tb.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(20 * time.Second):
+		tb.Fatalf("no %s in 20 s", what)
+		return time.Time{}
 	}
 }
