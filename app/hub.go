@@ -74,6 +74,7 @@ func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
 	if h.Identity, err = NewIdentity(cfg, h.clock, h.log); err != nil {
 		return nil, err
 	}
+	keepConns(h.Identity.HTTPClient)
 	if h.Store, err = openHubLog(h.ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -92,6 +93,29 @@ func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
 	h.server.WriteTimeout = 0 // the kiosks' channels stay open; each write has its own deadline
 	h.ln = kiosk.LimitConns(h.ln, h.server, hubMaxConns)
 	return h, nil
+}
+
+// hubIdleConns is how many idle connections the hub keeps to each
+// Singpass host. One kiosk has a visit or two in flight; a hub has one a
+// kiosk at peak, and Go's default (2 a host) closed the rest after each
+// call, so most token and person calls paid a new connection (TCP, and
+// with a real Singpass a TLS handshake).
+const hubIdleConns = 64
+
+// keepConns lets the client (the provider's, shared by its calls) keep
+// hubIdleConns idle connections a host.
+func keepConns(c *http.Client) {
+	if c == nil {
+		return
+	}
+	switch t := c.Transport.(type) {
+	case nil:
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = hubIdleConns
+		c.Transport = tr
+	case *http.Transport:
+		t.MaxIdleConnsPerHost = hubIdleConns
+	}
 }
 
 // hubMaxConns bounds the hub's connections: every kiosk holds one, and

@@ -141,3 +141,20 @@ func within(tb testing.TB, ch chan time.Time, what string) time.Time {
 		return time.Time{}
 	}
 }
+
+// TestHubKeepsConnectionsToSingpass: the hub's provider client keeps
+// enough idle connections a host for many visits at once, so that token
+// and person calls reuse them.
+func TestHubKeepsConnectionsToSingpass(t *testing.T) {
+	cfg := config.SandboxHub(newDatabase(t))
+	cfg.Kiosk.Listen, cfg.Kiosk.DataDir = "127.0.0.1:0", t.TempDir()
+	cfg.Hub.KeyFile = filepath.Join(cfg.Kiosk.DataDir, config.HubKeyFile)
+	h := startHub(t, cfg)
+	tr, ok := h.Identity.HTTPClient.Transport.(*http.Transport)
+	if !ok || tr.MaxIdleConnsPerHost < 32 {
+		t.Fatalf("the provider's client keeps %+v idle connections a host", tr)
+	}
+	if p, ok := h.Identity.Provider.(VerifyProvider); !ok || p.Client.Config().HTTPClient != h.Identity.HTTPClient {
+		t.Fatal("the Verify client does not use the tuned client")
+	}
+}

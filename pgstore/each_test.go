@@ -57,3 +57,26 @@ func TestExportAcrossBatches(t *testing.T) {
 		t.Fatal("an export whose context ended reported success")
 	}
 }
+
+// TestPoolSize: the hub's pool has room for visits committing together
+// (DefaultMaxConns) unless the URL says otherwise.
+func TestPoolSize(t *testing.T) {
+	_, url, key := newDB(t)
+	ctx := context.Background()
+	d, err := Open(ctx, url, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if got := d.Pool().Config().MaxConns; got != DefaultMaxConns {
+		t.Errorf("pool of %d, want %d", got, DefaultMaxConns)
+	}
+	d2, err := Open(ctx, url+"&pool_max_conns=7", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	if got := d2.Pool().Config().MaxConns; got != 7 {
+		t.Errorf("pool_max_conns=7 gave %d", got)
+	}
+}

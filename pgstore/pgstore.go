@@ -39,6 +39,14 @@ type DB struct {
 
 var _ kiosk.VisitStore = (*DB)(nil)
 
+// DefaultMaxConns is the hub's connection pool unless the database URL
+// sets pool_max_conns. pgx's own default (4 on a 2-core machine) made the
+// visits queue behind each other's synchronous commits: every visit waits
+// for its WAL flush, and only commits in flight together share one. Two
+// replicas at 32 stay well inside PostgreSQL's default max_connections
+// (100).
+const DefaultMaxConns = 32
+
 // migrationLock is the advisory lock under which a hub migrates, so that
 // two replicas starting together do not both apply a migration.
 const migrationLock = 0x6e64696b696f736b // "ndikiosk"
@@ -54,6 +62,9 @@ func Open(ctx context.Context, url string, key []byte) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("[hub] database: %s", redact(err))
+	}
+	if !strings.Contains(url, "pool_max_conns=") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -175,7 +175,7 @@ func hubConfig(o options, database string) (string, error) {
 	}
 	text := strings.Replace(string(b), "[kiosk]\n", fmt.Sprintf("[kiosk]\ndata_dir = %q\n", filepath.Join(o.dir, "hub")), 1)
 	text += fmt.Sprintf("\n[hub]\nlisten = %q\npublic_url = %q\ndatabase = %q\n", o.listen, "http://"+o.listen, database)
-	path := filepath.Join(o.dir, "hub.toml")
+	path := filepath.Join(o.dir, "sandbox", "hub.toml") // beside the keys kiosk.toml names relatively
 	return path, os.WriteFile(path, []byte(text), 0o600)
 }
 
