@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"ndikiosk/config"
 	"ndikiosk/kiosk"
+	"ndikiosk/ndi"
 	"ndikiosk/remote"
 )
 
@@ -156,5 +158,57 @@ func TestHubKeepsConnectionsToSingpass(t *testing.T) {
 	}
 	if p, ok := h.Identity.Provider.(VerifyProvider); !ok || p.Client.Config().HTTPClient != h.Identity.HTTPClient {
 		t.Fatal("the Verify client does not use the tuned client")
+	}
+}
+
+// gateProvider's exchanges announce themselves and wait to be let go.
+type gateProvider struct {
+	kiosk.Provider
+	in      chan struct{}
+	release chan struct{}
+}
+
+func (g gateProvider) Exchange(ctx context.Context, cb ndi.Callback) (*ndi.Person, error) {
+	g.in <- struct{}{}
+	select {
+	case <-g.release:
+		return &ndi.Person{}, nil
+	case <-ctx.Done():
+		return nil, errors.New("reached the provider, then timed out")
+	}
+}
+
+// TestHubBoundsExchanges: the hub's engines share at most n exchanges at
+// once; the others wait for a slot, and one whose deadline passes while
+// waiting gives up with the deadline's error, without reaching Singpass.
+func TestHubBoundsExchanges(t *testing.T) {
+	g := gateProvider{in: make(chan struct{}, 100), release: make(chan struct{})}
+	p := limitExchanges(g, 3)
+	done := make(chan error, 10)
+	for range 10 {
+		go func() {
+			_, err := p.Exchange(context.Background(), ndi.Callback{})
+			done <- err
+		}()
+	}
+	for range 3 {
+		<-g.in
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := p.Exchange(ctx, ndi.Callback{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a waiting exchange past its deadline: %v", err)
+	}
+	if n := len(g.in); n != 0 {
+		t.Fatalf("%d exchanges beyond the 3 slots reached the provider", n)
+	}
+	close(g.release)
+	for range 10 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(g.in); n != 7 {
+		t.Fatalf("%d of the 7 waiting exchanges ran once slots were free", n)
 	}
 }
