@@ -17,6 +17,7 @@ import (
 	"ndikiosk/hub"
 	"ndikiosk/internal/seal"
 	"ndikiosk/kiosk"
+	"ndikiosk/ndi"
 	"ndikiosk/pgstore"
 )
 
@@ -35,6 +36,9 @@ type Hub struct {
 	ln     net.Listener
 	server *http.Server
 	face   *kiosk.FaceConfig
+	// exchanges is the provider the kiosks' engines share, with at most
+	// hubExchanges exchanges at once.
+	exchanges kiosk.Provider
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -74,6 +78,8 @@ func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
 	if h.Identity, err = NewIdentity(cfg, h.clock, h.log); err != nil {
 		return nil, err
 	}
+	keepConns(h.Identity.HTTPClient)
+	h.exchanges = limitExchanges(h.Identity.Provider, hubExchanges)
 	if h.Store, err = openHubLog(h.ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -92,6 +98,58 @@ func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
 	h.server.WriteTimeout = 0 // the kiosks' channels stay open; each write has its own deadline
 	h.ln = kiosk.LimitConns(h.ln, h.server, hubMaxConns)
 	return h, nil
+}
+
+// hubIdleConns is how many idle connections the hub keeps to each
+// Singpass host. One kiosk has a visit or two in flight; a hub has one a
+// kiosk at peak, and Go's default (2 a host) closed the rest after each
+// call, so most token and person calls paid a new connection (TCP, and
+// with a real Singpass a TLS handshake).
+const hubIdleConns = 64
+
+// keepConns lets the client (the provider's, shared by its calls) keep
+// hubIdleConns idle connections a host.
+func keepConns(c *http.Client) {
+	if c == nil {
+		return
+	}
+	switch t := c.Transport.(type) {
+	case nil:
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = hubIdleConns
+		c.Transport = tr
+	case *http.Transport:
+		t.MaxIdleConnsPerHost = hubIdleConns
+	}
+}
+
+// hubExchanges bounds the exchanges (token and person calls, their
+// signatures and decryption) the hub runs at once for all its kiosks.
+// Unbounded, a burst beyond what the CPU can do slowed every visit in
+// flight alike until their visit log writes timed out: the work was done
+// and the visitors were told "not recorded". Bounded, the visits admitted
+// finish and are recorded; the rest wait their turn within the exchange
+// timeout. 64 leaves room for Singpass's network round trips.
+const hubExchanges = 64
+
+// limitedProvider is a provider whose Exchange waits for one of its slots.
+type limitedProvider struct {
+	kiosk.Provider
+	slots chan struct{}
+}
+
+func limitExchanges(p kiosk.Provider, n int) kiosk.Provider {
+	return limitedProvider{Provider: p, slots: make(chan struct{}, n)}
+}
+
+func (p limitedProvider) Exchange(ctx context.Context, cb ndi.Callback) (*ndi.Person, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("the hub is busy: %w", ctx.Err())
+	}
+	defer func() { <-p.slots }()
+	return p.Provider.Exchange(ctx, cb)
 }
 
 // hubMaxConns bounds the hub's connections: every kiosk holds one, and
@@ -132,7 +190,7 @@ func (h *Hub) newEngine(ctx context.Context, id string, o hub.Overrides, cam kio
 	if len(o.Purposes) > 0 {
 		ec.Purposes = o.Purposes
 	}
-	return kiosk.NewEngine(ctx, ec, kiosk.Deps{Provider: h.Identity.Provider, Store: h.Store, Now: h.clock, Log: h.log.With("kiosk", id), OnQR: onQR})
+	return kiosk.NewEngine(ctx, ec, kiosk.Deps{Provider: h.exchanges, Store: h.Store, Now: h.clock, Log: h.log.With("kiosk", id), OnQR: onQR})
 }
 
 // openHubLog opens the PostgreSQL log with the hub's key. A first start

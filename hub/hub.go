@@ -111,6 +111,15 @@ func (h *Hub) local(kioskID string) *session {
 	return h.sessions[kioskID]
 }
 
+// Engine is the engine serving kiosk id on this replica; nil when the
+// kiosk is not connected here.
+func (h *Hub) Engine(id string) *kiosk.Engine {
+	if s := h.local(id); s != nil {
+		return s.engine
+	}
+	return nil
+}
+
 // Awaits reports whether a kiosk on this replica awaits state.
 func (h *Hub) Awaits(state string) bool {
 	s := h.local(kioskOf(state))

@@ -76,12 +76,6 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(maxMessage)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{h: h, id: id, conn: conn, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1), stills: map[uint64]chan Msg{}}
-	if !h.adopt(s) {
-		cancel()
-		conn.Close(websocket.StatusGoingAway, "the hub is stopping")
-		return
-	}
-	defer h.drop(s)
 	st := h.settings(id, o)
 	var cam kiosk.Camera
 	if st.Face {
@@ -91,13 +85,23 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.Sandbox != nil {
 		onQR = h.cfg.Sandbox.Show
 	}
+	// The engine exists before the session is published: a callback or a
+	// sandbox scan that finds the session (h.local) finds its engine.
 	s.engine, err = h.newEngine(ctx, id, o, cam, onQR)
 	if err != nil {
+		cancel()
 		h.log.Error("kiosk engine", "kiosk", id, "error", err.Error())
 		conn.Close(websocket.StatusInternalError, "the hub cannot run this kiosk: "+err.Error())
 		return
 	}
-	defer s.engine.Close()
+	if !h.adopt(s) {
+		s.engine.Close()
+		cancel()
+		conn.Close(websocket.StatusGoingAway, "the hub is stopping")
+		return
+	}
+	defer h.drop(s)
+	defer s.engine.Close() // before drop: Hub.Close waits for the engines to stop
 	h.log.Info("kiosk connected", "kiosk", id)
 	s.send(Msg{Type: MsgHello, Settings: &st})
 	go s.writeLoop()

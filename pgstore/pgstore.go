@@ -39,6 +39,14 @@ type DB struct {
 
 var _ kiosk.VisitStore = (*DB)(nil)
 
+// DefaultMaxConns is the hub's connection pool unless the database URL
+// sets pool_max_conns. pgx's own default (4 on a 2-core machine) made the
+// visits queue behind each other's synchronous commits: every visit waits
+// for its WAL flush, and only commits in flight together share one. Two
+// replicas at 32 stay well inside PostgreSQL's default max_connections
+// (100).
+const DefaultMaxConns = 32
+
 // migrationLock is the advisory lock under which a hub migrates, so that
 // two replicas starting together do not both apply a migration.
 const migrationLock = 0x6e64696b696f736b // "ndikiosk"
@@ -54,6 +62,9 @@ func Open(ctx context.Context, url string, key []byte) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("[hub] database: %s", redact(err))
+	}
+	if !strings.Contains(url, "pool_max_conns=") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -368,26 +379,75 @@ func (d *DB) each(ctx context.Context, f kiosk.VisitFilter, order string, fn fun
 	if sqlPaging && f.Limit > 0 {
 		q += ` LIMIT ` + arg(f.Limit) + ` OFFSET ` + arg(f.Offset)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	rows, err := d.pool.Query(ctx, q, args...)
 	if err != nil {
 		return explain(err)
 	}
-	defer rows.Close()
+	// The rows are read and opened on one goroutine while fn (an export's
+	// formatting) runs on this one: two cores for a long export.
+	batches := make(chan []kiosk.Visit, 4)
+	read := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		read <- d.read(ctx, rows, batches)
+	}()
+	stop := func(err error) error {
+		cancel()
+		for range batches {
+		}
+		<-read
+		return err
+	}
 	if !sqlPaging {
 		fn = storage.ByName(f, fn)
+	}
+	for batch := range batches {
+		for _, v := range batch {
+			if err := fn(v); errors.Is(err, storage.ErrEnough) {
+				return stop(nil)
+			} else if err != nil {
+				return stop(err)
+			}
+		}
+	}
+	return <-read
+}
+
+// readBatch is how many visits the reader hands over at a time.
+const readBatch = 256
+
+// read scans and opens rows into batches until the rows end, ctx ends or
+// a row cannot be opened; it closes rows.
+func (d *DB) read(ctx context.Context, rows pgx.Rows, batches chan<- []kiosk.Visit) error {
+	defer rows.Close()
+	batch := make([]kiosk.Visit, 0, readBatch)
+	send := func() bool {
+		select {
+		case batches <- batch:
+			batch = make([]kiosk.Visit, 0, readBatch)
+			return true
+		case <-ctx.Done():
+			return false
+		}
 	}
 	for rows.Next() {
 		v, err := d.scan(rows)
 		if err != nil {
 			return err
 		}
-		if err := fn(v); errors.Is(err, storage.ErrEnough) {
-			return nil
-		} else if err != nil {
-			return err
+		if batch = append(batch, v); len(batch) == readBatch && !send() {
+			return ctx.Err()
 		}
 	}
-	return explain(rows.Err())
+	if err := rows.Err(); err != nil {
+		return explain(err)
+	}
+	if len(batch) > 0 {
+		send()
+	}
+	return nil
 }
 
 // Purge deletes visits that started before cutoff.

@@ -134,6 +134,12 @@ func writeCSV(w *bufio.Writer, fields []string) error {
 // reading the value as a formula: one that starts with =, +, - or @, after
 // any leading whitespace, gets a leading '.
 func csvSafe(s string) string {
+	if plainASCII(s) {
+		// Nothing to remove: printable ASCII holds no control character.
+		if s != "" && strings.IndexByte("=+-@", s[0]) < 0 && s[0] != ' ' {
+			return s
+		}
+	}
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
 			return -1
@@ -144,4 +150,15 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// plainASCII reports whether s is printable ASCII only (space to ~), which
+// most fields are: csvSafe then has nothing to strip.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
