@@ -207,18 +207,27 @@ func (d *doctor) callbackURL(name, raw string) {
 	}
 }
 
-func (d *doctor) dataDir(dir string) {
+// writable checks that the data folder exists or can be made, and takes
+// a file; why says what the kiosk keeps there.
+func (d *doctor) writable(dir, why string) bool {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		d.fail("kiosk.data_dir", err)
-		return
+		return false
 	}
 	probe := filepath.Join(dir, ".doctor-probe")
 	if err := os.WriteFile(probe, []byte("ok"), 0o600); err != nil {
-		d.fail("kiosk.data_dir", fmt.Errorf("not writable: %w", err))
-		return
+		d.fail("kiosk.data_dir", fmt.Errorf("not writable%s: %w", why, err))
+		return false
 	}
 	os.Remove(probe)
 	d.ok("kiosk.data_dir", dir+" is writable")
+	return true
+}
+
+func (d *doctor) dataDir(dir string) {
+	if !d.writable(dir, "") {
+		return
+	}
 	d.modes(dir) // before the open below tightens what this user owns
 	db, err := storage.Open(dir)
 	if err != nil {

@@ -46,17 +46,7 @@ func (d *doctor) remoteKiosk(cfg *config.Config) {
 // remoteDataDir: the folder must take the credential and the hub's last
 // settings, nothing else.
 func (d *doctor) remoteDataDir(dir string) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		d.fail("kiosk.data_dir", err)
-		return
-	}
-	probe := filepath.Join(dir, ".doctor-probe")
-	if err := os.WriteFile(probe, []byte("ok"), 0o600); err != nil {
-		d.fail("kiosk.data_dir", fmt.Errorf("not writable (the kiosk keeps its hub credential there): %w", err))
-		return
-	}
-	os.Remove(probe)
-	d.ok("kiosk.data_dir", dir+" is writable")
+	d.writable(dir, " (the kiosk keeps its hub credential there)")
 }
 
 // enrolment: a kept credential that the hub still takes, or a token to
