@@ -44,6 +44,8 @@ type Hub struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+	runMu  sync.Mutex // Run's start against Close: no wg.Add once Close waits
+	closed bool
 }
 
 // NewHub builds a hub from cfg (config.LoadHub or config.SandboxHub),
@@ -238,7 +240,13 @@ func (h *Hub) Run(ctx context.Context) error {
 	c := h.Config
 	h.log.Info("hub started", "listen", h.Addr(), "public_url", c.BaseURL(), "mode", c.Kiosk.Mode, "provider", c.Kiosk.Provider,
 		"sandbox", h.Identity.Sandbox != nil)
+	h.runMu.Lock()
+	if h.closed {
+		h.runMu.Unlock()
+		return nil
+	}
 	h.wg.Add(1)
+	h.runMu.Unlock()
 	go func() {
 		defer h.wg.Done()
 		kiosk.KeepFor(h.ctx, h.Store, c.Kiosk.RetentionDays, h.clock, h.log)
@@ -260,6 +268,9 @@ func (h *Hub) Run(ctx context.Context) error {
 // Close disconnects the kiosks, stops the server and closes the log.
 func (h *Hub) Close() error {
 	h.once.Do(func() {
+		h.runMu.Lock()
+		h.closed = true
+		h.runMu.Unlock()
 		h.cancel()
 		if h.Hub != nil {
 			h.Hub.Close()

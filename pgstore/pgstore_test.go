@@ -237,7 +237,15 @@ func TestNothingPersonalInADump(t *testing.T) {
 		t.Fatal("the dump has no visits at all")
 	}
 	for uin, name := range people {
-		for _, s := range []string{uin, uin[5:], name, strings.Fields(name)[1]} {
+		// The name's words of five letters or more: shorter ones ("TAN")
+		// turn up in any upper-cased dump.
+		words := []string{uin, uin[5:], name}
+		for _, w := range strings.Fields(name) {
+			if len(w) >= 5 {
+				words = append(words, w)
+			}
+		}
+		for _, s := range words {
 			// bytea columns dump as hex: look for that too.
 			if bytes.Contains(bytes.ToUpper(out), []byte(s)) || bytes.Contains(out, []byte(hex.EncodeToString([]byte(s)))) {
 				t.Errorf("the dump shows %q", s)
