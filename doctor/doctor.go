@@ -318,9 +318,15 @@ func (d *doctor) face(cfg *config.Config, client *http.Client) {
 		}
 		d.endpoint("face.base_url", base+"/oauth/token/", client, false)
 	}
-	cam, err := camera.Open(cfg.CameraSetting(), cfg.Face.Width, cfg.Face.Height)
+	d.camera(cfg, cfg.CameraSetting(), "", "")
+}
+
+// camera opens the camera at setting and takes one frame; why prefixes a
+// failure to open it, what follows the frame size when it works.
+func (d *doctor) camera(cfg *config.Config, setting, why, what string) {
+	cam, err := camera.Open(setting, cfg.Face.Width, cfg.Face.Height)
 	if err != nil {
-		d.fail("face.camera", err)
+		d.fail("face.camera", fmt.Errorf("%s%w", why, err))
 		return
 	}
 	defer cam.Close()
@@ -331,7 +337,7 @@ func (d *doctor) face(cfg *config.Config, client *http.Client) {
 		d.fail("face.camera", err)
 		return
 	}
-	d.ok("face.camera", fmt.Sprintf("%s gives %dx%d frames", cfg.CameraSetting(), img.Bounds().Dx(), img.Bounds().Dy()))
+	d.ok("face.camera", fmt.Sprintf("%s gives %dx%d frames%s", setting, img.Bounds().Dx(), img.Bounds().Dy(), what))
 }
 
 func unwrapURL(err error) error {

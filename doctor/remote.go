@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"ndikiosk/camera"
 	"ndikiosk/config"
 	"ndikiosk/hub"
 	"ndikiosk/remote"
@@ -144,18 +142,5 @@ func (d *doctor) remoteCamera(cfg *config.Config) {
 	if st.Sandbox && cfg.Face.Camera == "" {
 		setting = "synthetic"
 	}
-	cam, err := camera.Open(setting, cfg.Face.Width, cfg.Face.Height)
-	if err != nil {
-		d.fail("face.camera", fmt.Errorf("the hub uses SingPass Face, which takes a still from this kiosk's camera: %w", err))
-		return
-	}
-	defer cam.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	img, err := cam.Frame(ctx)
-	if err != nil {
-		d.fail("face.camera", err)
-		return
-	}
-	d.ok("face.camera", fmt.Sprintf("%s gives %dx%d frames for the hub's Face step", setting, img.Bounds().Dx(), img.Bounds().Dy()))
+	d.camera(cfg, setting, "the hub uses SingPass Face, which takes a still from this kiosk's camera: ", " for the hub's Face step")
 }

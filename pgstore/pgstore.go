@@ -327,17 +327,7 @@ func (d *DB) Visit(ctx context.Context, id int64) (kiosk.Visit, error) {
 // DenyVisitor puts the person of visit id on the deny list (deny) or takes
 // them off it, and returns that visit's masked id.
 func (d *DB) DenyVisitor(ctx context.Context, id int64, deny bool, note string, at time.Time) (string, error) {
-	v, err := d.Visit(ctx, id)
-	if err != nil {
-		return "", fmt.Errorf("visit %d: %w", id, err)
-	}
-	if len(v.PersonKey) == 0 {
-		return "", fmt.Errorf("visit %d has no person key (only visitor-mode visits identify a person)", id)
-	}
-	if deny {
-		return v.MaskedID, d.Deny(ctx, v.PersonKey, note, at)
-	}
-	return v.MaskedID, d.Allow(ctx, v.PersonKey)
+	return storage.DenyVisitor(ctx, d, id, deny, note, at)
 }
 
 // Visits lists visits, newest first. The name filter is applied after

@@ -483,6 +483,21 @@ func (d *DB) Visit(ctx context.Context, id int64) (kiosk.Visit, error) {
 // them off it, and returns that visit's masked id. The list holds keyed
 // hashes only, so a person is named by one of their visits.
 func (d *DB) DenyVisitor(ctx context.Context, id int64, deny bool, note string, at time.Time) (string, error) {
+	return DenyVisitor(ctx, d, id, deny, note, at)
+}
+
+// DenyList is what DenyVisitor needs of a visit log: the SQLite one here,
+// or the hub's PostgreSQL one.
+type DenyList interface {
+	Visit(ctx context.Context, id int64) (kiosk.Visit, error)
+	Deny(ctx context.Context, personKey []byte, note string, at time.Time) error
+	Allow(ctx context.Context, personKey []byte) error
+}
+
+// DenyVisitor puts the person of visit id in log l on the deny list (deny)
+// or takes them off it, and returns that visit's masked id. The list holds
+// keyed hashes only, so a person is named by one of their visits.
+func DenyVisitor(ctx context.Context, d DenyList, id int64, deny bool, note string, at time.Time) (string, error) {
 	v, err := d.Visit(ctx, id)
 	if err != nil {
 		return "", fmt.Errorf("visit %d: %w", id, err)
