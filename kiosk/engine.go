@@ -59,6 +59,7 @@ const (
 	OutcomeNotRecorded     Outcome = "not-recorded"     // the visit log could not be written
 	OutcomeFaceFailed      Outcome = "face-failed"      // no match after the retries, or not registered for Face
 	OutcomeFaceUnavailable Outcome = "face-unavailable" // Face service or camera not working
+	OutcomeWalkIn          Outcome = "walk-in"          // registered by staff on the hub's dashboard: not verified with Singpass
 	OutcomeTimedOut        Outcome = "timed-out"        // visitor mode: not confirmed in time; nothing kept (screen only, never logged)
 	// OutcomeUnverified is an error the phone's browser or Singpass reported
 	// on the callback without proof (anyone who read the state off the
@@ -130,6 +131,7 @@ type Particular struct {
 // the defaults live; only MaxInFlight may be left zero.
 type EngineConfig struct {
 	KioskID         string
+	Site            string             // the kiosk's venue on a hub, stamped on its visits
 	Mode            string             // ModeAge or ModeVisitor
 	Attributes      []string           // what is requested from Singpass, for the transaction log
 	Hosts           []string           // visitor mode: whom a visitor may see
@@ -676,7 +678,7 @@ func (e *Engine) Callback(q url.Values) Verdict {
 		return Verdict{503, "The kiosk is busy. Please scan the new code in a moment."}
 	}
 	delete(e.states, state) // single use, whatever happens next
-	rec := Visit{KioskID: e.cfg.KioskID, Mode: e.cfg.Mode, TxnRef: state, Attributes: e.cfg.Attributes, StartedAt: now,
+	rec := Visit{KioskID: e.cfg.KioskID, Site: e.cfg.Site, Mode: e.cfg.Mode, TxnRef: state, Attributes: e.cfg.Attributes, StartedAt: now,
 		Sandbox: e.cfg.Sandbox}
 	if perr != nil {
 		// The state is public (it is on the screen), so an error callback

@@ -13,6 +13,7 @@ import (
 type Visit struct {
 	ID           int64
 	KioskID      string
+	Site         string    // the kiosk's venue (a hub's fleet); "" on a standalone kiosk
 	Mode         string    // ModeAge or ModeVisitor
 	TxnRef       string    // the QR's state: Singpass's transaction reference, never the code
 	Attributes   []string  // what was requested from Singpass

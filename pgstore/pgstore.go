@@ -227,11 +227,11 @@ func (d *DB) Save(ctx context.Context, v kiosk.Visit) (int64, error) {
 	}
 	var id int64
 	err := d.pool.QueryRow(ctx, `INSERT INTO visits (kiosk_id, mode, txn_ref, attributes, started_at, decided_at,
-		checked_out_at, outcome, reason, masked_id, name, host, purpose, face_result, face_score, person_key, sandbox)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
+		checked_out_at, outcome, reason, masked_id, name, host, purpose, face_result, face_score, person_key, sandbox, site)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
 		v.KioskID, v.Mode, v.TxnRef, attrs, v.StartedAt, v.DecidedAt, ts(v.CheckedOutAt), string(v.Outcome), v.Reason,
 		d.box.Seal("masked_id", v.TxnRef, v.MaskedID), d.box.Seal("name", v.TxnRef, v.Name), v.Host, v.Purpose,
-		v.FaceResult, score, v.PersonKey, v.Sandbox).Scan(&id)
+		v.FaceResult, score, v.PersonKey, v.Sandbox, v.Site).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("save visit: %w", explain(err))
 	}
@@ -239,7 +239,7 @@ func (d *DB) Save(ctx context.Context, v kiosk.Visit) (int64, error) {
 }
 
 const columns = `id, kiosk_id, mode, txn_ref, attributes, started_at, decided_at, checked_out_at, outcome, reason,
-	masked_id, name, host, purpose, face_result, face_score, person_key, sandbox`
+	masked_id, name, host, purpose, face_result, face_score, person_key, sandbox, site`
 
 func (d *DB) scan(row pgx.Row) (kiosk.Visit, error) {
 	var (
@@ -250,7 +250,7 @@ func (d *DB) scan(row pgx.Row) (kiosk.Visit, error) {
 		maskedCT, nameCT []byte
 	)
 	if err := row.Scan(&v.ID, &v.KioskID, &v.Mode, &v.TxnRef, &v.Attributes, &v.StartedAt, &v.DecidedAt, &checkedOut, &outcome,
-		&v.Reason, &maskedCT, &nameCT, &v.Host, &v.Purpose, &v.FaceResult, &score, &v.PersonKey, &v.Sandbox); err != nil {
+		&v.Reason, &maskedCT, &nameCT, &v.Host, &v.Purpose, &v.FaceResult, &score, &v.PersonKey, &v.Sandbox, &v.Site); err != nil {
 		return v, err
 	}
 	if len(v.Attributes) == 0 {
