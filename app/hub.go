@@ -183,6 +183,10 @@ func (h *Hub) newEngine(ctx context.Context, id string, o hub.Overrides, cam kio
 	}
 	ec := engineConfig(h.Config, h.Identity, face)
 	ec.KioskID = id
+	ec.Site = h.Config.Kiosk.Venue
+	if o.Venue != "" {
+		ec.Site = o.Venue
+	}
 	if o.MinAge != 0 {
 		ec.MinAge = o.MinAge
 	}
@@ -192,7 +196,8 @@ func (h *Hub) newEngine(ctx context.Context, id string, o hub.Overrides, cam kio
 	if len(o.Purposes) > 0 {
 		ec.Purposes = o.Purposes
 	}
-	return kiosk.NewEngine(ctx, ec, kiosk.Deps{Provider: h.exchanges, Store: h.Store, Now: h.clock, Log: h.log.With("kiosk", id), OnQR: onQR})
+	return kiosk.NewEngine(ctx, ec, kiosk.Deps{Provider: h.exchanges, Store: h.Store, Venue: h.Store, Now: h.clock,
+		Log: h.log.With("kiosk", id), OnQR: onQR})
 }
 
 // openHubLog opens the PostgreSQL log with the hub's key. A first start

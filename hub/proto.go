@@ -24,14 +24,15 @@ const (
 	MsgReply  = "reply"  // Seq, Error: the answer to a confirm
 	MsgFrame  = "frame?" // Seq: send a still from the camera
 	// kiosk → hub
-	MsgCancel    = "cancel"
-	MsgConfirm   = "confirm" // Seq, Host, Purpose
-	MsgDismiss   = "dismiss"
-	MsgCheckOut  = "check-out" // Yes: the answer to "Check out now?"
-	MsgFaceRetry = "face-retry"
-	MsgPause     = "pause"
-	MsgResume    = "resume"
-	MsgStill     = "frame" // Seq, JPEG or Error: the still asked for
+	MsgCancel     = "cancel"
+	MsgConfirm    = "confirm" // Seq, Host, Purpose
+	MsgDismiss    = "dismiss"
+	MsgCheckOut   = "check-out" // Yes: the answer to "Check out now?"
+	MsgFaceRetry  = "face-retry"
+	MsgPause      = "pause"
+	MsgResume     = "resume"
+	MsgNoSingpass = "no-singpass" // a visitor without Singpass: call staff (the dashboard's alerts)
+	MsgStill      = "frame"       // Seq, JPEG or Error: the still asked for
 )
 
 // Msg is one message on the kiosk channel.

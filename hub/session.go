@@ -278,6 +278,8 @@ func (s *session) handle(m Msg) {
 		e.Pause()
 	case MsgResume:
 		e.Resume()
+	case MsgNoSingpass:
+		e.NoSingpass()
 	case MsgStill:
 		s.mu.Lock()
 		ch := s.stills[m.Seq]

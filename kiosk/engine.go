@@ -80,6 +80,7 @@ type Screen struct {
 	MaskedID  string    // results of a verified person: the masked id, whose last characters tell visitors apart
 	DecidedAt time.Time // results: when it was decided, shown with it
 	Name      string    // visitor mode: "Welcome, NAME" / "Goodbye, NAME"
+	Host      string    // visitor mode: checked in by invitation, the host it named
 	Message   string    // PhaseUnavailable: Verify's prescribed text; not-recorded: the reason (English, for the log)
 	// The operator's contact and non-Singpass alternative as configured
 	// (results and PhaseUnavailable): Contact and Alternative for any
@@ -163,6 +164,7 @@ type Engine struct {
 	now      func() time.Time
 	log      *slog.Logger
 	onQR     func(string) // told of new codes (the sandbox's "camera"), like a subscriber
+	venue    Venue        // nil on a standalone kiosk
 
 	mu       sync.Mutex
 	screen   Screen
@@ -218,6 +220,7 @@ const fetchBackoff = 3 * time.Second
 type pendingVisit struct {
 	visit  Visit
 	person *ndi.Person
+	hosts  []string // the hosts offered: the venue's list when it has one, else the configured list
 }
 
 // leavingVisit is the open visit of a visitor asked whether to check out.
@@ -245,6 +248,7 @@ type Deps struct {
 	Now      func() time.Time // nil: time.Now
 	Log      *slog.Logger     // nil: slog.Default()
 	OnQR     func(string)     // told of the code on screen (the sandbox's "camera") the way subscribers are; may be nil
+	Venue    Venue            // a hub's host list, invitations and staff alerts; nil on a standalone kiosk
 }
 
 // maxInFlight bounds the exchanges running at once, counting cancelled
@@ -272,7 +276,7 @@ func NewEngine(ctx context.Context, cfg EngineConfig, d Deps) (*Engine, error) {
 	}
 	cfg.Local = maps.Clone(cfg.Local) // handed out with every result: nobody may change it
 	ctx, cancel := context.WithCancel(ctx)
-	e := &Engine{cfg: cfg, provider: d.Provider, store: d.Store, now: d.Now, log: d.Log, onQR: d.OnQR,
+	e := &Engine{cfg: cfg, provider: d.Provider, store: d.Store, now: d.Now, log: d.Log, onQR: d.OnQR, venue: d.Venue,
 		states: map[string]outstanding{}, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
 		screen: Screen{Phase: PhaseStarting, MinAge: cfg.MinAge}}
 	e.idle.L = &e.mu
@@ -857,15 +861,79 @@ func (e *Engine) visitor(now time.Time, rec Visit, p *ndi.Person) func(time.Time
 			e.set(Screen{Phase: PhaseCheckOut, Name: rec.Name, MaskedID: rec.MaskedID, Until: now.Add(e.cfg.ConfirmTimeout)})
 		}
 	case errors.Is(err, ErrNotFound):
-		return func(now time.Time) {
-			e.pending = &pendingVisit{visit: rec, person: p}
-			e.set(Screen{Phase: PhaseConfirm, Particulars: Particulars(p, e.cfg.Attributes), Hosts: e.cfg.Hosts,
-				Purposes: e.cfg.Purposes, FreeText: e.cfg.FreeText, Until: now.Add(e.cfg.ConfirmTimeout)})
-		}
+		return e.arriving(ctx, rec, p)
 	default:
 		e.log.Error("visit log unreadable", "error", err.Error())
 		return func(now time.Time) { e.notRecorded(now, err) }
 	}
+}
+
+// arriving handles a visitor who is not checked in: one expected by an
+// invitation is checked in with its host and purpose at once; anyone else
+// confirms their particulars and chooses. Without the engine's lock.
+func (e *Engine) arriving(ctx context.Context, rec Visit, p *ndi.Person) func(time.Time) {
+	hosts := e.cfg.Hosts
+	if e.venue != nil {
+		inv, err := e.venue.Invited(ctx, e.cfg.Site, rec.PersonKey, rec.Name, e.now())
+		switch {
+		case err == nil:
+			return e.invited(ctx, rec, inv)
+		case !errors.Is(err, ErrNotFound):
+			// The visitor can still check in by choosing: an unreadable
+			// invitation list only loses the shortcut.
+			e.log.Warn("invitations unreadable", "error", err.Error())
+		}
+		if names, err := e.venue.HostNames(ctx, e.cfg.Site); err != nil {
+			e.log.Warn("host list unreadable; the configured hosts are offered", "error", err.Error())
+		} else if len(names) > 0 {
+			hosts = names
+		}
+	}
+	return func(now time.Time) {
+		e.pending = &pendingVisit{visit: rec, person: p, hosts: hosts}
+		e.set(Screen{Phase: PhaseConfirm, Particulars: Particulars(p, e.cfg.Attributes), Hosts: hosts,
+			Purposes: e.cfg.Purposes, FreeText: e.cfg.FreeText, Until: now.Add(e.cfg.ConfirmTimeout)})
+	}
+}
+
+// invited checks in a visitor expected by an invitation: its host and
+// purpose, no choosing. Without the engine's lock.
+func (e *Engine) invited(ctx context.Context, rec Visit, inv Invitation) func(time.Time) {
+	rec.Host, rec.Purpose = inv.Host, inv.Purpose
+	rec.Outcome, rec.DecidedAt = OutcomeCheckedIn, e.now()
+	id, err := e.store.Save(ctx, rec)
+	if err != nil {
+		e.log.Error("visit not recorded", "outcome", string(rec.Outcome), "error", err.Error())
+		return func(now time.Time) { e.notRecorded(now, err) }
+	}
+	if err := e.venue.Arrived(ctx, inv.ID, id); err != nil {
+		// The visit stands; the invitation may be offered again today.
+		e.log.Warn("invitation not marked used", "error", err.Error())
+	}
+	e.log.Info("visit decided", "outcome", string(rec.Outcome), "invited", true)
+	return func(now time.Time) {
+		e.set(Screen{Phase: PhaseResult, Outcome: OutcomeCheckedIn, Name: rec.Name, MaskedID: rec.MaskedID, Host: rec.Host,
+			Until: now.Add(e.cfg.ResultTimeout)})
+	}
+}
+
+// NoSingpass calls staff to the kiosk for a visitor without Singpass,
+// where the venue has staff to call (a hub's dashboard), and reports
+// whether it did; the screen tells the visitor whom to see either way.
+func (e *Engine) NoSingpass() bool {
+	if e.venue == nil {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.spawn(func() {
+		ctx, cancel := context.WithTimeout(e.ctx, storeTimeout)
+		defer cancel()
+		if err := e.venue.Alert(ctx, e.cfg.KioskID, e.cfg.Site, e.now()); err != nil {
+			e.log.Warn("staff alert not raised", "error", err.Error())
+		}
+	})
+	return true
 }
 
 // ErrChoice is returned by Confirm for a host or purpose that is not offered.
@@ -885,7 +953,7 @@ func (e *Engine) Confirm(host, purpose string) error {
 	if utf8.RuneCountInString(host) > MaxChoice || utf8.RuneCountInString(purpose) > MaxChoice {
 		return ErrTooLong
 	}
-	if !e.allowed(host, e.cfg.Hosts) || !e.allowed(purpose, e.cfg.Purposes) {
+	if !e.allowed(host, e.pending.hosts) || !e.allowed(purpose, e.cfg.Purposes) {
 		return ErrChoice
 	}
 	rec := e.pending.visit

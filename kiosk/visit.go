@@ -97,3 +97,27 @@ func Days(from, to string) (VisitFilter, error) {
 	}
 	return f, nil
 }
+
+// Invitation is what the engine needs of an expected visitor's invitation:
+// whom they see and why, so that they are checked in without choosing.
+type Invitation struct {
+	ID      int64
+	Host    string
+	Purpose string
+}
+
+// Venue is what a hub knows of the venue besides the visit log: the host
+// list staff keep, invitations, and the staff to call. A standalone kiosk
+// has none (Deps.Venue nil). pgstore.DB implements it.
+type Venue interface {
+	// HostNames are the hosts offered at the site; none: the kiosk's
+	// configured list.
+	HostNames(ctx context.Context, site string) ([]string, error)
+	// Invited finds an unused invitation at the site for the person (by
+	// keyed hash) or their name on day's date, or returns ErrNotFound.
+	Invited(ctx context.Context, site string, personKey []byte, name string, day time.Time) (Invitation, error)
+	// Arrived marks the invitation used by the visit.
+	Arrived(ctx context.Context, invitationID, visitID int64) error
+	// Alert calls staff to the kiosk: a visitor without Singpass.
+	Alert(ctx context.Context, kioskID, site string, at time.Time) error
+}

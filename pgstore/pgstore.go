@@ -440,11 +440,21 @@ func (d *DB) read(ctx context.Context, rows pgx.Rows, batches chan<- []kiosk.Vis
 	return nil
 }
 
-// Purge deletes visits that started before cutoff.
+// Purge deletes visits that started before cutoff, with the invitations
+// for days before it (and unused ones whose day is over: they name someone
+// who did not come) and the alerts raised before it, and returns how many
+// visits went.
 func (d *DB) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 	tag, err := d.pool.Exec(ctx, `DELETE FROM visits WHERE started_at < $1`, cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("purge: %w", explain(err))
+	}
+	if _, err := d.pool.Exec(ctx, `DELETE FROM invitations WHERE day < $1
+		OR (visit_id IS NULL AND day < (now() AT TIME ZONE 'Asia/Singapore')::date)`, startOfDay(cutoff).Format(time.DateOnly)); err != nil {
+		return 0, fmt.Errorf("purge invitations: %w", explain(err))
+	}
+	if _, err := d.pool.Exec(ctx, `DELETE FROM alerts WHERE raised_at < $1`, cutoff); err != nil {
+		return 0, fmt.Errorf("purge alerts: %w", explain(err))
 	}
 	return tag.RowsAffected(), nil
 }

@@ -199,8 +199,18 @@ type Alert struct {
 // that already has an open alert from the last minute gets that one back:
 // a visitor tapping twice calls staff once.
 func (d *DB) RaiseAlert(ctx context.Context, kioskID, site string, at time.Time) (int64, error) {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return 0, explain(err)
+	}
+	defer tx.Rollback(ctx)
+	// Two taps at once, even on two replicas, are one call: the kiosk's
+	// alerts are raised one at a time.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('ndikiosk alert ' || $1))`, kioskID); err != nil {
+		return 0, explain(err)
+	}
 	var id int64
-	err := d.pool.QueryRow(ctx, `SELECT id FROM alerts WHERE kiosk_id = $1 AND handled_at IS NULL AND raised_at > $2
+	err = tx.QueryRow(ctx, `SELECT id FROM alerts WHERE kiosk_id = $1 AND handled_at IS NULL AND raised_at > $2
 		ORDER BY id DESC LIMIT 1`, kioskID, at.Add(-time.Minute)).Scan(&id)
 	if err == nil {
 		return id, nil
@@ -208,11 +218,15 @@ func (d *DB) RaiseAlert(ctx context.Context, kioskID, site string, at time.Time)
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return 0, explain(err)
 	}
-	if err := d.pool.QueryRow(ctx, `INSERT INTO alerts (kiosk_id, site, raised_at) VALUES ($1, $2, $3) RETURNING id`,
+	if err := tx.QueryRow(ctx, `INSERT INTO alerts (kiosk_id, site, raised_at) VALUES ($1, $2, $3) RETURNING id`,
 		kioskID, site, at).Scan(&id); err != nil {
 		return 0, explain(err)
 	}
-	return id, d.Publish(ctx, Event{Kind: EventAlert, ID: id, Site: site, Kiosk: kioskID})
+	b, _ := json.Marshal(Event{Kind: EventAlert, ID: id, Site: site, Kiosk: kioskID})
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, EventsChannel, string(b)); err != nil {
+		return 0, explain(err)
+	}
+	return id, explain(tx.Commit(ctx))
 }
 
 // OpenAlerts lists the alerts no one has handled yet, oldest first.

@@ -383,6 +383,17 @@ func (c *Client) Dismiss() { c.send(hub.Msg{Type: hub.MsgDismiss}) }
 // CheckOut answers "Check out now?".
 func (c *Client) CheckOut(yes bool) { c.send(hub.Msg{Type: hub.MsgCheckOut, Yes: yes}) }
 
+// NoSingpass asks the hub to call staff to this kiosk (its dashboard's
+// alerts) and reports whether it is connected to ask. The UI's tap does
+// not wait for the write.
+func (c *Client) NoSingpass() bool {
+	if !c.Connected() {
+		return false
+	}
+	go c.send(hub.Msg{Type: hub.MsgNoSingpass})
+	return true
+}
+
 // FaceRetry starts another Face attempt.
 func (c *Client) FaceRetry() { c.send(hub.Msg{Type: hub.MsgFaceRetry}) }
 

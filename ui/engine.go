@@ -32,6 +32,9 @@ type Engine interface {
 	// OutOfService shows the unavailable screen for good: the callback
 	// server died and the kiosk is about to quit.
 	OutOfService()
+	// NoSingpass is the visitor's "No Singpass?" tap: where the venue has
+	// staff to call (a hub's dashboard) they are alerted, and it says so.
+	NoSingpass() (called bool)
 }
 
 var _ Engine = (*kiosk.Engine)(nil)

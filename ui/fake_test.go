@@ -32,6 +32,15 @@ type fakeEngine struct {
 	outOfServ  int
 	dismisses  int
 	checkOuts  []bool // the answers to the check-out question
+	staffCalls int    // "No Singpass?" taps
+	callsStaff bool   // what NoSingpass answers: a hub's kiosk calls staff
+}
+
+func (f *fakeEngine) NoSingpass() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.staffCalls++
+	return f.callsStaff
 }
 
 func (f *fakeEngine) Subscribe(fn func(kiosk.Screen)) {

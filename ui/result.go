@@ -139,7 +139,11 @@ func (k *Kiosk) resultText(s kiosk.Screen) (icon fyne.Resource, title, detail st
 	case kiosk.OutcomeUnavailable:
 		return theme.ErrorIcon(), t("result.unavailable"), withAlt(t("result.unavailable.detail", "Contact", k.contact(s))), colorPurple
 	case kiosk.OutcomeCheckedIn:
-		return theme.ConfirmIcon(), t("result.checkedin", "Name", s.Name), t("result.checkedin.detail"), colorGreen
+		d := t("result.checkedin.detail")
+		if s.Host != "" {
+			d = t("result.invited.detail", "Host", s.Host)
+		}
+		return theme.ConfirmIcon(), t("result.checkedin", "Name", s.Name), d, colorGreen
 	case kiosk.OutcomeCheckedOut:
 		return theme.LogoutIcon(), t("result.checkedout", "Name", s.Name), t("result.checkedout.detail"), colorTeal
 	case kiosk.OutcomeRefused:

@@ -26,6 +26,7 @@ type welcome struct {
 	detail  *wrapText
 	back    *widget.Button
 	open    bool   // the screen is up (over the codes, which keep rotating)
+	called  bool   // staff were alerted (a hub's kiosk)
 	opened  uint64 // counts openings, so that an old timer does not close a newer one
 	closeIn func(time.Duration, func())
 }
@@ -64,7 +65,11 @@ func (k *Kiosk) translateWelcome() {
 	w.privacy.SetText(k.tr.T("qr.visitor.privacy", "Days", days(k.opts.RetentionDays)))
 	w.noSingpass.SetText(k.tr.T("qr.visitor.nosingpass"))
 	w.title.SetText(k.tr.T("nosingpass.title"))
-	w.detail.SetText(k.tr.T("nosingpass.detail", "Contact", k.contact(k.screen)) + "\n" + k.alternative(k.screen))
+	detail := k.tr.T("nosingpass.detail", "Contact", k.contact(k.screen)) + "\n" + k.alternative(k.screen)
+	if w.called {
+		detail = k.tr.T("nosingpass.called") + "\n" + detail
+	}
+	w.detail.SetText(detail)
 	w.back.SetText(k.tr.T("nosingpass.back"))
 }
 
@@ -75,6 +80,7 @@ func (k *Kiosk) openNoSingpass() {
 	w := &k.welcome
 	w.open = true
 	w.opened++
+	w.called = k.engine.NoSingpass()
 	n := w.opened
 	k.translateWelcome()
 	k.show(w.screen)

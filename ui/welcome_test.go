@@ -128,3 +128,49 @@ func TestNoSingpass(t *testing.T) {
 		}
 	}
 }
+
+// TestNoSingpassCallsStaff: on a hub's kiosk the tap alerts the staff and
+// the screen says so, in every language; a standalone kiosk says nothing
+// of the kind.
+func TestNoSingpassCallsStaff(t *testing.T) {
+	for i, l := range Languages {
+		for _, calls := range []bool{true, false} {
+			e := &fakeEngine{callsStaff: calls}
+			r := newRig(t, e, Options{Venue: "Test Venue", Visitor: true, RetentionDays: 30})
+			k := r.k
+			k.welcome.closeIn = func(time.Duration, func()) {}
+			r.showQR(qrURL("1"))
+			test.Tap(k.langs[i])
+			test.Tap(k.welcome.noSingpass)
+			tr := newTranslator()
+			tr.set(l.Code)
+			said := strings.Contains(k.welcome.detail.Text, tr.T("nosingpass.called"))
+			if e.staffCalls != 1 || said != calls {
+				t.Errorf("%s, staff called %v: %d calls, says so %v: %q", l.Code, calls, e.staffCalls, said, k.welcome.detail.Text)
+			}
+		}
+	}
+}
+
+// TestInvitedResult: a visitor checked in by invitation is told whom they
+// are there to see, in every language; anyone else gets the usual words.
+func TestInvitedResult(t *testing.T) {
+	for i, l := range Languages {
+		r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue", Visitor: true, RetentionDays: 30})
+		k := r.k
+		r.showQR(qrURL("1"))
+		test.Tap(k.langs[i])
+		tr := newTranslator()
+		tr.set(l.Code)
+		r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW", Host: "Ms Lee",
+			Until: r.clock.Now().Add(8 * time.Second)})
+		if !strings.Contains(k.resultDetail.Text, "Ms Lee") || k.resultDetail.Text != tr.T("result.invited.detail", "Host", "Ms Lee") {
+			t.Errorf("%s: invited detail %q", l.Code, k.resultDetail.Text)
+		}
+		r.e.publish(kiosk.Screen{Phase: kiosk.PhaseResult, Outcome: kiosk.OutcomeCheckedIn, Name: "TAN AH KOW",
+			Until: r.clock.Now().Add(8 * time.Second)})
+		if k.resultDetail.Text != tr.T("result.checkedin.detail") {
+			t.Errorf("%s: detail %q", l.Code, k.resultDetail.Text)
+		}
+	}
+}

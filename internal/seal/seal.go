@@ -56,6 +56,17 @@ func (b *Box) PersonKey(uinfin string) []byte {
 	return m.Sum(nil)
 }
 
+// NameKey is HMAC-SHA256 of a person's name as Singpass spells it
+// (upper-cased, runs of space folded), under this log's secret and a label
+// that keeps it apart from PersonKey: an invitation made out to a name is
+// found again by the name a scan brings, and the hash reveals nothing.
+func (b *Box) NameKey(name string) []byte {
+	m := hmac.New(sha256.New, b.mac)
+	m.Write([]byte("name\x00"))
+	m.Write([]byte(strings.ToUpper(strings.Join(strings.Fields(name), " "))))
+	return m.Sum(nil)
+}
+
 // Seal encrypts a personal value, bound to its column and row reference so
 // that ciphertexts cannot be swapped between rows or columns. An empty
 // value stays empty (nil).

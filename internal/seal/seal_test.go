@@ -64,3 +64,23 @@ func TestPersonKeyAndCheck(t *testing.T) {
 		t.Error("the check value shows the key")
 	}
 }
+
+func TestNameKey(t *testing.T) {
+	b, err := New(NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.NameKey("Tan  Ah Kow "), b.NameKey("TAN AH KOW")) {
+		t.Error("the same name spelt with other case or spaces gives another key")
+	}
+	if bytes.Equal(b.NameKey("TAN AH KOW"), b.NameKey("TAN AH KOWE")) {
+		t.Error("two names give one key")
+	}
+	if bytes.Equal(b.NameKey("S1234567D"), b.PersonKey("S1234567D")) {
+		t.Error("a name key equals the person key of the same text")
+	}
+	other, _ := New(NewKey())
+	if bytes.Equal(b.NameKey("TAN AH KOW"), other.NameKey("TAN AH KOW")) {
+		t.Error("two logs give one name the same key")
+	}
+}
