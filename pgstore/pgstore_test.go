@@ -213,7 +213,8 @@ func TestReplicasStartTogether(t *testing.T) {
 }
 
 // TestNothingPersonalInADump: pg_dump of the whole database holds no
-// name, masked id or UIN/FIN in the clear.
+// name, masked id or UIN/FIN in the clear, in visits, invitations or
+// walk-ins.
 func TestNothingPersonalInADump(t *testing.T) {
 	d, url, _ := newDB(t)
 	ctx := context.Background()
@@ -229,6 +230,16 @@ func TestNothingPersonalInADump(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Staff's records name people too: an invitation (with a note naming
+	// them) and a walk-in.
+	if _, err := d.Invite(ctx, Invitation{Site: "HQ", Day: t0, Name: "SUBRAMANIAM PILLAI", Host: "Ms Lee",
+		Note: "SUBRAMANIAM brings HARIHARAN"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.WalkIn(ctx, "HQ", "VELUPILLAI HARIHARAN", "Ms Lee", "Delivery", t0); err != nil {
+		t.Fatal(err)
+	}
+	people["G0000000X"] = "SUBRAMANIAM PILLAI VELUPILLAI HARIHARAN"
 	out, err := exec.Command(server.Bin("pg_dump"), "--data-only", url).CombinedOutput()
 	if err != nil {
 		t.Fatalf("pg_dump: %v\n%s", err, out)

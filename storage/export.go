@@ -16,7 +16,7 @@ import (
 )
 
 var exportHeader = []string{"id", "kiosk_id", "mode", "txn_ref", "attributes", "started_at", "decided_at",
-	"checked_out_at", "outcome", "reason", "masked_id", "name", "host", "purpose", "face_result", "face_score", "sandbox"}
+	"checked_out_at", "outcome", "reason", "masked_id", "name", "host", "purpose", "face_result", "face_score", "sandbox", "site"}
 
 // exportRow is one visit as exported: decrypted, masked ids only, times in
 // Singapore time, and no person key.
@@ -38,6 +38,7 @@ type exportRow struct {
 	FaceResult   string   `json:"face_result,omitempty"`
 	FaceScore    *float64 `json:"face_score,omitempty"`
 	Sandbox      bool     `json:"sandbox"`
+	Site         string   `json:"site,omitempty"` // a hub's: the kiosk's venue
 }
 
 func sgt(t time.Time) string {
@@ -51,7 +52,7 @@ func toRow(v kiosk.Visit) exportRow {
 	r := exportRow{ID: v.ID, KioskID: v.KioskID, Mode: v.Mode, TxnRef: v.TxnRef, Attributes: v.Attributes,
 		StartedAt: sgt(v.StartedAt), DecidedAt: sgt(v.DecidedAt), CheckedOutAt: sgt(v.CheckedOutAt),
 		Outcome: string(v.Outcome), Reason: v.Reason, MaskedID: v.MaskedID, Name: v.Name, Host: v.Host,
-		Purpose: v.Purpose, FaceResult: v.FaceResult, Sandbox: v.Sandbox}
+		Purpose: v.Purpose, FaceResult: v.FaceResult, Sandbox: v.Sandbox, Site: v.Site}
 	if v.FaceResult != "" {
 		r.FaceScore = &v.FaceScore
 	}
@@ -81,7 +82,7 @@ func WriteExport(w io.Writer, format string, each func(fn func(kiosk.Visit) erro
 			}
 			return writeCSV(bw, []string{strconv.FormatInt(r.ID, 10), r.KioskID, r.Mode, r.TxnRef, strings.Join(r.Attributes, " "),
 				r.StartedAt, r.DecidedAt, r.CheckedOutAt, r.Outcome, r.Reason, r.MaskedID, r.Name,
-				r.Host, r.Purpose, r.FaceResult, score, strconv.FormatBool(r.Sandbox)})
+				r.Host, r.Purpose, r.FaceResult, score, strconv.FormatBool(r.Sandbox), r.Site})
 		})
 		if err != nil {
 			return err
