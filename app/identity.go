@@ -113,7 +113,8 @@ func NewIdentity(c *config.Config, clock func() time.Time, log *slog.Logger) (*I
 		// Myinfo client whose JWKS it fetches from this kiosk, as Singpass
 		// would.
 		if id.Sandbox, _, httpClient, err = newSandbox(c, clock, log, &sandbox.FAPIClient{ID: f.ClientID,
-			RedirectURI: f.RedirectURI, JWKSURL: c.BaseURL() + f.JWKSPath, Scopes: config.SandboxScopes()}); err != nil {
+			RedirectURI: f.RedirectURI, JWKSURL: c.BaseURL() + f.JWKSPath, Scopes: config.SandboxScopes(),
+			LoginOnly: fapi.LoginOnly(f.Scopes)}); err != nil {
 			return nil, err
 		}
 	}

@@ -217,3 +217,45 @@ func testNoPersonalDataInTheFile(t *testing.T, provider string) {
 		}
 	}
 }
+
+// TestLoginOnlyVisitor: a venue with a Singpass Login app and no Myinfo
+// approval registers visitors from the ID token alone (user.identity,
+// name, mobileno): the sandbox's discovery names no userinfo endpoint, the
+// visitor confirms the same particulars, and the log keys them alike.
+func TestLoginOnlyVisitor(t *testing.T) {
+	r := newRigWith(t, config.ProviderFAPI, func(k *config.Config) {
+		k.Kiosk.Mode, k.Kiosk.ConfirmTimeout.Duration = ModeVisitor, time.Minute
+		k.Visitor.Hosts, k.Visitor.Purposes = []string{"Ms Lee (Finance)"}, []string{"Meeting"}
+		k.FAPI.Scopes = []string{"user.identity", "name", "mobileno"}
+	})
+	id := personaID(t, "Adult citizen")
+	s := r.visit(t, "Adult citizen", "allow", "")
+	want := []Particular{{Attribute: "user.identity", Label: "NRIC/FIN", Value: "*****" + id[5:]},
+		{Attribute: "name", Label: "Name", Value: "TAN WEI MING"}, {Attribute: "mobileno", Label: "Mobile number", Value: "+65 ****4567"}}
+	if s.Phase != PhaseConfirm || len(s.Particulars) != len(want) {
+		t.Fatalf("confirm screen %+v", s)
+	}
+	for i, p := range want {
+		if s.Particulars[i] != p {
+			t.Fatalf("particulars %+v, want %+v", s.Particulars, want)
+		}
+	}
+	if err := r.engine.Confirm("Ms Lee (Finance)", "Meeting"); err != nil {
+		t.Fatal(err)
+	}
+	vs := visits(t, r)
+	if len(vs) != 1 || vs[0].Name != "TAN WEI MING" || vs[0].MaskedID != "*****"+id[5:] || len(vs[0].PersonKey) != 32 {
+		t.Fatalf("logged %+v", vs)
+	}
+	// The same person is the same person key as under Myinfo's uinfin:
+	// the deny list carries over when a venue changes its app.
+	if string(vs[0].PersonKey) != string(r.store.PersonKey(id)) {
+		t.Fatal("the Login visit's person key is not the identity number's")
+	}
+	// Someone without a Myinfo profile can still check in with Login.
+	r.clock.Add(time.Minute)
+	r.waitQR(t)
+	if s := r.visit(t, "Singpass user without a Myinfo profile", "allow", ""); s.Phase != PhaseConfirm {
+		t.Fatalf("Login without Myinfo data: %+v", s)
+	}
+}

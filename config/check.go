@@ -188,9 +188,11 @@ func (c *Config) checkVerify(p *problems) {
 		"verify.token_url (or verify.environment)", v.TokenURL, "verify.person_url (or verify.environment)", v.PersonURL)
 }
 
-func (c *Config) checkFAPI(p *problems) {
-	f := c.EffectiveFAPI()
-	for _, s := range f.Scopes {
+// checkScopes: every scope is one the kiosk reads, a Singpass Login app
+// (user.identity) asks for nothing Myinfo's, and the mode gets what it
+// decides on.
+func (c *Config) checkScopes(p *problems, scopes []string) {
+	for _, s := range scopes {
 		if !fapi.ValidScope(s) {
 			hint := ""
 			if s == "partialuinfin" {
@@ -199,9 +201,23 @@ func (c *Config) checkFAPI(p *problems) {
 			p.add("fapi.scopes: %q is not a Myinfo data item the kiosk reads%s", s, hint)
 		}
 	}
-	if c.Kiosk.Mode == kiosk.ModeAge && !slices.Contains(f.Scopes, "dob") {
-		p.add("fapi.scopes must include \"dob\" in age mode")
+	login := fapi.LoginOnly(scopes)
+	if err := fapi.CheckScopes(scopes); err != nil && login {
+		p.add("fapi.scopes: %v", err)
 	}
+	switch {
+	case c.Kiosk.Mode == kiosk.ModeAge && login:
+		p.add("fapi.scopes: age mode needs the date of birth, which only Myinfo gives (uinfin, dob); Singpass Login's user.identity has none")
+	case c.Kiosk.Mode == kiosk.ModeAge && !slices.Contains(scopes, "dob"):
+		p.add("fapi.scopes must include \"dob\" in age mode")
+	case c.Kiosk.Mode == kiosk.ModeVisitor && login && !slices.Contains(scopes, "name"):
+		p.add("fapi.scopes: visitor mode with Singpass Login asks for name too (user.identity, name)")
+	}
+}
+
+func (c *Config) checkFAPI(p *problems) {
+	f := c.EffectiveFAPI()
+	c.checkScopes(p, f.Scopes)
 	if !strings.HasPrefix(f.JWKSPath, "/") {
 		p.add("fapi.jwks_path must start with /")
 	}

@@ -319,7 +319,7 @@ func (c *Config) requested(list []string, byMode func(string) []string) []string
 	if len(list) == 0 {
 		list = byMode(c.Kiosk.Mode)
 	}
-	if c.Face.Enabled && !slices.Contains(list, "uinfin") {
+	if c.Face.Enabled && !slices.Contains(list, "uinfin") && !fapi.LoginOnly(list) {
 		// SingPass Face identifies people by UIN/FIN; asked for only then.
 		list = append(slices.Clone(list), "uinfin")
 	}

@@ -61,10 +61,10 @@ func containsProductName(s string) bool {
 	return strings.Contains(s, "singpass") || strings.Contains(s, "corppass") || strings.Contains(s, "myinfo")
 }
 
-// SandboxScopes are the Myinfo items the sandbox approves for its client:
-// every one the kiosk can read.
+// SandboxScopes are the Myinfo items the sandbox approves for its client
+// (every one the kiosk can read), and Singpass Login's user.identity.
 func SandboxScopes() []string {
-	var out []string
+	out := []string{fapi.LoginIdentity}
 	for _, a := range ndi.Attributes {
 		if fapi.ValidScope(a) {
 			out = append(out, a)

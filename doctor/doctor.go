@@ -140,9 +140,16 @@ func (d *doctor) fapiIssuer(cfg *config.Config, client *http.Client) {
 	d.endpoint("fapi.issuer", discovery, client, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if m, err := fapi.Discover(ctx, client, f.Issuer); err != nil {
+	m, err := fapi.Discover(ctx, client, f.Issuer)
+	switch {
+	case err != nil:
 		d.fail("fapi.issuer", err)
-	} else {
+	case fapi.LoginOnly(f.Scopes):
+		d.ok("fapi.discovery", "issuer "+m.Issuer+" with PAR, token and JWKS endpoints (Singpass Login: the person comes in the ID token)")
+	case m.UserinfoEndpoint == "":
+		d.fail("fapi.discovery", errors.New("the issuer publishes no userinfo_endpoint, which Myinfo scopes need: "+
+			"a Singpass Login app without Myinfo asks for user.identity (see README, Choosing a provider)"))
+	default:
 		d.ok("fapi.discovery", "issuer "+m.Issuer+" with PAR, token, userinfo and JWKS endpoints")
 	}
 	if u, err := url.Parse(f.RedirectURI); err == nil && u.Host != "" {

@@ -8,7 +8,7 @@ import (
 
 var attributeLabels = map[string]string{
 	"name": "Name", "aliasname": "Alias", "hanyupinyinname": "Hanyu Pinyin name", "hanyupinyinaliasname": "Hanyu Pinyin alias",
-	"marriedname": "Married name", "partialuinfin": "NRIC/FIN", "uinfin": "NRIC/FIN", "uuid": "Singpass UUID",
+	"marriedname": "Married name", "partialuinfin": "NRIC/FIN", "uinfin": "NRIC/FIN", "user.identity": "NRIC/FIN", "uuid": "Singpass UUID",
 	"sex": "Sex", "race": "Race", "secondaryrace": "Secondary race", "dob": "Date of birth",
 	"residentialstatus": "Residential status", "nationality": "Nationality", "birthcountry": "Country of birth",
 	"passportnumber": "Passport number", "passtype": "Pass type", "passstatus": "Pass status",
@@ -41,7 +41,7 @@ func Particulars(p *ndi.Person, attributes []string) []Particular {
 			value = r.RegAdd.String()
 		case "drivinglicence":
 			value = r.DrivingLicence.COMStatus.String()
-		case "uinfin", "partialuinfin":
+		case "uinfin", "partialuinfin", "user.identity": // user.identity: Singpass Login's, no Myinfo
 			if seenID {
 				continue
 			}

@@ -64,7 +64,8 @@ type Metadata struct {
 
 // Client runs Myinfo authorisations. It is safe for concurrent use.
 type Client struct {
-	cfg Config
+	cfg       Config
+	loginOnly bool // Singpass Login without Myinfo: the person comes from the ID token's sub_attributes
 
 	mu        sync.Mutex
 	meta      *Metadata
@@ -104,10 +105,8 @@ func New(cfg Config) (*Client, error) {
 	if u, err := url.Parse(cfg.RedirectURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("fapi: redirect URI %q is not an absolute http(s) URL", cfg.RedirectURI)
 	}
-	for _, s := range cfg.Scopes {
-		if !ValidScope(s) {
-			return nil, fmt.Errorf("fapi: scope %q is not a Myinfo data item this kiosk can read", s)
-		}
+	if err := CheckScopes(cfg.Scopes); err != nil {
+		return nil, fmt.Errorf("fapi: %w", err)
 	}
 	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
 	if cfg.HTTPClient == nil {
@@ -122,14 +121,43 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxSessions == 0 {
 		cfg.MaxSessions = 16
 	}
-	return &Client{cfg: cfg, sessions: map[string]*session{}}, nil
+	return &Client{cfg: cfg, loginOnly: LoginOnly(cfg.Scopes), sessions: map[string]*session{}}, nil
 }
 
 // ValidScope reports whether s is a Myinfo data item the kiosk can map
-// into a Person. Verify's partialuinfin has no Myinfo equivalent: ask for
-// uinfin, which the kiosk masks on arrival.
+// into a Person, or Singpass Login's user.identity. Verify's partialuinfin
+// has no Myinfo equivalent: ask for uinfin, which the kiosk masks on
+// arrival.
 func ValidScope(s string) bool {
-	return s != "partialuinfin" && s != "openid" && ndi.KnownAttribute(s)
+	return s == LoginIdentity || s != "partialuinfin" && s != "openid" && ndi.KnownAttribute(s)
+}
+
+// LoginIdentity is Singpass Login's scope for the person's identity
+// number and its country of issue, released in the ID token.
+const LoginIdentity = "user.identity"
+
+// loginScopes are what a Singpass Login app without Myinfo may ask for:
+// each comes back in the ID token's sub_attributes.
+var loginScopes = []string{LoginIdentity, "name", "email", "mobileno"}
+
+// LoginOnly reports whether scopes ask Singpass Login alone, without
+// Myinfo: they include user.identity. The person is then read from the ID
+// token and no userinfo call is made.
+func LoginOnly(scopes []string) bool { return slices.Contains(scopes, LoginIdentity) }
+
+// CheckScopes refuses a scope the kiosk cannot read and a mix of Login's
+// user.identity with Myinfo data items: an app is one or the other.
+func CheckScopes(scopes []string) error {
+	for _, s := range scopes {
+		if !ValidScope(s) {
+			return fmt.Errorf("scope %q is not a Myinfo data item or Singpass Login scope this kiosk can read", s)
+		}
+		if LoginOnly(scopes) && !slices.Contains(loginScopes, s) {
+			return fmt.Errorf("scope %q is a Myinfo data item: with Singpass Login's user.identity only name, email and mobileno "+
+				"can be asked (ask Myinfo for uinfin instead of user.identity to read %s)", s, s)
+		}
+	}
+	return nil
 }
 
 // Config returns the configuration in use.
@@ -267,6 +295,9 @@ func (c *Client) Exchange(ctx context.Context, cb ndi.Callback) (*ndi.Person, er
 	if err := c.checkClaims(idClaims, s.nonce); err != nil {
 		return nil, fmt.Errorf("%w: ID token: %v", ndi.ErrBadToken, err)
 	}
+	if c.loginOnly {
+		return personFromIDToken(idClaims)
+	}
 	body, err := c.userinfo(ctx, meta.UserinfoEndpoint, tok.AccessToken, s.dpop)
 	if err != nil {
 		return nil, err
@@ -308,6 +339,50 @@ type claims struct {
 	Iat        *float64        `json:"iat"`
 	Nonce      string          `json:"nonce"`
 	PersonInfo json.RawMessage `json:"person_info"`
+	// Singpass Login: what user.identity, name, email and mobileno release.
+	SubAttributes *subAttributes `json:"sub_attributes"`
+}
+
+// subAttributes is the ID token's sub_attributes. Singpass documents the
+// object and the scopes that fill it; the key names other than
+// identity_number are as docs/fapi-protocol.md records them, and a few
+// spellings are accepted.
+type subAttributes struct {
+	IdentityNumber string `json:"identity_number"`
+	IdentityCOI    string `json:"identity_coi"`
+	Name           string `json:"name"`
+	Email          string `json:"email"`
+	MobileNumber   string `json:"mobile_number"`
+	MobileNo       string `json:"mobileno"`
+}
+
+// personFromIDToken is the person of a Singpass Login app without Myinfo:
+// the ID token's sub_attributes, shaped as Myinfo items so that the kiosk
+// masks and keys them the same way. The identity number is required: it is
+// what the visit log's person key stands for.
+func personFromIDToken(cl *claims) (*ndi.Person, error) {
+	a := cl.SubAttributes
+	if a == nil || a.IdentityNumber == "" {
+		return nil, fmt.Errorf("%w: the ID token has no sub_attributes.identity_number (is user.identity approved for this app?)", ndi.ErrBadResponse)
+	}
+	if len(a.IdentityNumber) > 20 || len(a.Name) > 300 || len(a.Email) > 320 || len(a.MobileNumber)+len(a.MobileNo) > 40 {
+		return nil, fmt.Errorf("%w: an ID token attribute is too long", ndi.ErrBadResponse)
+	}
+	p := &ndi.Person{}
+	p.UINFIN.Value = ndi.Text(strings.ToUpper(a.IdentityNumber))
+	p.Name.Value = ndi.Text(a.Name)
+	p.Email.Value = ndi.Text(a.Email)
+	mobile := a.MobileNumber
+	if mobile == "" {
+		mobile = a.MobileNo
+	}
+	if rest, ok := strings.CutPrefix(strings.ReplaceAll(mobile, " ", ""), "+65"); ok && len(rest) == 8 {
+		// A Singapore number as Myinfo gives it: +, 65, the eight digits.
+		p.MobileNo.Prefix.Value, p.MobileNo.AreaCode.Value, mobile = "+", "65", rest
+	}
+	p.MobileNo.Number.Value = ndi.Text(mobile)
+	p.SetSubject(string(p.UINFIN.Value))
+	return p, nil
 }
 
 type audience []string

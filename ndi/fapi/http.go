@@ -84,6 +84,9 @@ func (c *Client) metadata(ctx context.Context) (*Metadata, error) {
 		return m, nil
 	}
 	fresh, err := Discover(ctx, c.cfg.HTTPClient, c.cfg.Issuer)
+	if err == nil && !c.loginOnly {
+		err = fresh.check(c.cfg.Issuer, true)
+	}
 	if err != nil {
 		if m != nil {
 			return m, nil // keep using what worked; the next call tries again
@@ -97,7 +100,8 @@ func (c *Client) metadata(ctx context.Context) (*Metadata, error) {
 }
 
 // Discover fetches an issuer's openid-configuration and checks that it is
-// the FAPI issuer's, with every endpoint the kiosk uses.
+// the FAPI issuer's, with every endpoint the kiosk uses but userinfo, which
+// a Singpass Login app without Myinfo does not need.
 func Discover(ctx context.Context, hc *http.Client, issuer string) (*Metadata, error) {
 	issuer = strings.TrimRight(issuer, "/")
 	body, err := get(ctx, hc, "discovery", issuer+"/.well-known/openid-configuration")
@@ -108,20 +112,26 @@ func Discover(ctx context.Context, hc *http.Client, issuer string) (*Metadata, e
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("%w: discovery document: %v", ndi.ErrServer, err)
 	}
-	if err := m.check(issuer); err != nil {
+	if err := m.check(issuer, false); err != nil {
 		return nil, err
 	}
 	return &m, nil
 }
 
-func (m *Metadata) check(issuer string) error {
+// check refuses a discovery document for another issuer or without an
+// endpoint the client needs; userinfo is needed only for Myinfo (a
+// Singpass Login client reads the ID token alone).
+func (m *Metadata) check(issuer string, userinfo bool) error {
 	if m.Issuer != issuer {
 		return fmt.Errorf("%w: the discovery document names issuer %q, not %q (use the FAPI issuer, e.g. %s)",
 			ndi.ErrForbidden, ndi.Redact(m.Issuer, 80), issuer, StagingIssuer)
 	}
-	for _, e := range []struct{ name, v string }{{"pushed_authorization_request_endpoint", m.PAREndpoint},
-		{"authorization_endpoint", m.AuthorizationEndpoint}, {"token_endpoint", m.TokenEndpoint},
-		{"userinfo_endpoint", m.UserinfoEndpoint}, {"jwks_uri", m.JWKSURI}} {
+	endpoints := []struct{ name, v string }{{"pushed_authorization_request_endpoint", m.PAREndpoint},
+		{"authorization_endpoint", m.AuthorizationEndpoint}, {"token_endpoint", m.TokenEndpoint}, {"jwks_uri", m.JWKSURI}}
+	if userinfo {
+		endpoints = append(endpoints, struct{ name, v string }{"userinfo_endpoint (Myinfo scopes need it; a Login-only app asks for user.identity)", m.UserinfoEndpoint})
+	}
+	for _, e := range endpoints {
 		if u, err := url.Parse(e.v); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 			return fmt.Errorf("%w: the discovery document has no usable %s", ndi.ErrServer, e.name)
 		}

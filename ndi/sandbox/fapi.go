@@ -28,6 +28,10 @@ type FAPIClient struct {
 	RedirectURI string
 	JWKSURL     string   // the client's published JWKS, fetched like Singpass does
 	Scopes      []string // the data items the client may request
+	// LoginOnly plays an issuer for a Singpass Login app without Myinfo:
+	// discovery names no userinfo endpoint, and the person comes only in
+	// the ID token's sub_attributes.
+	LoginOnly bool
 }
 
 // FAPI-only faults: Verify's access token audience is undocumented, so
@@ -122,7 +126,7 @@ func (s *Sandbox) mountFAPI() error {
 func (s *Sandbox) fapiDiscovery(w http.ResponseWriter, r *http.Request) {
 	iss := s.issuer()
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{
+	doc := map[string]any{
 		"issuer":                                           iss,
 		"pushed_authorization_request_endpoint":            iss + "/par",
 		"authorization_endpoint":                           iss + "/auth",
@@ -143,7 +147,14 @@ func (s *Sandbox) fapiDiscovery(w http.ResponseWriter, r *http.Request) {
 		"userinfo_encryption_enc_values_supported":         []string{"A256GCM"},
 		"scopes_supported":                                 append([]string{"openid"}, s.opt.FAPI.Scopes...),
 		"authorization_response_iss_parameter_supported":   false,
-	})
+	}
+	if s.opt.FAPI.LoginOnly {
+		for _, k := range []string{"userinfo_endpoint", "userinfo_signing_alg_values_supported",
+			"userinfo_encryption_alg_values_supported", "userinfo_encryption_enc_values_supported"} {
+			delete(doc, k)
+		}
+	}
+	json.NewEncoder(w).Encode(doc)
 }
 
 // oauthError writes an OAuth error body.
@@ -610,9 +621,34 @@ func (s *Sandbox) idToken(ctx context.Context, g *fapiGrant) ([]byte, error) {
 	if g.fault == FaultExpiredToken {
 		exp = now.Add(-5 * time.Minute)
 	}
-	return s.sealFAPI(ctx, map[string]any{"iss": s.issuer(), "sub": uuidFor(g.persona.ID), "aud": aud,
+	cl := map[string]any{"iss": s.issuer(), "sub": uuidFor(g.persona.ID), "aud": aud,
 		"iat": now.Unix(), "exp": exp.Unix(), "nonce": g.par.nonce, "amr": []string{"pwd"},
-		"acr": "urn:singpass:authentication:loa:2"}, g.fault == FaultBadToken, jose.A256CBCHS512)
+		"acr": "urn:singpass:authentication:loa:2", "sub_type": "user"}
+	if attrs := g.persona.subAttributes(g.par.scope); len(attrs) > 0 {
+		cl["sub_attributes"] = attrs
+	}
+	return s.sealFAPI(ctx, cl, g.fault == FaultBadToken, jose.A256CBCHS512)
+}
+
+// subAttributes is what Singpass Login puts in an ID token for the scopes
+// asked: the identity number and its country of issue (user.identity),
+// name, email and mobile number, each only when asked and on record.
+func (p Persona) subAttributes(scope []string) map[string]any {
+	out := map[string]any{}
+	for _, sc := range scope {
+		switch {
+		case sc == "user.identity":
+			out["identity_number"] = p.ID
+			out["identity_coi"] = "SG"
+		case sc == "name" && p.Name != "":
+			out["name"] = p.Name
+		case sc == "email" && p.Email != "":
+			out["email"] = p.Email
+		case sc == "mobileno" && p.Mobile != "":
+			out["mobile_number"] = "+65" + p.Mobile
+		}
+	}
+	return out
 }
 
 func (s *Sandbox) fapiUserinfo(w http.ResponseWriter, r *http.Request) {
@@ -649,6 +685,12 @@ func (s *Sandbox) fapiUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.playFault(w, r, g.fault, FaultPerson500) {
+		return
+	}
+	if slices.Contains(g.par.scope, "user.identity") {
+		// A Login app has no Myinfo: the person was in the ID token.
+		w.Header().Set("WWW-Authenticate", `DPoP error="insufficient_scope"`)
+		oauthError(w, 403, "insufficient_scope", "this app is approved for Singpass Login without Myinfo")
 		return
 	}
 	if g.fault == FaultPerson404 || g.persona.NoProfile {

@@ -451,8 +451,8 @@ func (opt *Options) check() error {
 			return errors.New("sandbox: the FAPI client needs an id, a redirect URI and a JWKS URL")
 		}
 		for _, sc := range f.Scopes {
-			if !ndi.KnownAttribute(sc) || sc == "partialuinfin" {
-				return fmt.Errorf("sandbox: %q is not a Myinfo data item", sc)
+			if sc != "user.identity" && (!ndi.KnownAttribute(sc) || sc == "partialuinfin") {
+				return fmt.Errorf("sandbox: %q is not a Myinfo data item or Singpass Login scope", sc)
 			}
 		}
 	}
