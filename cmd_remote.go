@@ -30,7 +30,7 @@ func runRemoteKiosk(cfg *config.Config, windowed bool, stdout, stderr io.Writer)
 	defer stop()
 	err = ui.Run(r.Client, ui.Options{Venue: st.Venue, PhoneCamera: st.PhoneCamera, Language: language, Windowed: windowed,
 		HideCursor: c.HideCursor, Sandbox: st.Sandbox, Visitor: st.Mode == kiosk.ModeVisitor, Logo: c.Logo,
-		RetentionDays: st.RetentionDays}, nil, func() error { <-ctx.Done(); return nil }, log)
+		RetentionDays: st.RetentionDays, OnHub: true}, nil, func() error { <-ctx.Done(); return nil }, log)
 	if ctx.Err() != nil {
 		log.Info("stopping on a signal")
 	}

@@ -51,7 +51,7 @@ func (d *DB) Invite(ctx context.Context, in Invitation, at time.Time) (int64, er
 			in.Site = v.Site
 		}
 	}
-	if in.Site, err = field(in.Site, true); err != nil {
+	if in.Site, err = field(in.Site, false); err != nil {
 		return 0, err
 	}
 	if in.Name, err = field(in.Name, true); err != nil {

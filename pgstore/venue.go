@@ -48,9 +48,10 @@ func (d *DB) Publish(ctx context.Context, e Event) error {
 // in characters, as on the kiosk.
 const MaxField = kiosk.MaxChoice
 
-// ErrField is returned for a name, host or site that is empty or too long
-// after cleaning.
-var ErrField = fmt.Errorf("each of site, name and host is needed, at most %d characters", MaxField)
+// ErrField is returned for a name or host that is empty, or any field
+// too long, after cleaning. The site may be empty: a hub whose kiosks name
+// no venue has one site, "".
+var ErrField = fmt.Errorf("a name and a host are needed; each field is at most %d characters", MaxField)
 
 // field cleans typed text as the kiosk does and checks its length.
 func field(s string, required bool) (string, error) {
@@ -74,7 +75,7 @@ var ErrEmail = errors.New("the email is not one address (name@example.com)")
 
 func cleanHost(h Host) (Host, error) {
 	var err error
-	if h.Site, err = field(h.Site, true); err != nil {
+	if h.Site, err = field(h.Site, false); err != nil {
 		return h, err
 	}
 	if h.Name, err = field(h.Name, true); err != nil {
@@ -261,7 +262,7 @@ func (d *DB) HandleAlert(ctx context.Context, id int64, by string, at time.Time)
 // returns the visit's id. The name is sealed like any visitor's.
 func (d *DB) WalkIn(ctx context.Context, site, name, host, purpose string, at time.Time) (int64, error) {
 	var err error
-	if site, err = field(site, true); err != nil {
+	if site, err = field(site, false); err != nil {
 		return 0, err
 	}
 	if name, err = field(name, true); err != nil {
@@ -299,9 +300,10 @@ func (d *DB) OnSite(ctx context.Context, site string, at time.Time) ([]kiosk.Vis
 	return out, explain(rows.Err())
 }
 
-// Sites are the sites visits, hosts and invitations name, sorted.
+// Sites are the sites visits, hosts and invitations name, sorted ("" is
+// the site of kiosks with no venue name).
 func (d *DB) Sites(ctx context.Context) ([]string, error) {
-	rows, err := d.pool.Query(ctx, `SELECT site FROM hosts UNION SELECT site FROM visits WHERE checked_out_at IS NULL AND site <> ''
+	rows, err := d.pool.Query(ctx, `SELECT site FROM hosts UNION SELECT site FROM visits WHERE checked_out_at IS NULL
 		UNION SELECT site FROM invitations ORDER BY 1`)
 	if err != nil {
 		return nil, explain(err)

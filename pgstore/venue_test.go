@@ -21,7 +21,7 @@ func TestHostsAndImport(t *testing.T) {
 	if _, err := d.SaveHost(ctx, Host{Site: "HQ", Name: "ms lee", Email: "lee2@example.com"}, t0); err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []Host{{Site: "HQ", Name: ""}, {Site: "", Name: "X"}, {Site: "HQ", Name: strings.Repeat("x", MaxField+1)},
+	for _, bad := range []Host{{Site: "HQ", Name: ""}, {Site: strings.Repeat("x", MaxField+1), Name: "X"}, {Site: "HQ", Name: strings.Repeat("x", MaxField+1)},
 		{Site: "HQ", Name: "X", Email: "not an address"}, {Site: "HQ", Name: "X", Email: "a@example.com\r\nBcc: b@example.com"},
 		{Site: "HQ", Name: "X", Email: "Eve <eve@example.com>"}} {
 		if _, err := d.SaveHost(ctx, bad, t0); err == nil {

@@ -35,6 +35,9 @@ type Options struct {
 	Visitor       bool
 	Logo          string
 	RetentionDays int
+	// OnHub: the kiosk is a hub's screen, and the visit log is kept on the
+	// venue's server, not here; the privacy notice says so.
+	OnHub bool
 	// Now is the clock for the countdowns, the admin corner's hold and the
 	// admin screens' idle timeout; nil: time.Now.
 	Now func() time.Time

@@ -62,7 +62,11 @@ func (k *Kiosk) buildWelcome() {
 // translateWelcome sets visitor mode's texts in the current language.
 func (k *Kiosk) translateWelcome() {
 	w := &k.welcome
-	w.privacy.SetText(k.tr.T("qr.visitor.privacy", "Days", days(k.opts.RetentionDays)))
+	notice := "qr.visitor.privacy"
+	if k.opts.OnHub {
+		notice = "qr.visitor.privacy.hub"
+	}
+	w.privacy.SetText(k.tr.T(notice, "Days", days(k.opts.RetentionDays)))
 	w.noSingpass.SetText(k.tr.T("qr.visitor.nosingpass"))
 	w.title.SetText(k.tr.T("nosingpass.title"))
 	detail := k.tr.T("nosingpass.detail", "Contact", k.contact(k.screen)) + "\n" + k.alternative(k.screen)

@@ -174,3 +174,24 @@ func TestInvitedResult(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivacyNoticeOnHub: a hub's screen keeps nothing itself, and its
+// notice says the venue's server keeps the visit, in every language.
+func TestPrivacyNoticeOnHub(t *testing.T) {
+	for _, onHub := range []bool{false, true} {
+		r := newRig(t, &fakeEngine{}, Options{Venue: "Test Venue", Visitor: true, RetentionDays: 30, OnHub: onHub})
+		r.showQR(qrURL("1"))
+		tr := newTranslator()
+		for i, l := range Languages {
+			test.Tap(r.k.langs[i])
+			tr.set(l.Code)
+			want := tr.T("qr.visitor.privacy", "Days", "30")
+			if onHub {
+				want = tr.T("qr.visitor.privacy.hub", "Days", "30")
+			}
+			if r.k.welcome.privacy.Text != want || tr.T("qr.visitor.privacy", "Days", "30") == tr.T("qr.visitor.privacy.hub", "Days", "30") {
+				t.Errorf("%s, on a hub %v: notice %q", l.Code, onHub, r.k.welcome.privacy.Text)
+			}
+		}
+	}
+}
