@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"mime"
@@ -31,6 +32,23 @@ type SMTP struct {
 	NoTLS   bool
 	Timeout time.Duration // for the connection and for each message; default 30 s
 	TLS     *tls.Config   // the trust for STARTTLS (nil: the system's roots)
+}
+
+// LoadCAs reads a PEM file of certificates to trust for STARTTLS (a
+// venue's private mail relay); "" is nil, the system's roots.
+func LoadCAs(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 // letter is one email to send.
