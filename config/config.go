@@ -49,6 +49,7 @@ type Config struct {
 	Verify  VerifyConfig  `toml:"verify"`
 	FAPI    FAPIConfig    `toml:"fapi"`
 	Hub     HubConfig     `toml:"hub"`
+	Notify  NotifyConfig  `toml:"notify"` // the hub's host notifications
 
 	// SandboxUnsafe lets sandbox mode run with credentials in the config or
 	// on an address other than loopback (a demo with phones on the LAN).
@@ -350,7 +351,7 @@ func DefaultAttributes(mode string) []string {
 func (c *Config) resolvePaths() {
 	dir := filepath.Dir(c.path)
 	paths := []*string{&c.Hub.KeyFile, &c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir, &c.Kiosk.TLSCert, &c.Kiosk.TLSKey, &c.Kiosk.Logo,
-		&c.Face.Cert,
+		&c.Face.Cert, &c.Notify.SMTP.CAFile,
 		&c.FAPI.SigningKey, &c.FAPI.EncryptionKey}
 	for i := range c.FAPI.PreviousKeys {
 		paths = append(paths, &c.FAPI.PreviousKeys[i])
