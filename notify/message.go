@@ -40,13 +40,14 @@ type Message struct {
 	Host     string    // whom the visitor came to see
 	Name     string    // the visitor's name as Singpass gave it, or as staff typed it
 	WalkIn   bool      // registered by staff, not verified with Singpass
+	Sandbox  bool      // recorded against the built-in Singpass sandbox: a test, not a real person
 	At       time.Time // when the visitor checked in
 }
 
 // messageFor is the message for a visit.
 func messageFor(delivery int64, v kiosk.Visit) Message {
 	return Message{Delivery: delivery, VisitID: v.ID, Site: v.Site, Kiosk: v.KioskID, Host: v.Host, Name: v.Name,
-		WalkIn: v.Outcome == kiosk.OutcomeWalkIn, At: v.DecidedAt}
+		WalkIn: v.Outcome == kiosk.OutcomeWalkIn, Sandbox: v.Sandbox, At: v.DecidedAt}
 }
 
 // ErrHeader is a value that would break out of its mail header.
@@ -69,10 +70,14 @@ func sgt(t time.Time) string {
 
 // subject is the email's subject, before encoding.
 func (m Message) subject() string {
+	s := "Your visitor has arrived: " + m.Name
 	if m.WalkIn {
-		return fmt.Sprintf("Your visitor has arrived: %s (walk-in)", m.Name)
+		s += " (walk-in)"
 	}
-	return "Your visitor has arrived: " + m.Name
+	if m.Sandbox {
+		s = "[Sandbox test] " + s
+	}
+	return s
 }
 
 // text is the email's body.
@@ -92,6 +97,9 @@ func (m Message) text() string {
 	fmt.Fprintf(&b, "Time:  %s\r\n", sgt(m.At))
 	if m.WalkIn {
 		b.WriteString("\r\nThis visitor was registered by staff and has not been verified with Singpass.\r\n")
+	}
+	if m.Sandbox {
+		b.WriteString("\r\nThis is a test through the Singpass sandbox, not a real Singpass check.\r\n")
 	}
 	b.WriteString("\r\n-- \r\nSent by the venue's ndikiosk hub. Please do not reply.\r\n")
 	return b.String()

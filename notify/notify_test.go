@@ -581,3 +581,55 @@ func TestBackoffGrowsAndStaysInRange(t *testing.T) {
 		}
 	}
 }
+
+// TestNewVisitAndReplayWakeTheWorker: with polling set to an hour, only
+// the database's wake-up (the trigger's NOTIFY, Replay's) can get a
+// notification out.
+func TestNewVisitAndReplayWakeTheWorker(t *testing.T) {
+	db, _, _ := open(t)
+	rc := newReceiver(t, 400)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := fast(Options{Webhook: rc.hook()})
+	o.Poll = time.Hour
+	w := New(db, o)
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s within 20 s", what)
+			}
+		}
+	}
+	// The first loop pass may run before LISTEN is in place: wait for it.
+	waitFor("LISTEN", func() bool {
+		var n int
+		db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN ndikiosk_notify%'`).Scan(&n)
+		return n > 0
+	})
+	id := checkIn(t, db, "ref-1", "TAN AH KOW", "Ms Tan")
+	waitFor("first attempt", func() bool { return rowOf(t, db, id, ChannelWebhook).state == StateDead })
+	dead, _ := DeadLetters(context.Background(), db, 1)
+	if err := Replay(context.Background(), db, dead[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("replayed delivery", func() bool { return rowOf(t, db, id, ChannelWebhook).state == StateSent })
+}
+
+func TestSandboxVisitsSaySo(t *testing.T) {
+	m := Message{Name: "TAN AH KOW", Host: "Ms Tan", Site: "Tower A", Kiosk: "lobby-1", Sandbox: true, At: arrival}
+	if !strings.HasPrefix(m.subject(), "[Sandbox test] ") || !strings.Contains(m.text(), "not a real Singpass check") {
+		t.Fatalf("subject %q\n%s", m.subject(), m.text())
+	}
+	b, _ := payload(m)
+	if !strings.Contains(string(b), `"sandbox":true`) {
+		t.Fatalf("payload %s", b)
+	}
+	m.Sandbox = false
+	if b, _ := payload(m); strings.Contains(string(b), "sandbox") || strings.Contains(m.subject(), "Sandbox") {
+		t.Fatalf("a real visit marked sandbox: %s", b)
+	}
+}

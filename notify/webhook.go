@@ -45,6 +45,9 @@ type Payload struct {
 	Name   string `json:"name"`
 	WalkIn bool   `json:"walk_in"` // registered by staff, not verified with Singpass
 	At     string `json:"at"`      // RFC 3339, Singapore time
+	// Sandbox is true for a visit through the built-in Singpass sandbox (a
+	// test, not a real person); left out otherwise.
+	Sandbox bool `json:"sandbox,omitempty"`
 }
 
 // EventArrived is the event of a visitor's arrival.
@@ -52,7 +55,7 @@ const EventArrived = "visitor.arrived"
 
 func payload(m Message) ([]byte, error) {
 	return json.Marshal(Payload{Event: EventArrived, ID: m.VisitID, Site: m.Site, Kiosk: m.Kiosk, Host: m.Host, Name: m.Name,
-		WalkIn: m.WalkIn, At: m.At.In(ndi.SGT).Format(time.RFC3339)})
+		WalkIn: m.WalkIn, Sandbox: m.Sandbox, At: m.At.In(ndi.SGT).Format(time.RFC3339)})
 }
 
 // Sign is the Ndikiosk-Signature header for body at time t.
