@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -46,15 +47,23 @@ func Binary() (string, error) {
 	if p, err := exec.LookPath("mailpit"); err == nil {
 		return p, nil
 	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
+	// The user's cache folder, and the account's own one in case a test
+	// moved HOME: where scripts/install-deps builds it.
+	var dirs []string
+	if cache, err := os.UserCacheDir(); err == nil {
+		dirs = append(dirs, filepath.Join(cache, "ndikiosk-tools", "mailpit-"+Version))
 	}
-	dir := filepath.Join(cache, "ndikiosk-tools", "mailpit-"+Version)
+	if u, err := user.Current(); err == nil && u.HomeDir != "" {
+		dirs = append(dirs, filepath.Join(u.HomeDir, ".cache", "ndikiosk-tools", "mailpit-"+Version))
+	}
+	dirs = append(dirs, filepath.Join(os.TempDir(), "ndikiosk-tools", "mailpit-"+Version))
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "mailpit")); err == nil {
+			return filepath.Join(d, "mailpit"), nil
+		}
+	}
+	dir := dirs[0]
 	bin := filepath.Join(dir, "mailpit")
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
