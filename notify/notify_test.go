@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -639,5 +640,60 @@ func TestSandboxVisitsSaySo(t *testing.T) {
 	m.Sandbox = false
 	if b, _ := payload(m); strings.Contains(string(b), "sandbox") || strings.Contains(m.subject(), "Sandbox") {
 		t.Fatalf("a real visit marked sandbox: %s", b)
+	}
+}
+
+// TestSilentServersTimeOutAndAreRetried: a "mail server" that accepts the
+// connection and never greets, and a webhook that never answers, cost
+// one timeout each and are retried, never a stuck worker.
+func TestSilentServersTimeOutAndAreRetried(t *testing.T) {
+	db, _, _ := open(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, silent
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	release := make(chan struct{})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer hook.Close()
+	defer close(release)
+	saveHost(t, db, "Ms Tan", "tan@tower-a.example.sg")
+	id := checkIn(t, db, "ref-1", "TAN AH KOW", "Ms Tan")
+	addr := ln.Addr().(*net.TCPAddr)
+	o := fast(Options{
+		SMTP:    &SMTP{Host: "127.0.0.1", Port: addr.Port, From: "reception@tower-a.example.sg", Timeout: 300 * time.Millisecond},
+		Webhook: &Webhook{URL: hook.URL, Secret: []byte(strings.Repeat("s", 32)), Timeout: 300 * time.Millisecond},
+	})
+	o.MaxAttempts = 5
+	w := New(db, o)
+	if _, err := w.Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mail, web := rowOf(t, db, id, ChannelEmail), rowOf(t, db, id, ChannelWebhook)
+	if mail.state != StatePending || mail.attempts != 1 || !strings.Contains(mail.lastError, "greeting") {
+		t.Fatalf("email row %+v, want pending for a retry after a greeting timeout", mail)
+	}
+	if web.state != StatePending || web.attempts != 1 || !strings.Contains(web.lastError, "timed out") {
+		t.Fatalf("webhook row %+v, want pending for a retry after a timeout", web)
 	}
 }
