@@ -31,8 +31,10 @@ func TestNotifyConfigRefusesWhatCannotWork(t *testing.T) {
 		"[notify.webhook]\nurl = \"https://hooks.example.sg/in\"\nsecret = \"short\"\n":                            "want at least 32",
 		"[notify.webhook]\nurl = \"https://hooks.example.sg/in\"\n":                                                "want at least 32",
 		"[notify.webhook]\nurl = \"https://hooks.example.sg/in\"\nsecret = \"" + secret + "\"\ntimeout = \"1h\"\n": "notify.webhook.timeout",
-		"[notify]\nmax_attempts = 0\n":                                                                             "notify.max_attempts is 0",
-		"[notify]\nmax_attempts = 500\n":                                                                           "notify.max_attempts",
+		"[notify.smtp]\nhost = \"smtp.example.sg\"\nfrom = \"a@b.sg\"\nport = 0\n":                                 "notify.smtp.port is 0",
+		"[notify.webhook]\nurl = \"https://hooks.example.sg/in\"\nsecret = \"" + secret + "\"\ntimeout = \"0s\"\n": "notify.webhook.timeout is 0",
+		"[notify]\nmax_attempts = 0\n":   "notify.max_attempts is 0",
+		"[notify]\nmax_attempts = 500\n": "notify.max_attempts",
 	}
 	for text, want := range cases {
 		_, err := loadHubText(t, notifyHub+text)
