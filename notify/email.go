@@ -235,8 +235,9 @@ func replyOf(err error) string {
 }
 
 // sendBatch sends the letters over as few connections as it can, calling
-// done for each with its result as soon as it is known.
-func (s *SMTP) sendBatch(ctx context.Context, letters []letter, done func(i int, err error)) {
+// done for each with its result as soon as it is known. Once stop says so,
+// after the first letter, the rest are done with errNotTried.
+func (s *SMTP) sendBatch(ctx context.Context, letters []letter, stop func() bool, done func(i int, err error)) {
 	var ss *session
 	defer func() {
 		if ss != nil {
@@ -244,6 +245,12 @@ func (s *SMTP) sendBatch(ctx context.Context, letters []letter, done func(i int,
 		}
 	}()
 	for i, l := range letters {
+		if i > 0 && stop() {
+			for j := i; j < len(letters); j++ {
+				done(j, errNotTried)
+			}
+			return
+		}
 		body, err := s.build(l, time.Now())
 		if err != nil {
 			done(i, err)

@@ -697,3 +697,38 @@ func TestSilentServersTimeOutAndAreRetried(t *testing.T) {
 		t.Fatalf("webhook row %+v, want pending for a retry after a timeout", web)
 	}
 }
+
+// TestBatchHandsBackWhatItCannotSendWithinHalfTheLease: with a lease too
+// short for the batch, each pass sends one row a channel and hands the
+// rest back untried: every row is still sent exactly once, at its first
+// counted attempt.
+func TestBatchHandsBackWhatItCannotSendWithinHalfTheLease(t *testing.T) {
+	db, _, _ := open(t)
+	mp := mailpittest.Start(t, mailpittest.Options{STARTTLS: true})
+	rc := newReceiver(t)
+	saveHost(t, db, "Ms Tan", "tan@tower-a.example.sg")
+	var ids []int64
+	for i := range 4 {
+		ids = append(ids, checkIn(t, db, "ref-"+itoa(i), "VISITOR "+itoa(i), "Ms Tan"))
+	}
+	o := fast(Options{SMTP: smtpFor(mp), Webhook: rc.hook(), Batch: 8})
+	o.Lease = time.Nanosecond // half of it is gone before the first send
+	w := New(db, o)
+	if n, err := w.Once(context.Background()); err != nil || n != 8 {
+		t.Fatalf("claimed %d, %v", n, err)
+	}
+	if got := pending(t, db); got != 6 {
+		t.Fatalf("%d rows pending after one pass, want 6 (one a channel sent)", got)
+	}
+	drain(t, w, 20)
+	for _, id := range ids {
+		for _, ch := range []string{ChannelEmail, ChannelWebhook} {
+			if r := rowOf(t, db, id, ch); r.state != StateSent || r.attempts != 1 {
+				t.Errorf("visit %d %s: %+v, want sent at its first counted attempt", id, ch, r)
+			}
+		}
+	}
+	if n, _ := mp.Count(); n != 4 || len(rc.seen) != 4 {
+		t.Fatalf("%d mails, %d webhooks; want 4 each", n, len(rc.seen))
+	}
+}

@@ -72,6 +72,15 @@ func finish(ctx context.Context, db *pgstore.DB, id int64, state, why string) er
 	return err
 }
 
+// errNotTried marks a claimed row handed back unsent.
+var errNotTried = errors.New("not tried: the batch ran out of lease")
+
+// unclaim hands a row back untried: due now, its attempt not counted.
+func unclaim(ctx context.Context, db *pgstore.DB, id int64) error {
+	_, err := db.Pool().Exec(ctx, `UPDATE notify_outbox SET locked_until = NULL, attempts = attempts - 1 WHERE id = $1 AND state = 'pending'`, id)
+	return err
+}
+
 // retry puts a row back for a later attempt.
 func retry(ctx context.Context, db *pgstore.DB, id int64, after time.Duration, why string) error {
 	_, err := db.Pool().Exec(ctx, `UPDATE notify_outbox SET due_at = now() + $2::interval, last_error = $3, locked_until = NULL

@@ -196,17 +196,24 @@ func (w *Worker) purgeDaily(ctx context.Context) {
 }
 
 // Once claims one batch of due rows, sends them and records the results;
-// it returns how many rows it claimed.
+// it returns how many rows it claimed. Once half the lease has gone, the
+// rows not yet tried are handed back untried (the attempt not counted), so
+// that a slow relay or webhook never has a live worker's rows taken over
+// by another replica and sent twice; at least one row a channel is always
+// tried.
 func (w *Worker) Once(ctx context.Context) (int, error) {
 	rows, err := claim(ctx, w.db, w.o.ID, w.o.Batch, w.o.Lease)
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
+	half := time.Now().Add(w.o.Lease / 2)
+	late := func() bool { return time.Now().After(half) }
 	// Results are recorded even when ctx ends meanwhile: a send that
 	// happened is worth writing down.
 	rec := context.WithoutCancel(ctx)
 	var letters []letter
 	var mailRows []row
+	posted := false
 	for _, r := range rows {
 		m, to, skip, err := w.prepare(ctx, r)
 		switch {
@@ -216,12 +223,15 @@ func (w *Worker) Once(ctx context.Context) (int, error) {
 			w.skip(rec, r, skip)
 		case r.channel == ChannelEmail:
 			letters, mailRows = append(letters, letter{to: to, msg: m}), append(mailRows, r)
+		case posted && late():
+			w.record(rec, r, errNotTried)
 		default:
 			w.record(rec, r, w.o.Webhook.send(ctx, w.o.Webhook.client(), m, time.Now()))
+			posted = true
 		}
 	}
 	if len(letters) > 0 {
-		w.o.SMTP.sendBatch(ctx, letters, func(i int, err error) { w.record(rec, mailRows[i], err) })
+		w.o.SMTP.sendBatch(ctx, letters, late, func(i int, err error) { w.record(rec, mailRows[i], err) })
 	}
 	return len(rows), nil
 }
@@ -267,6 +277,8 @@ func (w *Worker) skip(ctx context.Context, r row, why string) {
 func (w *Worker) record(ctx context.Context, r row, sendErr error) {
 	var err error
 	switch {
+	case errors.Is(sendErr, errNotTried):
+		err = unclaim(ctx, w.db, r.id)
 	case sendErr == nil:
 		err = finish(ctx, w.db, r.id, StateSent, "")
 	case isPermanent(sendErr) || r.attempts >= w.o.MaxAttempts:
