@@ -30,8 +30,10 @@ func runHub(args []string, stdout, stderr io.Writer) error {
 		return runHubEnrol(args, stdout, stderr)
 	case "revoke":
 		return runHubRevoke(args, stdout, stderr)
+	case "notify":
+		return runHubNotify(args, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "ndikiosk hub: unknown command %q (run, enrol or revoke)\n", sub)
+	fmt.Fprintf(stderr, "ndikiosk hub: unknown command %q (run, enrol, revoke or notify)\n", sub)
 	return errUsage
 }
 

@@ -18,6 +18,7 @@ import (
 	"ndikiosk/internal/seal"
 	"ndikiosk/kiosk"
 	"ndikiosk/ndi"
+	"ndikiosk/notify"
 	"ndikiosk/pgstore"
 )
 
@@ -30,6 +31,7 @@ type Hub struct {
 	Store    *pgstore.DB
 	Registry *hub.Registry
 	Hub      *hub.Hub
+	Notifier *notify.Worker // tells hosts of their visitors; started by Run
 
 	clock  func() time.Time
 	log    *slog.Logger
@@ -86,6 +88,9 @@ func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
 		return nil, err
 	}
 	if h.face, err = FaceStep(cfg, h.clock, h.Identity.Sandbox, h.Identity.HTTPClient); err != nil {
+		return nil, err
+	}
+	if h.Notifier, err = newNotifier(cfg, h.Store, h.ln.Addr().String(), h.log); err != nil {
 		return nil, err
 	}
 	h.Registry = hub.NewRegistry(h.Store.Pool(), h.clock)
@@ -250,11 +255,15 @@ func (h *Hub) Run(ctx context.Context) error {
 		h.runMu.Unlock()
 		return nil
 	}
-	h.wg.Add(1)
+	h.wg.Add(2)
 	h.runMu.Unlock()
 	go func() {
 		defer h.wg.Done()
 		kiosk.KeepFor(h.ctx, h.Store, c.Kiosk.RetentionDays, h.clock, h.log)
+	}()
+	go func() {
+		defer h.wg.Done()
+		h.Notifier.Run(h.ctx) // stopped by Close, which cancels h.ctx and waits
 	}()
 	served := make(chan error, 1)
 	go func() { served <- h.server.Serve(h.ln) }()

@@ -49,6 +49,7 @@ type Config struct {
 	Verify  VerifyConfig  `toml:"verify"`
 	FAPI    FAPIConfig    `toml:"fapi"`
 	Hub     HubConfig     `toml:"hub"`
+	Notify  NotifyConfig  `toml:"notify"` // the hub's host notifications
 
 	// SandboxUnsafe lets sandbox mode run with credentials in the config or
 	// on an address other than loopback (a demo with phones on the LAN).
@@ -350,7 +351,7 @@ func DefaultAttributes(mode string) []string {
 func (c *Config) resolvePaths() {
 	dir := filepath.Dir(c.path)
 	paths := []*string{&c.Hub.KeyFile, &c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir, &c.Kiosk.TLSCert, &c.Kiosk.TLSKey, &c.Kiosk.Logo,
-		&c.Face.Cert,
+		&c.Face.Cert, &c.Notify.SMTP.CAFile,
 		&c.FAPI.SigningKey, &c.FAPI.EncryptionKey}
 	for i := range c.FAPI.PreviousKeys {
 		paths = append(paths, &c.FAPI.PreviousKeys[i])
@@ -441,19 +442,28 @@ func explicitZeros(c *Config, md toml.MetaData) []string {
 	v := reflect.ValueOf(c).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		table := strings.Split(v.Type().Field(i).Tag.Get("toml"), ",")[0]
-		f := v.Field(i)
-		if f.Kind() != reflect.Struct || f.Type() == reflect.TypeOf(Duration{}) {
+		if f := v.Field(i); f.Kind() == reflect.Struct && f.Type() != reflect.TypeOf(Duration{}) {
+			problems = append(problems, tableZeros(f, md, table)...)
+		}
+	}
+	return problems
+}
+
+// tableZeros is explicitZeros for one table and its sub-tables ([notify.smtp]).
+func tableZeros(f reflect.Value, md toml.MetaData, path ...string) []string {
+	var problems []string
+	for j := 0; j < f.NumField(); j++ {
+		key := strings.Split(f.Type().Field(j).Tag.Get("toml"), ",")[0]
+		fv := f.Field(j)
+		if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeOf(Duration{}) {
+			problems = append(problems, tableZeros(fv, md, append(slices.Clone(path), key)...)...)
 			continue
 		}
-		for j := 0; j < f.NumField(); j++ {
-			key := strings.Split(f.Type().Field(j).Tag.Get("toml"), ",")[0]
-			fv := f.Field(j)
-			numeric := fv.Kind() == reflect.Int || fv.Kind() == reflect.Float64 || fv.Type() == reflect.TypeOf(Duration{})
-			if !numeric || !fv.IsZero() || !md.IsDefined(table, key) || (table == "face" && (key == "width" || key == "height")) {
-				continue
-			}
-			problems = append(problems, fmt.Sprintf("%s.%s is 0: leave it out for the default, or give a value in its range", table, key))
+		numeric := fv.Kind() == reflect.Int || fv.Kind() == reflect.Float64 || fv.Type() == reflect.TypeOf(Duration{})
+		if !numeric || !fv.IsZero() || !md.IsDefined(append(slices.Clone(path), key)...) || (path[0] == "face" && (key == "width" || key == "height")) {
+			continue
 		}
+		problems = append(problems, fmt.Sprintf("%s.%s is 0: leave it out for the default, or give a value in its range", strings.Join(path, "."), key))
 	}
 	return problems
 }

@@ -217,10 +217,10 @@ func TestExampleConfigDocumentsEveryKey(t *testing.T) {
 				continue
 			}
 			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration{}) {
-				if !strings.Contains(string(example), "["+tag+"]") {
-					t.Errorf("the example has no [%s] table", tag)
+				if !strings.Contains(string(example), "["+prefix+tag+"]") {
+					t.Errorf("the example has no [%s%s] table", prefix, tag)
 				}
-				walk(tag+".", f.Type)
+				walk(prefix+tag+".", f.Type)
 				continue
 			}
 			if !regexp.MustCompile(`(?m)^` + tag + ` = `).Match(example) {

@@ -29,17 +29,7 @@ func (c *Config) applyEnv() []string {
 		}
 		f := v.Field(i)
 		if f.Kind() == reflect.Struct && f.Type() != reflect.TypeOf(Duration{}) {
-			ft := f.Type()
-			for j := 0; j < ft.NumField(); j++ {
-				key := strings.Split(ft.Field(j).Tag.Get("toml"), ",")[0]
-				name := EnvPrefix + strings.ToUpper(tag+"_"+key)
-				known[name] = true
-				if val, ok := os.LookupEnv(name); ok {
-					if err := setField(f.Field(j), val); err != nil {
-						problems = append(problems, fmt.Sprintf("%s: %v", name, err))
-					}
-				}
-			}
+			problems = append(problems, envTable(f, EnvPrefix+strings.ToUpper(tag)+"_", known)...)
 			continue
 		}
 		name := EnvPrefix + strings.ToUpper(tag)
@@ -51,6 +41,31 @@ func (c *Config) applyEnv() []string {
 		}
 	}
 	return append(problems, unknownEnv(known)...)
+}
+
+// envTable sets a table's keys from NDIKIOSK_<TABLE>_<KEY>, and a
+// sub-table's ([notify.smtp]) from NDIKIOSK_<TABLE>_<SUB>_<KEY>.
+func envTable(f reflect.Value, prefix string, known map[string]bool) []string {
+	var problems []string
+	ft := f.Type()
+	for j := 0; j < ft.NumField(); j++ {
+		key := strings.Split(ft.Field(j).Tag.Get("toml"), ",")[0]
+		if key == "" || key == "-" {
+			continue
+		}
+		name := prefix + strings.ToUpper(key)
+		if sub := f.Field(j); sub.Kind() == reflect.Struct && sub.Type() != reflect.TypeOf(Duration{}) {
+			problems = append(problems, envTable(sub, name+"_", known)...)
+			continue
+		}
+		known[name] = true
+		if val, ok := os.LookupEnv(name); ok {
+			if err := setField(f.Field(j), val); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", name, err))
+			}
+		}
+	}
+	return problems
 }
 
 // unknownEnv reports NDIKIOSK_ variables that set no key: a misspelt one

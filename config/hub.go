@@ -50,6 +50,7 @@ func (c *Config) hubDefaults() {
 	if c.Hub.KeyFile == "" {
 		c.Hub.KeyFile = filepath.Join(c.Kiosk.DataDir, HubKeyFile)
 	}
+	c.notifyDefaults()
 }
 
 // IsHub reports whether the config is the hub's (LoadHub, SandboxHub).
@@ -77,6 +78,7 @@ func (c *Config) checkHub(p *problems) {
 	if h.URL != "" || h.Token != "" {
 		p.add("hub.url and hub.token are a kiosk's settings; the hub's own address is hub.public_url")
 	}
+	c.checkNotify(p)
 }
 
 // publicProblem says why u cannot be the hub's front door: Singpass

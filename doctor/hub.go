@@ -51,6 +51,7 @@ func CheckHub(cfg *config.Config, out io.Writer, now time.Time) int {
 	}
 	d.hubDatabase(cfg)
 	d.reachable(cfg, client)
+	d.notify(cfg)
 	return d.failed
 }
 
