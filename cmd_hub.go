@@ -30,8 +30,10 @@ func runHub(args []string, stdout, stderr io.Writer) error {
 		return runHubEnrol(args, stdout, stderr)
 	case "revoke":
 		return runHubRevoke(args, stdout, stderr)
+	case "operator":
+		return runHubOperator(args, os.Stdin, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "ndikiosk hub: unknown command %q (run, enrol or revoke)\n", sub)
+	fmt.Fprintf(stderr, "ndikiosk hub: unknown command %q (run, enrol, revoke or operator)\n", sub)
 	return errUsage
 }
 
