@@ -413,10 +413,10 @@ func (d *Dashboard) handleAlert(w http.ResponseWriter, r *http.Request, s *Sessi
 }
 
 type walkInData struct {
-	Sites                      []string
-	Site, Name, Host, Purpose  string
-	CSRF, Error                string
-	Admin                      bool
+	Sites                     []string
+	Site, Name, Host, Purpose string
+	CSRF, Error               string
+	Admin                     bool
 }
 
 func (d *Dashboard) walkInPage(w http.ResponseWriter, r *http.Request, s *Session) {
