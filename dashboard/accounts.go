@@ -240,7 +240,7 @@ func (e *LockedError) Error() string {
 
 // ErrSignIn is every other refusal: it does not tell a wrong name from a
 // wrong password.
-var ErrSignIn = errors.New("That name and password do not match an operator.")
+var ErrSignIn = errors.New("that name and password do not match an operator")
 
 // locked reports how long sign-in for name from client stays locked (0: not).
 func (a *Accounts) locked(ctx context.Context, name, client string, now time.Time) (time.Duration, error) {

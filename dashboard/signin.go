@@ -73,7 +73,7 @@ func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, ErrSignIn):
 		d.o.Log.Warn("dashboard: sign-in failed", "client", d.o.ClientIP(r))
-		d.showSignIn(w, r, http.StatusUnauthorized, name, next, err.Error())
+		d.showSignIn(w, r, http.StatusUnauthorized, name, next, "That name and password do not match an operator.")
 		return
 	case err != nil:
 		d.o.Log.Error("dashboard: sign-in", "error", err.Error())
