@@ -203,6 +203,10 @@ func (h *Hub) newEngine(ctx context.Context, id string, o hub.Overrides, cam kio
 	}
 	ec := engineConfig(h.Config, h.Identity, face)
 	ec.KioskID = id
+	ec.Site = h.Config.Kiosk.Venue // the site its visits are at: the kiosk's venue
+	if o.Venue != "" {
+		ec.Site = o.Venue
+	}
 	if o.MinAge != 0 {
 		ec.MinAge = o.MinAge
 	}

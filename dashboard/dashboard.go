@@ -258,15 +258,21 @@ func csrfOf(token string) string {
 
 // sameOrigin refuses a request a browser says came from another site:
 // Sec-Fetch-Site other than same-origin, or an Origin that is not the
-// dashboard's. A request with neither header (not from a browser) passes
-// here and still needs the CSRF token.
+// dashboard's. The dashboard's pages have referrer policy no-referrer, so
+// their own forms send "Origin: null": that passes only with
+// Sec-Fetch-Site same-origin. A request with neither header (not from a
+// browser) passes here and still needs the CSRF token.
 func (d *Dashboard) sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site != "" && site != "same-origin" {
 		return false
 	}
 	origin := r.Header.Get("Origin")
-	if origin == "" {
+	switch {
+	case origin == "":
 		return true
+	case origin == "null":
+		return site == "same-origin"
 	}
 	scheme := "http"
 	if r.TLS != nil || d.o.Secure {

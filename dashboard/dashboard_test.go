@@ -267,6 +267,8 @@ func TestCSRFRefused(t *testing.T) {
 		{"a token with one character changed", form(a.csrf[:len(a.csrf)-1] + "x"), nil},
 		{"cross-site", form(a.csrf), []string{"Sec-Fetch-Site", "cross-site"}},
 		{"another origin", form(a.csrf), []string{"Origin", "http://evil.example"}},
+		{"a null origin, not same-origin", form(a.csrf), []string{"Origin", "null"}},
+		{"a null origin, same-site", form(a.csrf), []string{"Origin", "null", "Sec-Fetch-Site", "same-site"}},
 	}
 	for _, tc := range cases {
 		resp, _ := a.post("/dashboard/walkin", tc.form, tc.header...)
