@@ -359,3 +359,67 @@ func TestLiveLatency(t *testing.T) {
 	p95 := lat[min(len(lat)-1, (len(lat)*95+99)/100-1)]
 	t.Logf("on-site list updated after the kiosk's result: %d visits, median %v, p95 %v, max %v", len(lat), lat[len(lat)/2], p95, lat[len(lat)-1])
 }
+
+// TestDashboardScreenshots writes the README's screenshots of the
+// dashboard into $DASHBOARD_SCREENSHOTS (scripts/screenshots), phone-sized
+// and desktop-sized, from a sandbox hub with two visitors, a walk-in, an
+// open alert and a roll call under way. Skipped without the variable.
+func TestDashboardScreenshots(t *testing.T) {
+	out := os.Getenv("DASHBOARD_SCREENSHOTS")
+	if out == "" {
+		t.Skip("set DASHBOARD_SCREENSHOTS=DIR (scripts/screenshots)")
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := startFleet(t)
+	ctx := browser(t)
+	shot := func(name string, w, h int64, path, ready string) {
+		t.Helper()
+		run(t, ctx, "viewport", chromedp.EmulateViewport(w, h), chromedp.Navigate(f.base+path), chromedp.WaitVisible(chromedp.CSS(ready)))
+		png := get(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+		if err := os.WriteFile(filepath.Join(out, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s/%s.png", out, name)
+	}
+	shot("signin-phone", 412, 915, "/dashboard/signin", "#signin")
+	signIn(t, ctx, f.base, "ada")
+	var people []sandbox.Persona
+	for _, p := range sandbox.Personas(time.Now()) {
+		if p.Label == "Adult citizen" && p.Name != "" {
+			people = append(people, p)
+		}
+	}
+	for _, p := range people[:2] {
+		f.visit(t, p)
+		f.kiosk.Dismiss()
+	}
+	bg := context.Background()
+	if _, err := f.h.Store.WalkIn(bg, "HQ", "Jane Doe", "Reception", "Delivery", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.h.Store.RaiseAlert(bg, "lobby-1", "HQ", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	shot("onsite-phone", 412, 915, "/dashboard/onsite", "#onsite")
+	shot("onsite", 1280, 800, "/dashboard/onsite", "#onsite")
+	shot("visits", 1280, 800, "/dashboard/visits", "#visits")
+	shot("kiosks", 1280, 800, "/dashboard/kiosks", "#kiosks")
+	shot("walkin-phone", 412, 915, "/dashboard/walkin?site=HQ", "#walkin")
+	run(t, ctx, "start a roll call", chromedp.EmulateViewport(412, 915), chromedp.Navigate(f.base+"/dashboard/rollcall"),
+		chromedp.Click(chromedp.CSS("ul.sites li:nth-child(2) button[type=submit]")), chromedp.WaitVisible(chromedp.ID("ticks")),
+		chromedp.Click(chromedp.CSS("#ticks li:first-child button")))
+	poll(t, ctx, "the tick", `document.querySelector('#ticks li.ticked') !== null`, 10*time.Second)
+	loc := get(t, ctx, "where", chromedp.Evaluate[string](`location.pathname`))
+	shot("rollcall-phone", 412, 915, loc, "#ticks")
+	shot("rollcall-print", 1280, 800, "/dashboard/rollcall/print?site=HQ", "#print")
+	visits, _ := f.h.Store.Visits(bg, kiosk.VisitFilter{})
+	for _, v := range visits {
+		if len(v.PersonKey) > 0 {
+			f.h.Store.DenyVisitor(bg, v.ID, true, "asked to leave, 3 Dec (by ada)", time.Now())
+			break
+		}
+	}
+	shot("deny", 1280, 800, "/dashboard/deny", "#deny")
+}
