@@ -247,9 +247,9 @@ func (a *Accounts) locked(ctx context.Context, name, client string, now time.Tim
 	var left time.Duration
 	for _, q := range []struct {
 		col   string
-		key   string
+		key   any
 		after int
-	}{{"name", name, LockAfter}, {"client", client, ClientLockAfter}} {
+	}{{"name", tokenHash(name), LockAfter}, {"client", client, ClientLockAfter}} {
 		var n int
 		var last *time.Time
 		err := a.pool.QueryRow(ctx, `SELECT count(*), max(failed_at) FROM signin_failures WHERE `+q.col+` = $1 AND failed_at > $2`,
@@ -288,7 +288,7 @@ func (a *Accounts) SignIn(ctx context.Context, name, password, client string) (s
 	ok := CheckHash(hash, password) && err == nil && len(password) <= MaxPassword*4
 	if !ok {
 		if _, err := a.pool.Exec(ctx, `WITH gone AS (DELETE FROM signin_failures WHERE failed_at < $4)
-			INSERT INTO signin_failures (name, client, failed_at) VALUES ($1, $2, $3)`, key, client, now, now.Add(-LockWindow)); err != nil {
+			INSERT INTO signin_failures (name, client, failed_at) VALUES ($1, $2, $3)`, tokenHash(key), client, now, now.Add(-LockWindow)); err != nil {
 			return "", err
 		}
 		if left, err := a.locked(ctx, key, client, now); err == nil && left > 0 {
@@ -299,7 +299,7 @@ func (a *Accounts) SignIn(ctx context.Context, name, password, client string) (s
 	token := newToken()
 	_, err = a.pool.Exec(ctx, `WITH f AS (DELETE FROM signin_failures WHERE name = $3)
 		INSERT INTO operator_sessions (token_hash, operator_id, created_at, last_seen) VALUES ($1, $2, $4, $4)`,
-		tokenHash(token), id, key, now)
+		tokenHash(token), id, tokenHash(key), now)
 	if err != nil {
 		return "", err
 	}

@@ -314,6 +314,13 @@ func TestLockout(t *testing.T) {
 			}
 		}
 	}
+	// A password typed into the name field is not kept in clear.
+	before := r.count(`SELECT count(*) FROM signin_failures`)
+	c.signIn(password, password)
+	if n := r.count(`SELECT count(*) FROM signin_failures WHERE position(convert_to($1, 'UTF8') in name) > 0`, password); n != 0 ||
+		r.count(`SELECT count(*) FROM signin_failures`) != before+1 {
+		t.Fatal("a name typed at sign-in is stored in clear")
+	}
 	strip := regexp.MustCompile(`value="[^"]*"`)
 	if strip.ReplaceAllString(bodies[0], "") != strip.ReplaceAllString(bodies[1], "") {
 		t.Error("the locked page tells an existing name from an unknown one")

@@ -22,11 +22,12 @@ CREATE TABLE operator_sessions (
 );
 CREATE INDEX operator_sessions_operator ON operator_sessions (operator_id);
 
--- One row a failed sign-in: the name as typed (lower-cased, whether or not
--- an operator has it) and the client's address. Rows older than the
--- lockout window are deleted as new ones come.
+-- One row a failed sign-in: the SHA-256 of the name as typed (lower-cased,
+-- whether or not an operator has it: staff sometimes type a password into
+-- the name field) and the client's address. Rows older than the lockout
+-- window are deleted as new ones come.
 CREATE TABLE signin_failures (
-  name      TEXT        NOT NULL,
+  name      BYTEA       NOT NULL,
   client    TEXT        NOT NULL,
   failed_at TIMESTAMPTZ NOT NULL
 );
