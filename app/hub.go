@@ -116,7 +116,7 @@ func (h *Hub) newDashboard() *dashboard.Dashboard {
 	base := h.Config.BaseURL()
 	trusted, _ := kiosk.ParseTrustedProxies(h.Config.Kiosk.TrustedProxies) // checked by Validate
 	d := dashboard.New(dashboard.Options{DB: h.Store, Registry: h.Registry, Hub: h.Hub, Secure: strings.HasPrefix(base, "https://"),
-		Origins: []string{base}, Now: h.clock, Log: h.log,
+		Origins: []string{base}, Now: h.clock, Log: h.log, RetentionDays: h.Config.Kiosk.RetentionDays,
 		ClientIP: func(r *http.Request) string { return kiosk.ClientAddr(r, trusted) }})
 	d.Start()
 	return d

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestHashPassword: the hash string carries its parameters, a wrong or
@@ -81,5 +82,30 @@ func TestAccountsHostile(t *testing.T) {
 	}
 	if ops, _ := a.List(ctx); len(ops) != 0 {
 		t.Fatalf("operators left: %v", ops)
+	}
+}
+
+// TestTidy: expired sessions and roll calls past the retention rule are
+// deleted; live ones stay.
+func TestTidy(t *testing.T) {
+	r := newRig(t)
+	r.operator("ada", Admin)
+	ctx := context.Background()
+	old, _ := r.d.Accounts().SignIn(ctx, "ada", password, "127.0.0.1")
+	r.db.Pool().Exec(ctx, `INSERT INTO roll_calls (site, started_at, started_by) VALUES ('HQ', $1, 'ada')`, r.clock.Now())
+	r.clock.Add(31 * 24 * time.Hour)
+	live, _ := r.d.Accounts().SignIn(ctx, "ada", password, "127.0.0.1")
+	r.db.Pool().Exec(ctx, `INSERT INTO roll_calls (site, started_at, started_by) VALUES ('HQ', $1, 'ada')`, r.clock.Now())
+	if err := r.d.tidy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.count(`SELECT count(*) FROM operator_sessions WHERE token_hash = $1`, tokenHash(old)); n != 0 {
+		t.Error("an expired session is kept")
+	}
+	if n := r.count(`SELECT count(*) FROM operator_sessions WHERE token_hash = $1`, tokenHash(live)); n != 1 {
+		t.Error("a live session was deleted")
+	}
+	if n := r.count(`SELECT count(*) FROM roll_calls`); n != 1 {
+		t.Errorf("%d roll calls kept, want 1", n)
 	}
 }

@@ -13,10 +13,12 @@
 // from the dashboard's own origin. Viewers see; admins also change the
 // deny list, export, and register or delete.
 //
-// Adding a page: write templates/NAME.html (a "content" block), a handler
-// func(w, r, *Session) that calls d.render(w, r, s, "NAME", data), and one
-// line in routes(): d.page("GET /NAME", "Title", Viewer, d.handler). The
-// title puts it in the navigation.
+// Adding a page: write templates/NAME.html (a "content" block; the page's
+// data is .Data), a handler func(w, r, *Session) that calls
+// d.render(w, r, s, http.StatusOK, "NAME", "Title", data), and one line in
+// routes(): d.page("GET /NAME", "Title", Viewer, d.handler). A title puts
+// it in the navigation; forms post to routes registered with Admin (or
+// Viewer) and carry {{.S.CSRF}} in a hidden field named csrf.
 package dashboard
 
 import (
@@ -34,6 +36,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -66,6 +69,9 @@ type Options struct {
 	// ClientIP is the address a sign-in is counted against; default the
 	// connection's peer.
 	ClientIP func(*http.Request) string
+	// RetentionDays: roll calls older than this are deleted (default 30),
+	// with expired sessions and old failed sign-ins.
+	RetentionDays int
 }
 
 // Dashboard serves the operators' pages.
@@ -118,10 +124,14 @@ func (d *Dashboard) Accounts() *Accounts { return d.accounts }
 // Start listens for the hub's announcements until Close, and returns
 // once the first LISTEN is in place (or after 10 s, still trying).
 func (d *Dashboard) Start() {
-	d.wg.Add(1)
+	d.wg.Add(2)
 	go func() {
 		defer d.wg.Done()
 		d.live.run(d.ctx)
+	}()
+	go func() {
+		defer d.wg.Done()
+		d.tidyLoop()
 	}()
 	select {
 	case <-d.live.ready:
@@ -188,8 +198,13 @@ func (d *Dashboard) routes() {
 	d.page("GET /export", "", Admin, d.export)
 	d.page("POST /signout", "", Viewer, d.signOut)
 
-	for _, name := range []string{"signin", "onsite", "visits", "kiosks", "rollcalls", "rollcall", "print", "deny", "walkin", "error"} {
-		d.pages[name] = template.Must(template.Must(layout.Clone()).ParseFS(files, "templates/"+name+".html"))
+	// Every template but the layout is a page of that name.
+	names, _ := fs.Glob(files, "templates/*.html")
+	for _, n := range names {
+		name := strings.TrimSuffix(path.Base(n), ".html")
+		if name != "layout" {
+			d.pages[name] = template.Must(template.Must(layout.Clone()).ParseFS(files, n))
+		}
 	}
 }
 
@@ -400,3 +415,33 @@ var layout = template.Must(template.New("layout").Funcs(template.FuncMap{
 		return now.Sub(t).Round(time.Second).String() + " ago"
 	},
 }).ParseFS(files, "templates/layout.html"))
+
+// tidyLoop deletes, now and hourly, what the dashboard no longer needs.
+func (d *Dashboard) tidyLoop() {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := d.tidy(d.ctx); err != nil && d.ctx.Err() == nil {
+			d.o.Log.Warn("dashboard: tidying up failed", "error", err.Error())
+		}
+		select {
+		case <-t.C:
+		case <-d.ctx.Done():
+			return
+		}
+	}
+}
+
+// tidy deletes expired sessions, failed sign-ins older than the lockout
+// window, and roll calls older than the retention rule.
+func (d *Dashboard) tidy(ctx context.Context) error {
+	now := d.o.Now()
+	days := d.o.RetentionDays
+	if days <= 0 {
+		days = 30
+	}
+	_, err := d.db.Pool().Exec(ctx, `WITH s AS (DELETE FROM operator_sessions WHERE last_seen < $1 OR created_at < $2),
+		f AS (DELETE FROM signin_failures WHERE failed_at < $3)
+		DELETE FROM roll_calls WHERE started_at < $4`, now.Add(-IdleTimeout), now.Add(-AbsoluteTimeout), now.Add(-LockWindow), now.AddDate(0, 0, -days))
+	return err
+}
