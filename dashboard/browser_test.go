@@ -228,6 +228,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	v := visits[0]
 
+	// Kiosks: the one connected, with what its screen shows.
+	run(t, ctx, "kiosks", chromedp.Navigate(f.base+"/dashboard/kiosks"), chromedp.WaitVisible(chromedp.ID("kiosks")))
+	if got := text(t, ctx, "#k-lobby-1"); !strings.Contains(got, "yes, since") || !strings.Contains(got, "result") && !strings.Contains(got, "qr") {
+		t.Fatalf("kiosk row: %q", got)
+	}
+
 	// Deny list, from the visit.
 	row := fmt.Sprintf("#v%d", v.ID)
 	run(t, ctx, "deny from the visit", chromedp.Navigate(f.base+"/dashboard/visits"), chromedp.WaitVisible(chromedp.CSS(row)),
