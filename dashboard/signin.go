@@ -3,6 +3,7 @@ package dashboard
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -22,7 +23,8 @@ type signInData struct {
 
 // safeNext keeps a redirect after sign-in inside the dashboard.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, Prefix+"/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(next, Prefix+"/") || strings.ContainsAny(next, "\\\r\n") {
 		return Prefix + "/onsite"
 	}
 	return next
