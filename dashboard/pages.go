@@ -337,13 +337,17 @@ func (d *Dashboard) allow(w http.ResponseWriter, r *http.Request, s *Session) {
 		d.fail(w, r, s, http.StatusBadRequest, "Choose an entry of the deny list.")
 		return
 	}
-	tag, err := d.db.Pool().Exec(r.Context(), `DELETE FROM deny_list WHERE encode(sha256(person_key), 'hex') = $1`, ref)
-	if err != nil {
-		d.failErr(w, r, s, err, "The deny list cannot be changed now.")
+	var key []byte
+	err := d.db.Pool().QueryRow(r.Context(), `SELECT person_key FROM deny_list WHERE encode(sha256(person_key), 'hex') = $1`, ref).Scan(&key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		d.fail(w, r, s, http.StatusNotFound, "That entry is no longer on the deny list.")
 		return
 	}
-	if tag.RowsAffected() == 0 {
-		d.fail(w, r, s, http.StatusNotFound, "That entry is no longer on the deny list.")
+	if err == nil {
+		err = d.db.Allow(r.Context(), key)
+	}
+	if err != nil {
+		d.failErr(w, r, s, err, "The deny list cannot be changed now.")
 		return
 	}
 	d.o.Log.Info("dashboard: deny list entry removed", "operator", s.Name)
