@@ -433,6 +433,9 @@ func TestDenyFromVisitAndRemove(t *testing.T) {
 	if denied, _ := r.db.Denied(context.Background(), key); denied {
 		t.Fatal("still on the deny list")
 	}
+	if resp, _ := c.post("/dashboard/allow", url.Values{"csrf": {c.csrf}, "ref": {ref[1]}}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("allow twice: HTTP %d", resp.StatusCode)
+	}
 }
 
 // TestExportNeutralised: an admin's CSV export is the CLI's, formulas
