@@ -668,3 +668,46 @@ func FuzzSafeNext(f *testing.F) {
 		}
 	})
 }
+
+// TestLiveReconnects: when PostgreSQL drops the dashboard's listening
+// connection, it reconnects, tells the browsers to re-fetch (they may
+// have missed announcements), and carries on announcing visits.
+func TestLiveReconnects(t *testing.T) {
+	r := newRig(t)
+	ch, stop := r.d.live.subscribe()
+	defer stop()
+	var killed int
+	if err := r.db.Pool().QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query = 'LISTEN '||$1 AND pid <> pg_backend_pid()`, pgstore.EventsChannel).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminated %d listening connections: %v", killed, err)
+	}
+	waitEvent(t, ch, eventResync)
+	id := r.visit("TAN MEI LING", "S1234567D", "HQ")
+	if e := waitEvent(t, ch, pgstore.EventVisit); e.ID != id {
+		t.Fatalf("event for visit %d, want %d", e.ID, id)
+	}
+}
+
+// TestEveryPageRenders: every page in the navigation answers 200 with the
+// navigation for a viewer and an admin, on an empty log and on one with a
+// visit, a walk-in and an alert (a page added later is checked too).
+func TestEveryPageRenders(t *testing.T) {
+	r := newRig(t)
+	r.operator("viv", Viewer)
+	r.operator("ada", Admin)
+	for round := 0; round < 2; round++ {
+		for _, name := range []string{"viv", "ada"} {
+			c := r.client()
+			c.mustSignIn(name)
+			for _, n := range r.d.nav {
+				resp, body := c.get(strings.TrimPrefix(n.Path, r.srv.URL))
+				if resp.StatusCode != http.StatusOK || !strings.Contains(body, `aria-current="page"`) || !strings.Contains(body, "<h1>") {
+					t.Errorf("%s, round %d: %s: HTTP %d", name, round, n.Path, resp.StatusCode)
+				}
+			}
+		}
+		r.visit("TAN MEI LING", "S1234567D", "HQ")
+		r.db.WalkIn(context.Background(), "Annex", "Walk In", "Tan", "", r.clock.Now())
+		r.db.RaiseAlert(context.Background(), "lobby-2", "Annex", r.clock.Now())
+	}
+}
