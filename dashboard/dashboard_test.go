@@ -711,3 +711,33 @@ func TestEveryPageRenders(t *testing.T) {
 		r.db.RaiseAlert(context.Background(), "lobby-2", "Annex", r.clock.Now())
 	}
 }
+
+// TestSecureCookie: behind https the session cookie is __Host- and Secure.
+func TestSecureCookie(t *testing.T) {
+	r := newRig(t)
+	r.operator("ada", Admin)
+	d := New(Options{DB: r.db, Now: r.clock.Now, Secure: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv := httptest.NewTLSServer(d.Handler())
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	hc := srv.Client()
+	hc.Jar = jar
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c := &client{r: &rig{t: t, srv: srv}, http: hc}
+	resp, _ := c.signIn("ada", password)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: HTTP %d", resp.StatusCode)
+	}
+	var got *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "__Host-ndikiosk_session" {
+			got = ck
+		}
+	}
+	if got == nil || !got.Secure || !got.HttpOnly || got.SameSite != http.SameSiteStrictMode || got.Path != "/" || got.Domain != "" {
+		t.Fatalf("cookie %+v", got)
+	}
+	if resp, _ := c.get("/dashboard/onsite"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("signed in over https: HTTP %d", resp.StatusCode)
+	}
+}
