@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"ndikiosk/app"
@@ -222,6 +224,19 @@ func TestDashboardInBrowser(t *testing.T) {
 	if marker := get(t, ctx, "no reload", chromedp.Evaluate[int](`window.__marker || 0`)); marker != 42 {
 		t.Fatal("the page was reloaded rather than updated")
 	}
+	// A "No Singpass?" alert from the kiosk shows up too, and Handled
+	// closes it.
+	if _, err := f.h.Store.RaiseAlert(context.Background(), "lobby-1", "HQ", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, ctx, "the alert appears live", `document.querySelector('.alerts li') !== null`, 10*time.Second)
+	if marker := get(t, ctx, "no reload", chromedp.Evaluate[int](`window.__marker || 0`)); marker != 42 {
+		t.Fatal("the page was reloaded for the alert")
+	}
+	run(t, ctx, "handle the alert", chromedp.Click(chromedp.CSS(".alerts li button")), chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	if open, _ := f.h.Store.OpenAlerts(context.Background()); len(open) != 0 {
+		t.Fatalf("%d alerts still open", len(open))
+	}
 	visits, err := f.h.Store.Visits(context.Background(), kiosk.VisitFilter{})
 	if err != nil || len(visits) != 1 || visits[0].Site != "HQ" {
 		t.Fatalf("visits: %+v %v", visits, err)
@@ -305,6 +320,37 @@ func TestDashboardInBrowser(t *testing.T) {
 	status = get(t, other, "viewer exports", chromedp.Evaluate[int](`fetch('/dashboard/export?format=csv').then(r => r.status)`, chromedp.EvalAwaitPromise))
 	if status != http.StatusForbidden {
 		t.Fatalf("viewer's export: HTTP %d", status)
+	}
+}
+
+// TestDashboardWithoutJavaScript: with scripts off, staff sign in, see
+// the on-site list (which reloads itself), and tick a roll call with the
+// plain form.
+func TestDashboardWithoutJavaScript(t *testing.T) {
+	f := startFleet(t)
+	ctx := browser(t)
+	run(t, ctx, "scripts off", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	p, _ := sandbox.PersonaByLabel("Adult citizen", time.Now())
+	f.visit(t, p)
+	signIn(t, ctx, f.base, "viv")
+	if !strings.Contains(text(t, ctx, "#onsite"), p.Name) {
+		t.Fatal("the visitor is not on the list")
+	}
+	time.Sleep(time.Second) // time for the script, were it running, to open its event stream
+	if got := get(t, ctx, "script ran?", chromedp.AttributeValue(chromedp.ID("live"), "data-listening")); got.Exists {
+		t.Fatal("the page's script ran: the test is not testing pages without JavaScript")
+	}
+	if got := get(t, ctx, "refresh", chromedp.OuterHTML(chromedp.CSS("head"))); !strings.Contains(got, `http-equiv="refresh"`) {
+		t.Fatal("no reload without JavaScript")
+	}
+	run(t, ctx, "start a roll call", chromedp.Navigate(f.base+"/dashboard/rollcall"),
+		chromedp.Click(chromedp.CSS("ul.sites li:first-child button[type=submit]")), chromedp.WaitVisible(chromedp.ID("ticks")),
+		chromedp.Click(chromedp.CSS("#ticks li:first-child button")), chromedp.WaitVisible(chromedp.CSS("#ticks li.ticked")))
+	if got := text(t, ctx, "p.count"); !strings.Contains(got, "1 of 1 accounted for") {
+		t.Fatalf("roll call: %q", got)
 	}
 }
 
