@@ -349,7 +349,7 @@ type view struct {
 
 // render writes page name with data, or a plain error if it cannot.
 func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, s *Session, status int, name, title string, data any) {
-	v := view{Title: title, S: s, Path: r.URL.Path, Data: data, Notice: r.URL.Query().Get("done")}
+	v := view{Title: title, S: s, Path: r.URL.Path, Data: data, Notice: notices[r.URL.Query().Get("done")]}
 	if s != nil {
 		for _, n := range d.nav {
 			if s.Role.can(n.Role) {
@@ -369,6 +369,17 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, s *Session, s
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// notices are what a page says after a change (?done=KEY): fixed words, so
+// that a link cannot make the dashboard say something of its own.
+var notices = map[string]string{
+	"denied":      "Added to the deny list.",
+	"allowed":     "Removed from the deny list.",
+	"checked-out": "Checked out.",
+	"handled":     "Alert handled.",
+	"walk-in":     "Walk-in registered (not verified with Singpass).",
+	"ended":       "Roll call ended.",
 }
 
 // fragment writes one named template of page name without the layout.

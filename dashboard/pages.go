@@ -313,13 +313,13 @@ func (d *Dashboard) deny(w http.ResponseWriter, r *http.Request, s *Session) {
 		return
 	}
 	note = strings.TrimSpace(note + " (by " + s.Name + ")")
-	masked, err := d.db.DenyVisitor(r.Context(), id, true, note, d.o.Now())
+	_, err := d.db.DenyVisitor(r.Context(), id, true, note, d.o.Now())
 	if err != nil {
 		d.denyFailed(w, r, s, err)
 		return
 	}
 	d.o.Log.Info("dashboard: deny list entry added", "operator", s.Name, "visit", id)
-	http.Redirect(w, r, Prefix+"/deny?done="+url.QueryEscape("Added "+masked+" to the deny list."), http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"/deny?done=denied", http.StatusSeeOther)
 }
 
 func (d *Dashboard) denyFailed(w http.ResponseWriter, r *http.Request, s *Session, err error) {
@@ -351,7 +351,7 @@ func (d *Dashboard) allow(w http.ResponseWriter, r *http.Request, s *Session) {
 		return
 	}
 	d.o.Log.Info("dashboard: deny list entry removed", "operator", s.Name)
-	http.Redirect(w, r, Prefix+"/deny?done="+url.QueryEscape("Removed from the deny list."), http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"/deny?done=allowed", http.StatusSeeOther)
 }
 
 func (d *Dashboard) checkOut(w http.ResponseWriter, r *http.Request, s *Session) {
@@ -367,7 +367,7 @@ func (d *Dashboard) checkOut(w http.ResponseWriter, r *http.Request, s *Session)
 		d.failErr(w, r, s, err, "The visit cannot be changed now.")
 		return
 	}
-	http.Redirect(w, r, Prefix+"/onsite?done="+url.QueryEscape("Checked out."), http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"/onsite?done=checked-out", http.StatusSeeOther)
 }
 
 // export streams the visits of a range of days (today by default) as CSV
@@ -413,7 +413,7 @@ func (d *Dashboard) handleAlert(w http.ResponseWriter, r *http.Request, s *Sessi
 		d.failErr(w, r, s, err, "The alert cannot be changed now.")
 		return
 	}
-	http.Redirect(w, r, Prefix+"/onsite?done="+url.QueryEscape("Alert handled."), http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"/onsite?done=handled", http.StatusSeeOther)
 }
 
 type walkInData struct {
@@ -448,7 +448,7 @@ func (d *Dashboard) walkIn(w http.ResponseWriter, r *http.Request, s *Session) {
 		return
 	}
 	d.o.Log.Info("dashboard: walk-in registered", "operator", s.Name, "visit", id)
-	http.Redirect(w, r, Prefix+"/onsite?done="+url.QueryEscape("Walk-in registered (not verified with Singpass)."), http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"/onsite?done=walk-in", http.StatusSeeOther)
 }
 
 // events streams the hub's announcements to the browser as server-sent

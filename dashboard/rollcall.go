@@ -3,7 +3,6 @@ package dashboard
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -245,5 +244,5 @@ func (d *Dashboard) endRollCall(w http.ResponseWriter, r *http.Request, s *Sessi
 		d.failErr(w, r, s, err, "The roll call cannot be ended now.")
 		return
 	}
-	http.Redirect(w, r, Prefix+"/rollcall?done="+url.QueryEscape("Roll call ended."), http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+"/rollcall?done=ended", http.StatusSeeOther)
 }
