@@ -610,6 +610,9 @@ func TestVisitsFilterAndPage(t *testing.T) {
 	if strings.Count(body, `<tr id="v`) != 11 {
 		t.Fatalf("second page: %d rows", strings.Count(body, `<tr id="v`))
 	}
+	if _, body := c.get("/dashboard/visits?page=9&site=HQ"); !strings.Contains(body, "31 visits · page 9 of 1") || !strings.Contains(body, "Newer") {
+		t.Fatal("past the last page the total is lost")
+	}
 	for q, n := range map[string]int{"site=Annex": 30, "outcome=walk-in": 1, "host=100%25_": 1, "host=%25": 1, "kiosk=lobby-1&site=HQ": 30, "kiosk=nope": 0} {
 		if _, body := c.get("/dashboard/visits?" + q); !strings.Contains(body, fmt.Sprintf(">%d visits ·", n)) && !strings.Contains(body, fmt.Sprintf("%d visits ·", n)) {
 			t.Errorf("%s: want %d", q, n)

@@ -187,6 +187,12 @@ func (d *Dashboard) readVisits(r *http.Request, v *visitsData) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if len(ids) == 0 && v.Page > 1 { // past the last page: the total still comes from the filters
+		cq := strings.Replace(q[:strings.Index(q, " ORDER BY")], "SELECT id, count(*) OVER ()", "SELECT count(*)", 1)
+		if err := pool.QueryRow(ctx, cq, args[:len(args)-2]...).Scan(&v.Total); err != nil {
+			return err
+		}
+	}
 	v.Pages = max(1, (v.Total+PageSize-1)/PageSize)
 	for _, id := range ids {
 		visit, err := d.db.Visit(ctx, id)
