@@ -32,8 +32,10 @@ func runHub(args []string, stdout, stderr io.Writer) error {
 		return runHubRevoke(args, stdout, stderr)
 	case "notify":
 		return runHubNotify(args, stdout, stderr)
+	case "operator":
+		return runHubOperator(args, os.Stdin, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "ndikiosk hub: unknown command %q (run, enrol, revoke or notify)\n", sub)
+	fmt.Fprintf(stderr, "ndikiosk hub: unknown command %q (run, enrol, revoke, notify or operator)\n", sub)
 	return errUsage
 }
 

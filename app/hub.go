@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"ndikiosk/config"
+	"ndikiosk/dashboard"
 	"ndikiosk/hub"
 	"ndikiosk/internal/seal"
 	"ndikiosk/kiosk"
@@ -32,6 +34,8 @@ type Hub struct {
 	Registry *hub.Registry
 	Hub      *hub.Hub
 	Notifier *notify.Worker // tells hosts of their visitors; started by Run
+	// Dashboard is the operators' dashboard, served under /dashboard/.
+	Dashboard *dashboard.Dashboard
 
 	clock  func() time.Time
 	log    *slog.Logger
@@ -101,10 +105,26 @@ func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
 	case <-time.After(10 * time.Second):
 		return nil, errors.New("the hub cannot LISTEN on its database")
 	}
-	h.server = kiosk.NewServer(h.Hub.Handler())
+	h.Dashboard = h.newDashboard()
+	mux := http.NewServeMux()
+	mux.Handle("/", h.Hub.Handler())
+	mux.Handle(dashboard.Prefix+"/", h.Dashboard.Handler())
+	h.server = kiosk.NewServer(mux)
 	h.server.WriteTimeout = 0 // the kiosks' channels stay open; each write has its own deadline
 	h.ln = kiosk.LimitConns(h.ln, h.server, hubMaxConns)
 	return h, nil
+}
+
+// newDashboard is the operators' dashboard on the hub's log and kiosks,
+// listening for live updates.
+func (h *Hub) newDashboard() *dashboard.Dashboard {
+	base := h.Config.BaseURL()
+	trusted, _ := kiosk.ParseTrustedProxies(h.Config.Kiosk.TrustedProxies) // checked by Validate
+	d := dashboard.New(dashboard.Options{DB: h.Store, Registry: h.Registry, Hub: h.Hub, Secure: strings.HasPrefix(base, "https://"),
+		Origins: []string{base}, Now: h.clock, Log: h.log, RetentionDays: h.Config.Kiosk.RetentionDays,
+		ClientIP: func(r *http.Request) string { return kiosk.ClientAddr(r, trusted) }})
+	d.Start()
+	return d
 }
 
 // hubIdleConns is how many idle connections the hub keeps to each
@@ -188,7 +208,7 @@ func (h *Hub) newEngine(ctx context.Context, id string, o hub.Overrides, cam kio
 	}
 	ec := engineConfig(h.Config, h.Identity, face)
 	ec.KioskID = id
-	ec.Site = h.Config.Kiosk.Venue
+	ec.Site = h.Config.Kiosk.Venue // the site its visits are at: the kiosk's venue
 	if o.Venue != "" {
 		ec.Site = o.Venue
 	}
@@ -286,6 +306,9 @@ func (h *Hub) Close() error {
 		h.closed = true
 		h.runMu.Unlock()
 		h.cancel()
+		if h.Dashboard != nil {
+			h.Dashboard.Close() // ends its event streams, which Shutdown would wait for
+		}
 		if h.Hub != nil {
 			h.Hub.Close()
 		}

@@ -195,3 +195,29 @@ func (r *Registry) SetOverrides(ctx context.Context, id string, o Overrides) err
 	}
 	return err
 }
+
+// KioskRecord is an enrolled kiosk as the registry keeps it.
+type KioskRecord struct {
+	ID        string
+	CreatedAt time.Time
+	Revoked   bool
+	LastSeen  time.Time // its credential's last use (zero: never connected)
+	Venue     string    // its own venue, if not the hub's
+}
+
+// List lists the enrolled kiosks, by id.
+func (r *Registry) List(ctx context.Context) ([]KioskRecord, error) {
+	rows, err := r.pool.Query(ctx, `SELECT k.id, k.created_at, k.revoked_at IS NOT NULL, COALESCE(max(c.last_seen), 'epoch'::timestamptz),
+		COALESCE(k.settings->>'venue', '') FROM kiosks k LEFT JOIN kiosk_credentials c ON c.kiosk_id = k.id GROUP BY k.id ORDER BY k.id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (KioskRecord, error) {
+		var k KioskRecord
+		err := row.Scan(&k.ID, &k.CreatedAt, &k.Revoked, &k.LastSeen, &k.Venue)
+		if k.LastSeen.Unix() == 0 {
+			k.LastSeen = time.Time{}
+		}
+		return k, err
+	})
+}

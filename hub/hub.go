@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -237,3 +238,29 @@ func (h *Hub) Connected() []string {
 // relayWait is how long a replica waits for the one that holds a kiosk to
 // answer a forwarded callback.
 const relayWait = 5 * time.Second
+
+// KioskState is what the operators' dashboard shows of a kiosk connected
+// to this replica.
+type KioskState struct {
+	ID      string
+	Since   time.Time   // when it connected
+	Phase   kiosk.Phase // what its screen shows now
+	Agent   string      // its client's User-Agent: the kiosk's version when it sends one
+	Version string      // the version of the hub running its engine
+}
+
+// Kiosks lists the kiosks connected to this replica, by id.
+func (h *Hub) Kiosks() []KioskState {
+	h.mu.Lock()
+	all := make([]*session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		all = append(all, s)
+	}
+	h.mu.Unlock()
+	out := make([]KioskState, 0, len(all))
+	for _, s := range all {
+		out = append(out, KioskState{ID: s.id, Since: s.since, Phase: s.engine.Screen().Phase, Agent: s.agent, Version: h.cfg.Version})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

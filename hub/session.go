@@ -33,6 +33,8 @@ type session struct {
 	engine *kiosk.Engine
 	ctx    context.Context
 	cancel context.CancelFunc
+	since  time.Time // when it connected
+	agent  string    // the kiosk's version, as its client says (User-Agent)
 
 	mu      sync.Mutex
 	screen  *kiosk.Screen // the newest screen not yet sent
@@ -75,7 +77,8 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(maxMessage)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{h: h, id: id, conn: conn, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1), stills: map[uint64]chan Msg{}}
+	s := &session{h: h, id: id, conn: conn, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1), stills: map[uint64]chan Msg{},
+		since: time.Now(), agent: r.Header.Get("User-Agent")}
 	st := h.settings(id, o)
 	var cam kiosk.Camera
 	if st.Face {

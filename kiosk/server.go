@@ -393,3 +393,8 @@ func TLSConfig() *tls.Config {
 		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 	}}
 }
+
+// ClientAddr is the address a request came from: the peer, or behind a
+// trusted proxy the address it forwarded for (the hub's dashboard counts
+// failed sign-ins by it).
+func ClientAddr(r *http.Request, trusted []netip.Prefix) string { return clientAddr(r, trusted) }
