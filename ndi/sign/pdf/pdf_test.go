@@ -1,0 +1,220 @@
+package pdf
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeDER is a DER SEQUENCE of n zero bytes' content, standing in for CMS.
+func fakeDER(n int) []byte {
+	b := []byte{0x30, 0x82, byte(n >> 8), byte(n)}
+	return append(b, bytes.Repeat([]byte{7}, n)...)
+}
+
+func prepared(t *testing.T, doc []byte, f Field) []byte {
+	t.Helper()
+	p, err := Prepare(doc, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Embed(fakeDER(300))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestPrepareKeepsTheOriginalAndReadsBack(t *testing.T) {
+	doc := Sample(3, 20_000)
+	when := time.Date(2026, 12, 3, 6, 0, 0, 0, time.UTC)
+	p, err := Prepare(doc, Field{Page: 2, X: 0.5, Y: 0.1, Signer: "Tan Ah Kow", Time: when})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := p.Embed(fakeDER(300))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(signed, doc) {
+		t.Fatal("the original is not a prefix of the signed file")
+	}
+	s, err := LastSignature(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.ByteRange
+	if r != p.ByteRange() || r[0] != 0 || r[2]+r[3] != int64(len(signed)) {
+		t.Fatalf("byte range %v for a %d-byte file (prepared %v)", r, len(signed), p.ByteRange())
+	}
+	if !bytes.Equal(s.Contents, fakeDER(300)) {
+		t.Fatalf("contents %d bytes, want the 304 embedded", len(s.Contents))
+	}
+	if s.RevisionEnd != int64(len(doc)) {
+		t.Fatalf("revision before the signature ends at %d, the original is %d bytes", s.RevisionEnd, len(doc))
+	}
+	cov := p.Covered()
+	if int64(len(cov)) != r[1]+r[3] || !bytes.Equal(cov[:r[1]], signed[:r[1]]) || !bytes.Equal(cov[r[1]:], signed[r[2]:]) {
+		t.Fatal("Covered is not the file without the contents")
+	}
+	// The update must itself be a readable revision: open it and find the
+	// widget on page 2 and the field in the AcroForm.
+	d, err := open(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _, err := d.root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, page, _, err := d.page(root, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(page.Get("Annots"), []byte(" 0 R")) {
+		t.Fatalf("page 2 /Annots = %q", page.Get("Annots"))
+	}
+	form, _, err := d.resolve(root.Get("AcroForm"))
+	if err != nil || string(form.Get("SigFlags")) != "3" || string(form.Get("Fields")) != string(page.Get("Annots")) {
+		t.Fatalf("AcroForm %q, err %v", form.bytes(), err)
+	}
+	if !bytes.Contains(signed, []byte("/M (D:20261203060000Z)")) {
+		t.Fatal("signing time not written")
+	}
+	if pdfinfo, err := exec.LookPath("pdfinfo"); err == nil {
+		path := filepath.Join(t.TempDir(), "s.pdf")
+		os.WriteFile(path, signed, 0o600)
+		out, err := exec.Command(pdfinfo, path).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "Pages:           3") || strings.Contains(string(out), "Syntax Error") {
+			t.Fatalf("pdfinfo: %v\n%s", err, out)
+		}
+	}
+}
+
+func TestSecondSignatureAppendsToTheFirst(t *testing.T) {
+	once := prepared(t, Sample(1, 0), Field{Page: 1, X: 0.1, Y: 0.1})
+	twice := prepared(t, once, Field{Page: 1, X: 0.5, Y: 0.1, Name: "Signature2"})
+	s, err := LastSignature(twice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.RevisionEnd != int64(len(once)) {
+		t.Fatalf("revision end %d, want %d", s.RevisionEnd, len(once))
+	}
+	d, err := open(twice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _, _ := d.root()
+	form, _, _ := d.resolve(root.Get("AcroForm"))
+	if items, _ := arrayItems(form.Get("Fields")); len(items) != 2 {
+		t.Fatalf("fields %q, want two", form.Get("Fields"))
+	}
+}
+
+func TestPrepareRefusesBadInput(t *testing.T) {
+	doc := Sample(1, 0)
+	xrefStream := []byte("%PDF-1.5\n1 0 obj\n<</Type /XRef /Size 2>>\nstream\n\nendstream\nendobj\nstartxref\n9\n%%EOF\n")
+	cases := []struct {
+		name string
+		doc  []byte
+		f    Field
+		want error
+	}{
+		{"not a PDF", []byte("hello"), Field{Page: 1}, ErrMalformed},
+		{"truncated", doc[:len(doc)/2], Field{Page: 1}, ErrMalformed},
+		{"page 0", doc, Field{Page: 0}, nil},
+		{"x out of range", doc, Field{Page: 1, X: 1}, nil},
+		{"y negative", doc, Field{Page: 1, Y: -0.1}, nil},
+		{"xref stream", xrefStream, Field{Page: 1}, ErrUnsupported},
+		{"encrypted", bytes.Replace(doc, []byte("/Root 1 0 R>>"), []byte("/Root 1 0 R /Encrypt 9 0 R>>"), 1), Field{Page: 1}, ErrUnsupported},
+		{"bad startxref", bytes.Replace(doc, []byte("startxref\n"), []byte("startxref\n9"), 1), Field{Page: 1}, ErrMalformed},
+	}
+	for _, c := range cases {
+		_, err := Prepare(c.doc, c.f)
+		if err == nil || (c.want != nil && !errors.Is(err, c.want)) {
+			t.Errorf("%s: err %v, want %v", c.name, err, c.want)
+		}
+	}
+	var pe *PageError
+	if _, err := Prepare(doc, Field{Page: 2}); !errors.As(err, &pe) || pe.Pages != 1 {
+		t.Errorf("page 2 of 1: %v", err)
+	}
+	if err := Check(doc, 1); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+}
+
+func TestEmbedRefusesAnOversizedSignature(t *testing.T) {
+	p, err := Prepare(Sample(1, 0), Field{Page: 1, ContentsSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Embed(fakeDER(200)); err == nil {
+		t.Fatal("a 204-byte signature went into 100 bytes of room")
+	}
+}
+
+func TestLastSignatureRefusesForgedRanges(t *testing.T) {
+	signed := prepared(t, Sample(1, 0), Field{Page: 1})
+	s, _ := LastSignature(signed)
+	r := s.ByteRange
+	swap := func(from, to string) []byte {
+		return bytes.Replace(append([]byte(nil), signed...), []byte(from), []byte(to), 1)
+	}
+	br := func(a, b, c, d int64) string {
+		return "/ByteRange [" + strings.Join([]string{itoa(a), itoa(b), itoa(c), itoa(d)}, " ") + "]"
+	}
+	idx := bytes.Index(signed, []byte("/ByteRange ["))
+	end := idx + bytes.IndexByte(signed[idx:], ']') + 1
+	current := string(signed[idx:end])
+	cases := map[string][]byte{
+		"no header":         signed[5:],
+		"unsigned":          Sample(1, 0),
+		"beyond the file":   swap(current, pad(br(0, r[1], r[2], r[3]+1000), len(current))),
+		"gap not contents":  swap(current, pad(br(0, r[1]-10, r[2], r[3]), len(current))),
+		"not starting at 0": swap(current, pad(br(5, r[1], r[2], r[3]), len(current))),
+		"three numbers":     swap(current, pad("/ByteRange [0 1 2]", len(current))),
+		"odd hex":           swap("<3082", "<308"),
+		"not DER":           swap("<3082", "<4082"),
+	}
+	for name, b := range cases {
+		if _, err := LastSignature(b); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func pad(s string, n int) string {
+	if len(s) >= n {
+		return s
+	}
+	return s[:len(s)-1] + strings.Repeat(" ", n-len(s)) + "]"
+}
+
+func FuzzLastSignature(f *testing.F) {
+	f.Add(Sample(1, 0))
+	p, _ := Prepare(Sample(1, 0), Field{Page: 1, ContentsSize: 64})
+	signed, _ := p.Embed(fakeDER(20))
+	f.Add(signed)
+	f.Add([]byte("%PDF-1.7\n<</ByteRange [0 1 2 3] /Contents <30>>>"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := LastSignature(b)
+		if err != nil {
+			return
+		}
+		r := s.ByteRange
+		if r[0] != 0 || r[1]+(r[2]-r[1]) > int64(len(b)) || r[2]+r[3] > int64(len(b)) || s.RevisionEnd > s.Dict {
+			t.Fatalf("accepted an impossible signature %+v in %d bytes", s, len(b))
+		}
+		Check(b, 1)
+	})
+}
