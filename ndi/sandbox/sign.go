@@ -516,7 +516,7 @@ func (s *Sandbox) signPDF(req *signRequest, p Persona, fault string, now time.Ti
 		caKey, ca = s.sign.rogueKey, s.sign.rogue
 	}
 	if fault == SignFaultOtherDocument {
-		doc = pdf.Sample(1, 0)
+		doc = pdf.Sample(req.place.Page, 0)
 	}
 	prep, err := pdf.Prepare(doc, pdf.Field{Page: req.place.Page, X: req.place.X, Y: req.place.Y,
 		Signer: p.Name, Reason: "Signed with Singpass (sandbox): " + req.docName, Time: now})

@@ -30,7 +30,7 @@ func (c *Client) Verify(signed, original []byte) (Verified, error) {
 
 // VerifyPDF checks that the last signature of signed is a valid CMS
 // signature over every byte of the file but its own /Contents, that the
-// revision before it is exactly original (nothing added between the two),
+// revision before it is exactly original (up to line ends after %%EOF) (nothing added between the two),
 // and that the signer's certificate chains to one of roots (at the signing
 // time when the CMS states one, else at now). Each failure wraps one of
 // ErrNoSignature, ErrCoverage, ErrNotOriginal, ErrTampered and
@@ -48,10 +48,6 @@ func VerifyPDF(signed, original []byte, roots, intermediates *x509.CertPool, now
 		return Verified{}, fmt.Errorf("%w: byte range %v of a %d-byte file", ErrCoverage, r, len(signed))
 	}
 	v := Verified{ByteRange: r}
-	if err := sameOriginal(signed, original, sig); err != nil {
-		return Verified{}, err
-	}
-	v.OriginalSHA256 = sha256.Sum256(original)
 	p7, err := pkcs7.Parse(sig.Contents)
 	if err != nil {
 		return Verified{}, fmt.Errorf("%w: the CMS signature is unreadable: %v", ErrTampered, err)
@@ -73,6 +69,10 @@ func VerifyPDF(signed, original []byte, roots, intermediates *x509.CertPool, now
 		}
 		return Verified{}, fmt.Errorf("%w: %v", ErrTampered, err)
 	}
+	if err := sameOriginal(signed, original, sig); err != nil {
+		return Verified{}, err
+	}
+	v.OriginalSHA256 = sha256.Sum256(original)
 	v.Signer = p7.GetOnlySigner()
 	if v.Signer == nil {
 		return Verified{}, fmt.Errorf("%w: the CMS does not carry the signer's certificate", ErrUntrustedSigner)
@@ -108,6 +108,12 @@ func sameOriginal(signed, original []byte, sig pdf.Signature) error {
 		return fmt.Errorf("%w: the bytes before the signature differ from the PDF sent", ErrNotOriginal)
 	case bytes.Contains(signed[n:sig.Dict], []byte("%%EOF")):
 		return fmt.Errorf("%w: another revision sits between the PDF sent and the signature", ErrNotOriginal)
+	}
+	// The revision before the signature ends at its %%EOF; the PDF sent may
+	// differ from it by line ends only.
+	lo, hi := min(n, sig.RevisionEnd), max(n, sig.RevisionEnd)
+	if len(bytes.Trim(signed[lo:hi], "\r\n \t")) != 0 {
+		return fmt.Errorf("%w: the PDF sent is not the whole revision before the signature", ErrNotOriginal)
 	}
 	return nil
 }

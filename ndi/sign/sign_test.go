@@ -1,0 +1,501 @@
+package sign_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"ndikiosk/ndi"
+	"ndikiosk/ndi/fapi"
+	"ndikiosk/ndi/jose"
+	"ndikiosk/ndi/sandbox"
+	"ndikiosk/ndi/sign"
+	"ndikiosk/ndi/sign/pdf"
+)
+
+// rig is a relying party (JWKS, webhook, redirect page) and the sandbox's
+// Sign side on one loopback server.
+type rig struct {
+	sb       *sandbox.Sandbox
+	srv      *httptest.Server
+	c        *sign.Client
+	key      fapi.Key
+	notes    chan sign.Notification
+	mu       sync.Mutex
+	webhooks [][]byte // raw webhook bodies, as delivered
+}
+
+// persona signs: a name in Chinese script, through the PDF and the
+// certificate.
+var persona = func() string {
+	p, _ := sandbox.PersonaByLabel("Chinese script name", time.Now())
+	return p.ID
+}()
+
+func newRig(t testing.TB, webhook bool) *rig {
+	t.Helper()
+	r := &rig{notes: make(chan sign.Notification, 4)}
+	mux := http.NewServeMux()
+	r.srv = httptest.NewServer(mux)
+	t.Cleanup(r.srv.Close)
+	var err error
+	if r.key, err = fapi.NewKey(); err != nil {
+		t.Fatal(err)
+	}
+	client := &sandbox.SignClient{ID: "kiosk-sign", JWKSURL: r.srv.URL + "/rp/jwks", RedirectURI: r.srv.URL + "/rp/return"}
+	if webhook {
+		client.WebhookURL = r.srv.URL + "/rp/webhook"
+	}
+	r.sb, err = sandbox.New(sandbox.Options{Prefix: "/sandbox", PublicURL: r.srv.URL + "/sandbox", Sign: client,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.c = r.client(t, time.Now)
+	mux.Handle("/sandbox/", r.sb)
+	mux.HandleFunc("GET /rp/jwks", func(w http.ResponseWriter, _ *http.Request) {
+		b, _ := r.c.JWKS()
+		w.Write(b)
+	})
+	mux.HandleFunc("POST /rp/webhook", func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.webhooks = append(r.webhooks, body)
+		r.mu.Unlock()
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		r.c.WebhookHandler(func(n sign.Notification) { r.notes <- n }).ServeHTTP(w, req)
+	})
+	return r
+}
+
+func (r *rig) client(t testing.TB, now func() time.Time) *sign.Client {
+	roots := x509.NewCertPool()
+	roots.AddCert(r.sb.SignRoot())
+	c, err := sign.New(sign.Config{BaseURL: r.sb.SignBaseURL(), ClientID: "kiosk-sign", Key: r.key,
+		JWKSURL: r.sb.SignJWKSURL(), Roots: roots, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var ctx = context.Background()
+
+func agreement() []byte { return pdf.Sample(2, 30_000) }
+
+func (r *rig) request(t testing.TB, doc []byte) sign.Request {
+	t.Helper()
+	req, err := r.c.Request(ctx, doc, "Visitor agreement", sign.Place{Page: 2, X: 0.1, Y: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func TestSignWithWebhookEndToEnd(t *testing.T) {
+	r := newRig(t, true)
+	doc := agreement()
+	req := r.request(t, doc)
+	if !strings.HasPrefix(req.ID, "signv3-") || !sign.UUID(req.ExchangeCode) || !strings.HasPrefix(req.SigningURL, r.srv.URL) {
+		t.Fatalf("request %+v", req)
+	}
+	out, err := r.sb.SignAs(ctx, req.ID, persona, "sign", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.WebhookStatus != 200 {
+		t.Fatalf("webhook answered %d (%s)", out.WebhookStatus, out.WebhookError)
+	}
+	u, _ := url.Parse(out.RedirectURL)
+	if u.Query().Get("request_id") != req.ID || u.Query().Get("status") != "success" {
+		t.Fatalf("redirect %s", out.RedirectURL)
+	}
+	n := <-r.notes
+	if n.RequestID != req.ID {
+		t.Fatalf("webhook for %q, want %q", n.RequestID, req.ID)
+	}
+	signed, err := r.c.Download(ctx, n.SignedDocURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.c.Verify(signed, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := r.sb.Persona(persona)
+	if v.Signer.Subject.CommonName != p.Name || len(v.Chain) != 2 || !v.Chain[1].Equal(r.sb.SignRoot()) {
+		t.Fatalf("signer %q, chain of %d", v.Signer.Subject.CommonName, len(v.Chain))
+	}
+	// The poll answers too, with the signer.
+	res, err := r.c.Result(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Signer == nil || res.Signer.PartialUINFIN != persona[5:] || res.Signer.Name != p.Name {
+		t.Fatalf("signer info %+v", res.Signer)
+	}
+	// A request is signed once.
+	if _, err := r.sb.SignAs(ctx, req.ID, persona, "sign", ""); err == nil {
+		t.Fatal("signed the same request twice")
+	}
+	// Sign retries a webhook; the second delivery is refused as a replay
+	// but answered 200 so that Sign stops.
+	r.mu.Lock()
+	body := r.webhooks[0]
+	r.mu.Unlock()
+	if _, err := r.c.Webhook(ctx, body); !errors.Is(err, sign.ErrWebhookReplayed) {
+		t.Fatalf("replayed webhook: %v", err)
+	}
+	resp, err := http.Post(r.srv.URL+"/rp/webhook", "application/json", bytes.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("replayed webhook POST: %v %v", resp.StatusCode, err)
+	}
+	if len(r.notes) != 0 {
+		t.Fatal("a replayed webhook was delivered again")
+	}
+}
+
+func TestPollingWithoutWebhook(t *testing.T) {
+	r := newRig(t, true)
+	doc := agreement()
+	req := r.request(t, doc)
+	if _, err := r.c.Result(ctx, req); !errors.Is(err, sign.ErrNotSigned) {
+		t.Fatalf("before signing: %v", err)
+	}
+	out, err := r.sb.SignAs(ctx, req.ID, persona, "sign", sandbox.SignFaultNoWebhook)
+	if err != nil || out.Webhook {
+		t.Fatalf("no-webhook fault: %+v, %v", out, err)
+	}
+	res, err := r.c.Result(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := r.c.Download(ctx, res.SignedDocURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.c.Verify(signed, doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.notes) != 0 {
+		t.Fatal("a webhook came with the no-webhook fault")
+	}
+	// The exchange code is what proves the caller; another request's is refused.
+	other := r.request(t, doc)
+	if _, err := r.c.Result(ctx, sign.Request{ID: req.ID, ExchangeCode: other.ExchangeCode}); !errors.Is(err, ndi.ErrUnauthorised) {
+		t.Fatalf("wrong exchange code: %v", err)
+	}
+}
+
+func TestDeclinedAndExpired(t *testing.T) {
+	r := newRig(t, true)
+	req := r.request(t, agreement())
+	out, err := r.sb.SignAs(ctx, req.ID, persona, "decline", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := url.Parse(out.RedirectURL); u.Query().Get("status") != "cancelled" || out.Webhook {
+		t.Fatalf("decline: %+v", out)
+	}
+	if _, err := r.c.Result(ctx, req); !errors.Is(err, sign.ErrCancelled) {
+		t.Fatalf("declined: %v", err)
+	}
+	req = r.request(t, agreement())
+	if _, err := r.sb.SignAs(ctx, req.ID, persona, "sign", sandbox.SignFaultExpired); err == nil {
+		t.Fatal("signed an expired request")
+	}
+	if _, err := r.c.Result(ctx, req); !errors.Is(err, sign.ErrExpired) {
+		t.Fatalf("expired: %v", err)
+	}
+}
+
+func TestSignedPDFFaultsAreRejected(t *testing.T) {
+	r := newRig(t, false)
+	doc := agreement()
+	for fault, want := range map[string]error{
+		sandbox.SignFaultTampered:      sign.ErrTampered,
+		sandbox.SignFaultWrongSigner:   sign.ErrUntrustedSigner,
+		sandbox.SignFaultOtherDocument: sign.ErrNotOriginal,
+	} {
+		req := r.request(t, doc)
+		if _, err := r.sb.SignAs(ctx, req.ID, persona, "sign", fault); err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.c.Result(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed, err := r.c.Download(ctx, res.SignedDocURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.c.Verify(signed, doc); !errors.Is(err, want) || !errors.Is(err, sign.ErrVerify) {
+			t.Errorf("%s: %v, want %v", fault, err, want)
+		}
+	}
+}
+
+func TestVerifyRefusesEditedFiles(t *testing.T) {
+	r := newRig(t, false)
+	doc := agreement()
+	signed := r.signed(t, doc)
+	changed := bytes.Replace(doc, []byte("page 1 of 2"), []byte("page 1 of 3"), 1)
+	s, err := pdf.LastSignature(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := append([]byte(nil), signed...)
+	at := s.ByteRange[1] + 1 + 2*int64(len(s.Contents)-8) // inside the RSA signature value, the CMS's last field
+	flipped[at] = map[bool]byte{true: '1', false: '0'}[flipped[at] == '0']
+	cases := map[string]struct {
+		signed, original []byte
+		want             error
+	}{
+		"appended after signing":  {append(append([]byte(nil), signed...), "\n% more\n"...), doc, sign.ErrCoverage},
+		"unsigned":                {doc, doc, sign.ErrNoSignature},
+		"another original":        {signed, changed, sign.ErrNotOriginal},
+		"a truncated original":    {signed, doc[:len(doc)-200], sign.ErrNotOriginal},
+		"a longer original":       {signed, append(append([]byte(nil), doc...), "% x\n"...), sign.ErrNotOriginal},
+		"empty original":          {signed, nil, sign.ErrNotOriginal},
+		"signature value flipped": {flipped, doc, sign.ErrTampered},
+		"not a PDF":               {[]byte("hello"), doc, sign.ErrNoSignature},
+	}
+	for name, c := range cases {
+		if _, err := r.c.Verify(c.signed, c.original); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
+		}
+	}
+	// The same file verifies against the sandbox root only.
+	if _, err := sign.VerifyPDF(signed, doc, x509.NewCertPool(), nil, time.Now()); !errors.Is(err, sign.ErrUntrustedSigner) {
+		t.Errorf("empty root pool: %v", err)
+	}
+}
+
+func (r *rig) signed(t testing.TB, doc []byte) []byte {
+	t.Helper()
+	req := r.request(t, doc)
+	if _, err := r.sb.SignAs(ctx, req.ID, persona, "sign", ""); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.c.Result(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := r.c.Download(ctx, res.SignedDocURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
+
+func TestCancel(t *testing.T) {
+	r := newRig(t, false)
+	req := r.request(t, agreement())
+	if err := r.c.Cancel(ctx, req.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.c.Result(ctx, req); !errors.Is(err, sign.ErrCancelled) {
+		t.Fatalf("after cancel: %v", err)
+	}
+	if err := r.c.Cancel(ctx, req.ID); !errors.Is(err, sign.ErrCannotCancel) {
+		t.Fatalf("cancelled twice: %v", err)
+	}
+	if _, err := r.sb.SignAs(ctx, req.ID, persona, "sign", ""); err == nil {
+		t.Fatal("signed a cancelled request")
+	}
+	// Once the visitor has opened the signing page, the request stays.
+	req = r.request(t, agreement())
+	resp, err := http.Get(req.SigningURL)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("signing page: %v", err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(page, []byte("Visitor agreement")) {
+		t.Fatalf("the signing page does not name the document:\n%s", page)
+	}
+	if err := r.c.Cancel(ctx, req.ID); !errors.Is(err, sign.ErrCannotCancel) {
+		t.Fatalf("cancel during a session: %v", err)
+	}
+}
+
+func TestSigningPageSignsLikeAPhone(t *testing.T) {
+	r := newRig(t, true)
+	doc := agreement()
+	req := r.request(t, doc)
+	resp, err := http.PostForm(req.SigningURL, url.Values{"persona": {persona}, "decision": {"sign"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("status=success")) {
+		t.Fatalf("HTTP %d:\n%s", resp.StatusCode, page)
+	}
+	n := <-r.notes
+	signed, err := r.c.Download(ctx, n.SignedDocURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.c.Verify(signed, doc); err != nil {
+		t.Fatal(err)
+	}
+	// The link is gone after two minutes.
+	late := r.client(t, func() time.Time { return time.Now().Add(3 * time.Minute) })
+	r.mu.Lock()
+	body := r.webhooks[0]
+	r.mu.Unlock()
+	if _, err := late.Webhook(ctx, body); !errors.Is(err, sign.ErrWebhookExpired) {
+		t.Fatalf("a webhook three minutes late: %v", err)
+	}
+}
+
+func TestWebhookRefusesForgeries(t *testing.T) {
+	r := newRig(t, true)
+	stranger, _ := fapi.NewKey()
+	claims := func(exp time.Duration) map[string]any {
+		now := time.Now()
+		return map[string]any{"request_type": "signed_doc_url", "signed_doc_url": r.srv.URL + "/x", "request_id": "signv3-1",
+			"iat": now.Unix(), "exp": now.Add(exp).Unix()}
+	}
+	es := func(cl map[string]any, k fapi.Key, kid string) string {
+		b, err := jose.SignES256JSON(cl, k.Private, jose.Header{Typ: "JWT", Kid: kid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	none := b64([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + b64([]byte(`{"request_type":"signed_doc_url"}`)) + "."
+	hs := b64([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + b64([]byte(`{"request_type":"signed_doc_url"}`)) + ".c2ln"
+	cases := map[string]struct {
+		body string
+		want error
+	}{
+		"alg none":      {`{"token":"` + none + `"}`, sign.ErrWebhookAlg},
+		"alg HS256":     {`{"token":"` + hs + `"}`, sign.ErrWebhookAlg},
+		"unknown kid":   {`{"token":"` + es(claims(time.Minute), stranger, stranger.Kid) + `"}`, sign.ErrWebhookKey},
+		"no body":       {``, sign.ErrWebhookClaims},
+		"not JSON":      {`token=abc`, sign.ErrWebhookClaims},
+		"garbage token": {`{"token":"a.b.c"}`, sign.ErrWebhookAlg},
+	}
+	for name, c := range cases {
+		if _, err := r.c.Webhook(ctx, []byte(c.body)); !errors.Is(err, c.want) || !errors.Is(err, sign.ErrWebhook) {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
+		}
+	}
+	// A stranger's key under the sandbox's kid fails the signature.
+	keys, _ := http.Get(r.sb.SignJWKSURL())
+	set, _ := io.ReadAll(keys.Body)
+	keys.Body.Close()
+	jwks, _ := jose.ParseJWKS(set)
+	forged := es(claims(time.Minute), stranger, jwks[0].Kid)
+	if _, err := r.c.Webhook(ctx, []byte(`{"token":"`+forged+`"}`)); !errors.Is(err, sign.ErrWebhookKey) {
+		t.Errorf("forged under Sign's kid: %v", err)
+	}
+	// The handler answers 400 to all of them.
+	resp, err := http.Post(r.srv.URL+"/rp/webhook", "application/json", strings.NewReader(`{"token":"`+forged+`"}`))
+	if err != nil || resp.StatusCode != 400 {
+		t.Errorf("handler: %v, %v", resp.StatusCode, err)
+	}
+}
+
+func TestClientRefusesBadInput(t *testing.T) {
+	r := newRig(t, false)
+	doc := agreement()
+	bad := []struct {
+		name string
+		doc  []byte
+		doc_ string
+		at   sign.Place
+	}{
+		{"page 0", doc, "A", sign.Place{Page: 0}},
+		{"x 1", doc, "A", sign.Place{Page: 1, X: 1}},
+		{"y negative", doc, "A", sign.Place{Page: 1, Y: -0.5}},
+		{"five decimals", doc, "A", sign.Place{Page: 1, X: 0.12345}},
+		{"not a PDF", []byte("hello"), "A", sign.Place{Page: 1}},
+		{"empty name", doc, " ", sign.Place{Page: 1}},
+		{"10 MB", append([]byte("%PDF-"), make([]byte, sign.MaxPDF)...), "A", sign.Place{Page: 1}},
+	}
+	for _, c := range bad {
+		if _, err := r.c.Request(ctx, c.doc, c.doc_, c.at); !errors.Is(err, sign.ErrBadInput) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	// The sandbox refuses what the client cannot catch: a page the
+	// document does not have, a PDF it cannot read.
+	if _, err := r.c.Request(ctx, doc, "A", sign.Place{Page: 3}); !errors.Is(err, sign.ErrBadInput) {
+		t.Errorf("page 3 of 2: %v", err)
+	}
+	if _, err := r.c.Request(ctx, []byte("%PDF-1.7 but nothing else"), "A", sign.Place{Page: 1}); !errors.Is(err, sign.ErrBadInput) {
+		t.Errorf("broken PDF: %v", err)
+	}
+	for _, cfg := range []sign.Config{
+		{BaseURL: "http://sign.example/api/v3", ClientID: "a", Key: r.key, Roots: x509.NewCertPool()},
+		{BaseURL: sign.Staging, Key: r.key, Roots: x509.NewCertPool()},
+		{BaseURL: sign.Staging, ClientID: "a", Roots: x509.NewCertPool()},
+		{BaseURL: sign.Staging, ClientID: "a", Key: r.key},
+	} {
+		if _, err := sign.New(cfg); err == nil {
+			t.Errorf("config %+v accepted", cfg.BaseURL)
+		}
+	}
+}
+
+// The sandbox checks every call as Sign does: content type, the RP's
+// JWT (key, lifetime, single-use jti), size.
+func TestSandboxChecksCalls(t *testing.T) {
+	r := newRig(t, false)
+	doc := agreement()
+	tok := func(k fapi.Key, iat time.Time, jti string) string {
+		b, _ := jose.SignES256JSON(map[string]any{"client_id": "kiosk-sign", "doc_name": "A", "page": 1, "x": 0.1, "y": 0.1,
+			"jti": jti, "iat": iat.Unix(), "exp": iat.Add(2 * time.Minute).Unix()}, k.Private, jose.Header{Kid: k.Kid})
+		return string(b)
+	}
+	post := func(auth, ctype string, body []byte) int {
+		req, _ := http.NewRequest("POST", r.sb.SignBaseURL()+"/sign-requests", bytes.NewReader(body))
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Content-Type", ctype)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	stranger, _ := fapi.NewKey()
+	now := time.Now()
+	jti := "6f1c3b0e-2a4d-4c6e-8f00-112233445566"
+	if s := post(tok(r.key, now, jti), "application/octet-stream", doc); s != 200 {
+		t.Fatalf("a good call: HTTP %d", s)
+	}
+	cases := map[string]struct {
+		auth, ctype string
+		body        []byte
+		want        int
+	}{
+		"jti replayed":   {tok(r.key, now, jti), "application/octet-stream", doc, 401},
+		"jti not a UUID": {tok(r.key, now, "abc"), "application/octet-stream", doc, 401},
+		"stale":          {tok(r.key, now.Add(-3*time.Minute), "6f1c3b0e-2a4d-4c6e-8f00-000000000001"), "application/octet-stream", doc, 401},
+		"stranger's key": {tok(stranger, now, "6f1c3b0e-2a4d-4c6e-8f00-000000000002"), "application/octet-stream", doc, 401},
+		"no token":       {"", "application/octet-stream", doc, 401},
+		"multipart":      {tok(r.key, now, "6f1c3b0e-2a4d-4c6e-8f00-000000000003"), "multipart/form-data", doc, 415},
+		"10 MB":          {tok(r.key, now, "6f1c3b0e-2a4d-4c6e-8f00-000000000004"), "application/octet-stream", append(doc, make([]byte, sign.MaxPDF)...), 413},
+	}
+	for name, c := range cases {
+		if s := post(c.auth, c.ctype, c.body); s != c.want {
+			t.Errorf("%s: HTTP %d, want %d", name, s, c.want)
+		}
+	}
+}
