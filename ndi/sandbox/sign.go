@@ -180,7 +180,7 @@ func (s *Sandbox) rpToken(r *http.Request) (map[string]any, error) {
 	tok := []byte(r.Header.Get("Authorization"))
 	h, err := jose.ParseHeader(tok)
 	if err != nil || h.Alg != jose.ES256 {
-		return nil, errors.New("Authorization must be an ES256 JWT")
+		return nil, errors.New("the Authorization header must be an ES256 JWT")
 	}
 	key, err := s.signClientKey(r.Context(), h.Kid)
 	if err != nil {

@@ -1,0 +1,81 @@
+package sign_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ndikiosk/ndi/pki"
+	"ndikiosk/ndi/sandbox"
+)
+
+// tool finds a program the test needs; without it the test is skipped on
+// a developer's machine and fails in CI, where install-deps provides it.
+func tool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing: scripts/install-deps installs %s", name, pkg)
+		}
+		t.Skipf("%s not installed (Debian package %s)", name, pkg)
+	}
+	return p
+}
+
+// poppler's pdfsig, trusting only the sandbox's root through its own NSS
+// database, finds the sandbox's signature valid and its certificate
+// trusted; with a tampered file or a rogue signer it says otherwise.
+func TestPdfsigAcceptsTheSandboxSignature(t *testing.T) {
+	pdfsig := tool(t, "pdfsig", "poppler-utils")
+	certutil := tool(t, "certutil", "libnss3-tools")
+	r := newRig(t, false)
+	dir := t.TempDir()
+	nss := filepath.Join(dir, "nss")
+	os.Mkdir(nss, 0o700)
+	root := filepath.Join(dir, "root.pem")
+	os.WriteFile(root, pki.CertPEM(r.sb.SignRoot()), 0o600)
+	for _, args := range [][]string{
+		{"-N", "-d", "sql:" + nss, "--empty-password"},
+		{"-A", "-d", "sql:" + nss, "-n", "ndikiosk sandbox sign root", "-t", "CT,C,C", "-i", root},
+	} {
+		if out, err := exec.Command(certutil, args...).CombinedOutput(); err != nil {
+			t.Fatalf("certutil %v: %v\n%s", args, err, out)
+		}
+	}
+	check := func(name, fault string) string {
+		doc := agreement()
+		req := r.request(t, doc)
+		if _, err := r.sb.SignAs(ctx, req.ID, persona, "sign", fault); err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.c.Result(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed, err := r.c.Download(ctx, res.SignedDocURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name+".pdf")
+		os.WriteFile(path, signed, 0o600)
+		out, _ := exec.Command(pdfsig, "-nssdir", "sql:"+nss, path).CombinedOutput()
+		return string(out)
+	}
+	out := check("good", "")
+	t.Log(out)
+	for _, want := range []string{"Signature #1", "Signature Validation: Signature is Valid.",
+		"Certificate Validation: Certificate is Trusted.", "Total document signed", "ETSI.CAdES.detached"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("pdfsig on a good signature lacks %q:\n%s", want, out)
+		}
+	}
+	if out := check("tampered", sandbox.SignFaultTampered); strings.Contains(out, "Signature is Valid.") {
+		t.Fatalf("pdfsig finds a tampered file valid:\n%s", out)
+	}
+	if out := check("rogue", sandbox.SignFaultWrongSigner); strings.Contains(out, "Certificate is Trusted.") {
+		t.Fatalf("pdfsig trusts a rogue signer:\n%s", out)
+	}
+}
