@@ -205,13 +205,23 @@ func (c *Client) Result(ctx context.Context, req Request) (Result, error) {
 	if req.ID == "" || req.ExchangeCode == "" || strings.ContainsAny(req.ID, "/?#%") {
 		return Result{}, fmt.Errorf("%w: a request ID and exchange code are needed", ErrBadInput)
 	}
-	tok, err := c.token(map[string]any{"exchange_code": req.ExchangeCode}, c.cfg.Now())
-	if err != nil {
-		return Result{}, err
-	}
-	body, err := c.call(ctx, "signed-doc", http.MethodGet, c.cfg.BaseURL+"/sign-requests/"+url.PathEscape(req.ID)+"/signed-doc", tok, "application/json", nil)
-	if err != nil {
-		return Result{}, err
+	var body []byte
+	// The V3 pages name the path signed-doc; their first edition (June
+	// 2025) wrote signed_doc. A 404 on the one tries the other.
+	for _, path := range []string{"/signed-doc", "/signed_doc"} {
+		tok, err := c.token(map[string]any{"exchange_code": req.ExchangeCode}, c.cfg.Now())
+		if err != nil {
+			return Result{}, err
+		}
+		body, err = c.call(ctx, "signed-doc", http.MethodGet, c.cfg.BaseURL+"/sign-requests/"+url.PathEscape(req.ID)+path, tok, "application/json", nil)
+		var ae *ndi.APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusNotFound && path == "/signed-doc" {
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		break
 	}
 	var r struct {
 		URL    string  `json:"signed_doc_url"`
