@@ -452,7 +452,7 @@ func (s *Sandbox) SetSlowDelay(d time.Duration) { s.opt.SlowDelay = d }
 // check refuses options a sandbox cannot serve with.
 func (opt *Options) check() error {
 	c := opt.Client
-	if (c.ID == "" || c.Secret == "" || c.CallbackURL == "" || c.PublicKey == nil) && (opt.FAPI == nil && opt.Sign == nil || c.ID != "" || c.CallbackURL != "") {
+	if (c.ID == "" || c.Secret == "" || c.CallbackURL == "" || c.PublicKey == nil) && (opt.onlyVerify() || c.ID != "" || c.CallbackURL != "") {
 		return errors.New("sandbox: the client needs an id, a secret, a callback URL and a public key")
 	}
 	if f := opt.FAPI; f != nil {
@@ -465,8 +465,8 @@ func (opt *Options) check() error {
 			}
 		}
 	}
-	if g := opt.Sign; g != nil && (g.ID == "" || g.JWKSURL == "" || g.RedirectURI == "") {
-		return errors.New("sandbox: the Sign client needs an id, a JWKS URL and a redirect URI")
+	if err := opt.Sign.check(); err != nil {
+		return err
 	}
 	if opt.PublicURL == "" {
 		return errors.New("sandbox: PublicURL is required")
@@ -478,6 +478,9 @@ func (opt *Options) check() error {
 	}
 	return nil
 }
+
+// onlyVerify reports whether Verify is the only side registered.
+func (opt *Options) onlyVerify() bool { return opt.FAPI == nil && opt.Sign == nil }
 
 // defaults fills what the options left out.
 func (opt *Options) defaults() {

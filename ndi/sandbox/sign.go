@@ -24,7 +24,6 @@ import (
 
 	"ndikiosk/ndi/jose"
 	"ndikiosk/ndi/pki"
-	"ndikiosk/ndi/sign"
 	"ndikiosk/ndi/sign/pdf"
 )
 
@@ -39,6 +38,13 @@ type SignClient struct {
 	RequestLifetime time.Duration
 }
 
+func (g *SignClient) check() error {
+	if g != nil && (g.ID == "" || g.JWKSURL == "" || g.RedirectURI == "") {
+		return errors.New("sandbox: the Sign client needs an id, a JWKS URL and a redirect URI")
+	}
+	return nil
+}
+
 // Sign faults, chosen on the signing page or by SignAs.
 const (
 	SignFaultExpired       = "expired"        // the request lapses before the visitor signs
@@ -51,10 +57,18 @@ const (
 // SignFaults lists the Sign faults (declining is a decision, not a fault).
 var SignFaults = []string{SignFaultExpired, SignFaultNoWebhook, SignFaultTampered, SignFaultWrongSigner, SignFaultOtherDocument}
 
+// signPlace is where a request's signature goes.
+type signPlace struct {
+	Page int
+	X, Y float64
+}
+
 const (
-	signTokenMaxAge = 2 * time.Minute
-	signDocLifetime = 2 * time.Minute
-	signAccess      = time.Hour
+	signMaxPDF          = 10 << 20 // "less than 10 MB"
+	signRequestLifetime = 30 * time.Minute
+	signTokenMaxAge     = 2 * time.Minute
+	signDocLifetime     = 2 * time.Minute
+	signAccess          = time.Hour
 )
 
 type signState struct {
@@ -75,7 +89,7 @@ type signRequest struct {
 	id, exchange string
 	doc          []byte
 	docName      string
-	place        sign.Place
+	place        signPlace
 	expires      time.Time
 	started      bool   // the visitor opened the signing page
 	state        string // "", "signed", "declined", "cancelled"
@@ -113,7 +127,7 @@ func (s *Sandbox) mountSign() error {
 	client := *s.opt.Sign
 	s.opt.Sign = &client
 	if s.opt.Sign.RequestLifetime == 0 {
-		s.opt.Sign.RequestLifetime = sign.RequestLifetime
+		s.opt.Sign.RequestLifetime = signRequestLifetime
 	}
 	p := s.opt.Prefix + "/sign"
 	s.mux.HandleFunc("POST "+p+"/api/v3/sign-requests", s.signCreate)
@@ -201,7 +215,7 @@ func (s *Sandbox) rpToken(r *http.Request) (map[string]any, error) {
 	jti, _ := cl["jti"].(string)
 	now := s.opt.Now()
 	switch {
-	case !sign.UUID(jti):
+	case !isUUID(jti):
 		return nil, errors.New("jti must be a UUID")
 	case iat == 0 || exp == 0 || exp <= iat || time.Duration(exp-iat)*time.Second > signTokenMaxAge:
 		return nil, errors.New("iat and exp must be set, exp at most 2 minutes after iat")
@@ -296,7 +310,7 @@ func (s *Sandbox) signCreate(w http.ResponseWriter, r *http.Request) {
 		signError(w, http.StatusBadRequest, "INVALID_PARAMETERS", err.Error())
 		return
 	}
-	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, sign.MaxPDF))
+	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, signMaxPDF))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
@@ -313,6 +327,9 @@ func (s *Sandbox) signCreate(w http.ResponseWriter, r *http.Request) {
 	req := &signRequest{id: "signv3-" + uuidv4(), exchange: uuidv4(), doc: doc, docName: name, place: place,
 		expires: s.opt.Now().Add(s.opt.Sign.RequestLifetime)}
 	s.mu.Lock()
+	// Requests are kept while they can be signed, then for the hour their
+	// signed document can be fetched.
+	prune(s.sign.requests, s.opt.Now(), func(q *signRequest) time.Time { return q.expires.Add(signAccess) })
 	s.sign.requests[req.id] = req
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
@@ -321,22 +338,22 @@ func (s *Sandbox) signCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 // signParams checks the create call's claims: client_id, doc_name, page, x, y.
-func (s *Sandbox) signParams(cl map[string]any) (sign.Place, string, error) {
+func (s *Sandbox) signParams(cl map[string]any) (signPlace, string, error) {
 	if id, _ := cl["client_id"].(string); id != s.opt.Sign.ID {
-		return sign.Place{}, "", errors.New("client_id is not registered")
+		return signPlace{}, "", errors.New("client_id is not registered")
 	}
 	name, _ := cl["doc_name"].(string)
 	if name == "" || len(name) > 200 {
-		return sign.Place{}, "", errors.New("doc_name must be 1 to 200 characters")
+		return signPlace{}, "", errors.New("doc_name must be 1 to 200 characters")
 	}
 	page, ok1 := claimInt(cl, "page")
 	x, ok2 := claimFloat(cl, "x")
 	y, ok3 := claimFloat(cl, "y")
 	four := func(v float64) bool { return v >= 0 && v < 1 && math.Abs(v*1e4-math.Round(v*1e4)) < 1e-6 }
 	if !ok1 || !ok2 || !ok3 || page < 1 || page > 10000 || !four(x) || !four(y) {
-		return sign.Place{}, "", errors.New("page must be from 1; x and y in [0, 1) with at most four decimals")
+		return signPlace{}, "", errors.New("page must be from 1; x and y in [0, 1) with at most four decimals")
 	}
-	return sign.Place{Page: int(page), X: x, Y: y}, name, nil
+	return signPlace{Page: int(page), X: x, Y: y}, name, nil
 }
 
 // signResult is Get Signing Result.
@@ -613,6 +630,21 @@ func (s *Sandbox) postWebhook(ctx context.Context, body []byte) (int, string) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, ""
+}
+
+// isUUID reports whether s is a UUID in its canonical text form.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		dash := i == 8 || i == 13 || i == 18 || i == 23
+		hex := (r >= '0' && r <= '9') || (r >= 'a' && r <= 'f') || (r >= 'A' && r <= 'F')
+		if dash != (r == '-') || (!dash && !hex) {
+			return false
+		}
+	}
+	return true
 }
 
 func uuidv4() string {

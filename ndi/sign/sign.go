@@ -76,6 +76,9 @@ type Config struct {
 	HTTPClient    *http.Client     // 15 s timeout
 	Now           func() time.Time // time.Now
 	Leeway        time.Duration    // clock skew accepted on webhook iat/exp; 30 s
+	// PlainHTTP accepts http URLs off loopback (the base, signing and
+	// document URLs): only for the sandbox serving a phone on a LAN.
+	PlainHTTP bool
 }
 
 // Client talks to Sign V3 for one registered relying party. It is safe for
@@ -94,7 +97,7 @@ func New(cfg Config) (*Client, error) {
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	u, err := url.Parse(cfg.BaseURL)
 	switch {
-	case cfg.BaseURL == "" || err != nil || (u.Scheme != "https" && !loopback(u)):
+	case cfg.BaseURL == "" || err != nil || !allowed(u, cfg.PlainHTTP):
 		return nil, fmt.Errorf("sign: base URL %q must be https (or http on loopback)", cfg.BaseURL)
 	case cfg.ClientID == "":
 		return nil, errors.New("sign: client ID is required")
@@ -115,9 +118,19 @@ func New(cfg Config) (*Client, error) {
 	return &Client{cfg: cfg, delivered: map[string]time.Time{}}, nil
 }
 
-func loopback(u *url.URL) bool {
+// allowed reports whether u may be called: https, or http on loopback (or
+// anywhere with plainHTTP).
+func allowed(u *url.URL, plainHTTP bool) bool {
 	h := u.Hostname()
-	return u.Scheme == "http" && (h == "127.0.0.1" || h == "::1" || h == "localhost")
+	switch {
+	case h == "":
+		return false
+	case u.Scheme == "https":
+		return true
+	case u.Scheme != "http":
+		return false
+	}
+	return plainHTTP || h == "127.0.0.1" || h == "::1" || h == "localhost"
 }
 
 // JWKS is the public half of the client's signing key as a JWKS document,
@@ -177,7 +190,7 @@ func (c *Client) Request(ctx context.Context, pdf []byte, docName string, at Pla
 	if json.Unmarshal(body, &r) != nil || r.ID == "" || r.ExchangeCode == "" || r.SigningURL == "" {
 		return Request{}, fmt.Errorf("%w: the sign request's answer lacks request_id, signing_url or exchange_code", ErrBadResponse)
 	}
-	if u, err := url.Parse(r.SigningURL); err != nil || (u.Scheme != "https" && !loopback(u)) {
+	if u, err := url.Parse(r.SigningURL); err != nil || !allowed(u, c.cfg.PlainHTTP) {
 		return Request{}, fmt.Errorf("%w: signing_url is not an https URL", ErrBadResponse)
 	}
 	r.Expires = now.Add(RequestLifetime)
@@ -251,7 +264,7 @@ func (c *Client) Cancel(ctx context.Context, requestID string) error {
 // Result). The URL must be https (or loopback http, for the sandbox).
 func (c *Client) Download(ctx context.Context, signedDocURL string) ([]byte, error) {
 	u, err := url.Parse(signedDocURL)
-	if err != nil || (u.Scheme != "https" && !loopback(u)) {
+	if err != nil || !allowed(u, c.cfg.PlainHTTP) {
 		return nil, fmt.Errorf("%w: signed_doc_url is not an https URL", ErrBadResponse)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, signedDocURL, nil)

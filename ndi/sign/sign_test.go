@@ -451,6 +451,44 @@ func TestClientRefusesBadInput(t *testing.T) {
 			t.Errorf("config %+v accepted", cfg.BaseURL)
 		}
 	}
+	lan := sign.Config{BaseURL: "http://192.168.1.20:8080/sandbox/sign/api/v3", ClientID: "a", Key: r.key, Roots: x509.NewCertPool(), PlainHTTP: true}
+	if _, err := sign.New(lan); err != nil {
+		t.Errorf("a LAN sandbox with PlainHTTP: %v", err)
+	}
+	lan.BaseURL = "ftp://192.168.1.20/x"
+	if _, err := sign.New(lan); err == nil {
+		t.Error("ftp accepted")
+	}
+}
+
+// The signing page refuses what a phone should not be able to do.
+func TestSigningPageRefusesBadForms(t *testing.T) {
+	r := newRig(t, true)
+	req := r.request(t, agreement())
+	for name, form := range map[string]url.Values{
+		"unknown persona":  {"persona": {"S0000000A"}, "decision": {"sign"}},
+		"unknown fault":    {"persona": {persona}, "decision": {"sign"}, "fault": {"explode"}},
+		"unknown decision": {"persona": {persona}, "decision": {"maybe"}},
+	} {
+		resp, err := http.PostForm(req.SigningURL, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("%s: HTTP %d", name, resp.StatusCode)
+		}
+	}
+	if resp, err := http.Get(strings.TrimSuffix(r.sb.SignBaseURL(), "/api/v3") + "/portal/signv3-nope"); err != nil || resp.StatusCode != 400 {
+		t.Errorf("unknown request's page: %v", resp.StatusCode)
+	}
+	// None of that used the request up: it still signs.
+	if _, err := r.sb.SignAs(ctx, req.ID, persona, "sign", ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.notes) != 1 {
+		t.Fatalf("%d webhooks", len(r.notes))
+	}
 }
 
 // The sandbox checks every call as Sign does: content type, the RP's

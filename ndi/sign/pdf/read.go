@@ -33,36 +33,12 @@ func LastSignature(b []byte) (Signature, error) {
 		return Signature{}, ErrNoSignature
 	}
 	var s Signature
-	_, e, err := value(b, k+len("/ByteRange"), 0)
-	if err != nil {
+	var err error
+	if s.ByteRange, err = byteRange(b, k+len("/ByteRange")); err != nil {
 		return Signature{}, err
 	}
-	nums, err := arrayItems(b[k+len("/ByteRange") : e])
-	if err != nil || len(nums) != 4 {
-		return Signature{}, malformed("/ByteRange is not an array of four numbers")
-	}
-	for i, n := range nums {
-		if s.ByteRange[i], err = strconv.ParseInt(string(n), 10, 64); err != nil || s.ByteRange[i] < 0 {
-			return Signature{}, malformed("/ByteRange holds %q", clip(n))
-		}
-	}
-	r, size := s.ByteRange, int64(len(b))
-	if r[0] != 0 || r[1] < 2 || r[1] > size || r[2] < r[1]+2 || r[2] > size || r[3] > size-r[2] {
-		return Signature{}, malformed("/ByteRange %v does not fit a %d-byte file", r, size)
-	}
-	gap := b[r[1]:r[2]]
-	if gap[0] != '<' || gap[len(gap)-1] != '>' {
-		return Signature{}, malformed("the /ByteRange gap is not a hex string")
-	}
-	raw := gap[1 : len(gap)-1]
-	if len(raw)%2 != 0 {
-		return Signature{}, malformed("/Contents has an odd number of hex digits")
-	}
-	der := make([]byte, len(raw)/2)
-	if _, err := hex.Decode(der, raw); err != nil {
-		return Signature{}, malformed("/Contents is not hex")
-	}
-	if s.Contents, err = trimDER(der); err != nil {
+	r := s.ByteRange
+	if s.Contents, err = gapContents(b[r[1]:r[2]]); err != nil {
 		return Signature{}, err
 	}
 	if s.Dict, err = sigDictStart(b, k, r); err != nil {
@@ -81,6 +57,46 @@ func LastSignature(b []byte) (Signature, error) {
 	}
 	s.RevisionEnd = int64(end)
 	return s, nil
+}
+
+// byteRange reads the array after /ByteRange at i and checks that it
+// describes two ranges inside the file around a gap.
+func byteRange(b []byte, i int) ([4]int64, error) {
+	var r [4]int64
+	_, e, err := value(b, i, 0)
+	if err != nil {
+		return r, err
+	}
+	nums, err := arrayItems(b[i:e])
+	if err != nil || len(nums) != 4 {
+		return r, malformed("/ByteRange is not an array of four numbers")
+	}
+	for j, n := range nums {
+		if r[j], err = strconv.ParseInt(string(n), 10, 64); err != nil || r[j] < 0 {
+			return r, malformed("/ByteRange holds %q", clip(n))
+		}
+	}
+	size := int64(len(b))
+	if r[0] != 0 || r[1] < 2 || r[1] > size || r[2] < r[1]+2 || r[2] > size || r[3] > size-r[2] {
+		return r, malformed("/ByteRange %v does not fit a %d-byte file", r, size)
+	}
+	return r, nil
+}
+
+// gapContents decodes the hex string that fills a byte range's gap.
+func gapContents(gap []byte) ([]byte, error) {
+	if gap[0] != '<' || gap[len(gap)-1] != '>' {
+		return nil, malformed("the /ByteRange gap is not a hex string")
+	}
+	raw := gap[1 : len(gap)-1]
+	if len(raw)%2 != 0 {
+		return nil, malformed("/Contents has an odd number of hex digits")
+	}
+	der := make([]byte, len(raw)/2)
+	if _, err := hex.Decode(der, raw); err != nil {
+		return nil, malformed("/Contents is not hex")
+	}
+	return trimDER(der)
 }
 
 // sigDictStart finds the "<<" of the dictionary holding /ByteRange at k,

@@ -93,19 +93,8 @@ func value(b []byte, i, depth int) (start, end int, err error) {
 		end, err := literal(b, i)
 		return i, end, err
 	case c == '[':
-		j := i + 1
-		for {
-			j = skip(b, j)
-			if j >= len(b) {
-				return 0, 0, malformed("unterminated array at %d", i)
-			}
-			if b[j] == ']' {
-				return i, j + 1, nil
-			}
-			if _, j, err = value(b, j, depth+1); err != nil {
-				return 0, 0, err
-			}
-		}
+		end, err := array(b, i, depth)
+		return i, end, err
 	case c == '/':
 		return i, regular(b, i+1), nil
 	case c == '+' || c == '-' || c == '.' || (c >= '0' && c <= '9'):
@@ -117,6 +106,24 @@ func value(b []byte, i, depth int) (start, end int, err error) {
 			return i, j, nil
 		}
 		return 0, 0, malformed("unexpected %q at %d", clip(b[i:j]), i)
+	}
+}
+
+// array returns the end of the array at i.
+func array(b []byte, i, depth int) (int, error) {
+	j := i + 1
+	for {
+		j = skip(b, j)
+		if j >= len(b) {
+			return 0, malformed("unterminated array at %d", i)
+		}
+		if b[j] == ']' {
+			return j + 1, nil
+		}
+		var err error
+		if _, j, err = value(b, j, depth+1); err != nil {
+			return 0, err
+		}
 	}
 }
 
