@@ -218,3 +218,99 @@ func FuzzLastSignature(f *testing.F) {
 		Check(b, 1)
 	})
 }
+
+// build writes a PDF of the given object bodies (numbered from 1), with a
+// classic cross-reference table and trailer.
+func build(objs ...string) []byte {
+	var w bytes.Buffer
+	w.WriteString("%PDF-1.4\n")
+	var offs []int
+	for i, o := range objs {
+		offs = append(offs, w.Len())
+		w.WriteString(strconv.Itoa(i+1) + " 0 obj\n" + o + "\nendobj\n")
+	}
+	x := w.Len()
+	w.WriteString("xref\n0 " + strconv.Itoa(len(objs)+1) + "\n0000000000 65535 f \n")
+	for _, o := range offs {
+		w.WriteString(strings.Repeat("0", 10-len(strconv.Itoa(o))) + strconv.Itoa(o) + " 00000 n \n")
+	}
+	w.WriteString("trailer\n<< /Size " + strconv.Itoa(len(objs)+1) + " /Root 1 0 R /ID [<01> <02>] >>\nstartxref\n" + strconv.Itoa(x) + "\n%%EOF")
+	return w.Bytes()
+}
+
+// Annotations and form fields kept as objects of their own are extended
+// where they are; a nested page tree with an inherited media box is walked.
+func TestPrepareExtendsIndirectArrays(t *testing.T) {
+	doc := build(
+		"<< /Type /Catalog /Pages 2 0 R /AcroForm 6 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 2 /MediaBox [0 0 595 842] >>",
+		"<< /Type /Pages /Parent 2 0 R /Kids [4 0 R 5 0 R] /Count 2 >>",
+		"<< /Type /Page /Parent 3 0 R >>",
+		"<< /Type /Page /Parent 3 0 R /Annots 7 0 R /MediaBox [100 100 300 300] >>",
+		"<< /Fields 8 0 R /DA (/Helv 0 Tf 0 g) >>",
+		"[ ]",
+		"[9 0 R]",
+		"<< /FT /Tx /T (name) >>",
+	)
+	if !bytes.HasSuffix(doc, []byte("%%EOF")) {
+		t.Fatal("the sample should end without a line end")
+	}
+	p, err := Prepare(doc, Field{Page: 2, X: 0.5, Y: 0.25, Width: 10, Height: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, _ := p.Embed(fakeDER(10))
+	d, err := open(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	annots, _ := d.raw(Ref{7, 0})
+	fields, _ := d.raw(Ref{8, 0})
+	form, _ := d.object(Ref{6, 0})
+	if string(annots) != "[11 0 R]" || string(fields) != "[9 0 R 11 0 R]" || string(form.Get("SigFlags")) != "3" || string(form.Get("DA")) != "(/Helv 0 Tf 0 g)" {
+		t.Fatalf("annots %q, fields %q, form %q", annots, fields, form.bytes())
+	}
+	widget, _ := d.object(Ref{11, 0}) // 10 is the /Sig dictionary
+	if string(widget.Get("Rect")) != "[200 150 210 160]" || string(widget.Get("P")) != "5 0 R" {
+		t.Fatalf("widget %q", widget.bytes())
+	}
+	if string(d.trailer.Get("ID")) != "[<01> <02>]" || string(d.trailer.Get("Prev")) == "" {
+		t.Fatalf("trailer %q", d.trailer.bytes())
+	}
+	s, err := LastSignature(signed)
+	if err != nil || s.RevisionEnd != int64(len(doc))+1 {
+		t.Fatalf("revision end %d (original %d bytes, no final line end): %v", s.RevisionEnd, len(doc), err)
+	}
+	// A page tree that loops is refused, not followed forever.
+	loop := build("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R] /Count 1 >>")
+	if _, err := Prepare(loop, Field{Page: 1}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("looping page tree: %v", err)
+	}
+	deep := "[" + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "]"
+	if _, err := Prepare(build("<< /Type /Catalog /Pages 2 0 R /X "+deep+" >>"), Field{Page: 1}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("deep nesting: %v", err)
+	}
+}
+
+func FuzzPrepare(f *testing.F) {
+	f.Add(Sample(1, 0), 1)
+	f.Add(build("<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [] >> >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] /Annots [] >>"), 1)
+	f.Fuzz(func(t *testing.T, doc []byte, page int) {
+		p, err := Prepare(doc, Field{Page: page, ContentsSize: 32})
+		if err != nil {
+			return
+		}
+		signed, err := p.Embed(fakeDER(20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(signed, doc) {
+			t.Fatal("the original is not a prefix")
+		}
+		s, err := LastSignature(signed)
+		if err != nil || s.ByteRange != p.ByteRange() {
+			t.Fatalf("cannot read back what was written: %v", err)
+		}
+	})
+}

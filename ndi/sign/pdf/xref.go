@@ -30,9 +30,13 @@ func open(b []byte) (*document, error) {
 		return nil, malformed("no startxref near the end of the file")
 	}
 	i := skip(tail, k+len("startxref"))
-	off, err := strconv.ParseInt(string(tail[i:regular(tail, i)]), 10, 64)
+	j := regular(tail, i)
+	off, err := strconv.ParseInt(string(tail[i:j]), 10, 64)
 	if err != nil || off <= 0 || off >= int64(len(b)) {
 		return nil, malformed("startxref offset is not inside the file")
+	}
+	if !bytes.Contains(tail[j:], []byte("%%EOF")) {
+		return nil, malformed("no %%%%EOF after startxref: the file is cut short")
 	}
 	d := &document{b: b, offsets: map[int]int64{}, gens: map[int]int{}, startxref: off}
 	seen := map[int64]bool{}
