@@ -36,11 +36,19 @@ type SignClient struct {
 	WebhookURL  string // where Sign POSTs the success webhook; none when empty
 	// RequestLifetime is how long a sign request stays signable; 30 min.
 	RequestLifetime time.Duration
+	// CAKey and CACert are the root that issues signers' certificates
+	// (see NewSignCA); made afresh when nil. Keep them across restarts so
+	// that PDFs signed earlier still verify.
+	CAKey  *rsa.PrivateKey
+	CACert *x509.Certificate
 }
 
 func (g *SignClient) check() error {
 	if g != nil && (g.ID == "" || g.JWKSURL == "" || g.RedirectURI == "") {
 		return errors.New("sandbox: the Sign client needs an id, a JWKS URL and a redirect URI")
+	}
+	if g != nil && (g.CAKey == nil) != (g.CACert == nil) {
+		return errors.New("sandbox: the Sign CA needs both its key and its certificate")
 	}
 	return nil
 }
@@ -114,10 +122,13 @@ func (s *Sandbox) mountSign() error {
 	}
 	st := signState{key: key, kid: kid, requests: map[string]*signRequest{}, docs: map[string]*signDoc{}, jtis: map[string]time.Time{}}
 	now := s.opt.Now()
-	if st.caKey, st.ca, err = signCA("ndikiosk sandbox Sign root CA", now); err != nil {
-		return err
+	st.caKey, st.ca = s.opt.Sign.CAKey, s.opt.Sign.CACert
+	if st.caKey == nil || st.ca == nil {
+		if st.caKey, st.ca, err = NewSignCA(now); err != nil {
+			return err
+		}
 	}
-	if st.rogueKey, st.rogue, err = signCA("ndikiosk sandbox Sign root CA", now); err != nil {
+	if st.rogueKey, st.rogue, err = NewSignCA(now); err != nil {
 		return err
 	}
 	if st.signerKey, err = pki.NewKey(); err != nil {
@@ -148,8 +159,10 @@ func (s *Sandbox) mountSign() error {
 	return nil
 }
 
-// signCA makes a root for signer certificates.
-func signCA(name string, now time.Time) (*rsa.PrivateKey, *x509.Certificate, error) {
+// NewSignCA makes a root for the sandbox's signer certificates, valid ten
+// years from now.
+func NewSignCA(now time.Time) (*rsa.PrivateKey, *x509.Certificate, error) {
+	const name = "ndikiosk sandbox Sign root CA"
 	key, err := pki.NewKey()
 	if err != nil {
 		return nil, nil, err

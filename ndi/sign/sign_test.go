@@ -43,7 +43,7 @@ var persona = func() string {
 	return p.ID
 }()
 
-func newRig(t testing.TB, webhook bool) *rig {
+func newRig(t testing.TB, webhook bool, opts ...func(*sandbox.SignClient)) *rig {
 	t.Helper()
 	r := &rig{notes: make(chan sign.Notification, 4)}
 	mux := http.NewServeMux()
@@ -56,6 +56,9 @@ func newRig(t testing.TB, webhook bool) *rig {
 	client := &sandbox.SignClient{ID: "kiosk-sign", JWKSURL: r.srv.URL + "/rp/jwks", RedirectURI: r.srv.URL + "/rp/return"}
 	if webhook {
 		client.WebhookURL = r.srv.URL + "/rp/webhook"
+	}
+	for _, o := range opts {
+		o(client)
 	}
 	r.sb, err = sandbox.New(sandbox.Options{Prefix: "/sandbox", PublicURL: r.srv.URL + "/sandbox", Sign: client,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -535,5 +538,26 @@ func TestSandboxChecksCalls(t *testing.T) {
 		if s := post(c.auth, c.ctype, c.body); s != c.want {
 			t.Errorf("%s: HTTP %d, want %d", name, s, c.want)
 		}
+	}
+}
+
+// A sandbox given the same CA again still vouches for what it signed
+// before; another sandbox's root does not.
+func TestSandboxCAAcrossRestarts(t *testing.T) {
+	key, cert, err := sandbox.NewSignCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCA := func(c *sandbox.SignClient) { c.CAKey, c.CACert = key, cert }
+	doc := agreement()
+	signed := newRig(t, false, withCA).signed(t, doc)
+	if _, err := newRig(t, false, withCA).c.Verify(signed, doc); err != nil {
+		t.Fatalf("same CA after a restart: %v", err)
+	}
+	if _, err := newRig(t, false).c.Verify(signed, doc); !errors.Is(err, sign.ErrUntrustedSigner) {
+		t.Fatalf("a fresh CA: %v", err)
+	}
+	if _, err := sandbox.New(sandbox.Options{PublicURL: "http://127.0.0.1:1", Sign: &sandbox.SignClient{ID: "a", JWKSURL: "x", RedirectURI: "y", CAKey: key}}); err == nil {
+		t.Fatal("a CA key without its certificate accepted")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -97,7 +98,7 @@ func (c *Client) WebhookHandler(deliver func(Notification)) http.Handler {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, maxJSON+1))
 		n, err := c.Webhook(r.Context(), body)
 		switch {
-		case err == ErrWebhookReplayed:
+		case errors.Is(err, ErrWebhookReplayed):
 			w.WriteHeader(http.StatusOK)
 		case err != nil:
 			http.Error(w, "webhook refused", http.StatusBadRequest)
