@@ -45,8 +45,7 @@ func TestPdfsigAcceptsTheSandboxSignature(t *testing.T) {
 			t.Fatalf("certutil %v: %v\n%s", args, err, out)
 		}
 	}
-	check := func(name, fault string) string {
-		doc := agreement()
+	check := func(name, fault string, doc []byte) string {
 		req := r.request(t, doc)
 		if _, err := r.sb.SignAs(ctx, req.ID, persona, "sign", fault); err != nil {
 			t.Fatal(err)
@@ -59,12 +58,15 @@ func TestPdfsigAcceptsTheSandboxSignature(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := r.c.Verify(signed, doc); err != nil && fault == "" {
+			t.Fatalf("%s: %v", name, err)
+		}
 		path := filepath.Join(dir, name+".pdf")
 		os.WriteFile(path, signed, 0o600)
 		out, _ := exec.Command(pdfsig, "-nssdir", "sql:"+nss, path).CombinedOutput()
 		return string(out)
 	}
-	out := check("good", "")
+	out := check("good", "", agreement())
 	t.Log(out)
 	for _, want := range []string{"Signature #1", "Signature Validation: Signature is Valid.",
 		"Certificate Validation: Certificate is Trusted.", "Total document signed", "ETSI.CAdES.detached"} {
@@ -72,10 +74,22 @@ func TestPdfsigAcceptsTheSandboxSignature(t *testing.T) {
 			t.Fatalf("pdfsig on a good signature lacks %q:\n%s", want, out)
 		}
 	}
-	if out := check("tampered", sandbox.SignFaultTampered); strings.Contains(out, "Signature is Valid.") {
+	if out := check("tampered", sandbox.SignFaultTampered, agreement()); strings.Contains(out, "Signature is Valid.") {
 		t.Fatalf("pdfsig finds a tampered file valid:\n%s", out)
 	}
-	if out := check("rogue", sandbox.SignFaultWrongSigner); strings.Contains(out, "Certificate is Trusted.") {
+	if out := check("rogue", sandbox.SignFaultWrongSigner, agreement()); strings.Contains(out, "Certificate is Trusted.") {
 		t.Fatalf("pdfsig trusts a rogue signer:\n%s", out)
+	}
+	// An agreement written with object streams and a cross-reference
+	// stream, as many producers write them.
+	qpdf := tool(t, "qpdf", "qpdf")
+	plain, packed := filepath.Join(dir, "plain.pdf"), filepath.Join(dir, "packed.pdf")
+	os.WriteFile(plain, agreement(), 0o600)
+	if out, err := exec.Command(qpdf, "--object-streams=generate", plain, packed).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf: %v\n%s", err, out)
+	}
+	doc, _ := os.ReadFile(packed)
+	if out := check("packed", "", doc); !strings.Contains(out, "Signature is Valid.") || !strings.Contains(out, "Certificate is Trusted.") {
+		t.Fatalf("pdfsig on a signed object-stream PDF:\n%s", out)
 	}
 }

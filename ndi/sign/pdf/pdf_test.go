@@ -132,7 +132,8 @@ func TestPrepareRefusesBadInput(t *testing.T) {
 		{"page 0", doc, Field{Page: 0}, nil},
 		{"x out of range", doc, Field{Page: 1, X: 1}, nil},
 		{"y negative", doc, Field{Page: 1, Y: -0.1}, nil},
-		{"xref stream", xrefStream, Field{Page: 1}, ErrUnsupported},
+		{"xref stream without a length", xrefStream, Field{Page: 1}, ErrMalformed},
+		{"xref stream in LZW", bytes.Replace(xrefStream, []byte("/Size 2>>"), []byte("/Size 2 /Length 0 /Filter /LZWDecode>>"), 1), Field{Page: 1}, ErrUnsupported},
 		{"encrypted", bytes.Replace(doc, []byte("/Root 1 0 R>>"), []byte("/Root 1 0 R /Encrypt 9 0 R>>"), 1), Field{Page: 1}, ErrUnsupported},
 		{"bad startxref", bytes.Replace(doc, []byte("startxref\n"), []byte("startxref\n9"), 1), Field{Page: 1}, ErrMalformed},
 	}
@@ -313,4 +314,53 @@ func FuzzPrepare(f *testing.F) {
 			t.Fatalf("cannot read back what was written: %v", err)
 		}
 	})
+}
+
+// qpdf rewrites the sample with object streams and a cross-reference
+// stream (as pdfTeX and many office suites write PDFs): the writer reads
+// the packed catalog and page, and qpdf finds the update sound.
+func TestPrepareOnObjectStreams(t *testing.T) {
+	qpdf, err := exec.LookPath("qpdf")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("qpdf is missing: scripts/install-deps installs it")
+		}
+		t.Skip("qpdf not installed")
+	}
+	dir := t.TempDir()
+	in, packed := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "packed.pdf")
+	os.WriteFile(in, Sample(3, 5000), 0o600)
+	if out, err := exec.Command(qpdf, "--object-streams=generate", "--compress-streams=y", in, packed).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf: %v\n%s", err, out)
+	}
+	doc, _ := os.ReadFile(packed)
+	if !bytes.Contains(doc, []byte("/XRef")) || !bytes.Contains(doc, []byte("/ObjStm")) {
+		t.Fatal("qpdf wrote no object streams")
+	}
+	p, err := Prepare(doc, Field{Page: 3, X: 0.2, Y: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, _ := p.Embed(fakeDER(100))
+	out := filepath.Join(dir, "signed.pdf")
+	os.WriteFile(out, signed, 0o600)
+	check, err := exec.Command(qpdf, "--check", out).CombinedOutput()
+	if err != nil || !bytes.Contains(check, []byte("No syntax or stream encoding errors")) {
+		t.Fatalf("qpdf --check: %v\n%s", err, check)
+	}
+	shown, err := exec.Command(qpdf, "--show-npages", out).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(shown)) != "3" {
+		t.Fatalf("qpdf --show-npages: %v %s", err, shown)
+	}
+	d, err := open(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _, _ := d.root()
+	if _, pg, _, err := d.page(root, 3); err != nil || !bytes.Contains(pg.Get("Annots"), []byte(" 0 R")) {
+		t.Fatalf("page 3 after the update: %v", err)
+	}
+	if s, err := LastSignature(signed); err != nil || s.RevisionEnd != int64(len(doc)) {
+		t.Fatalf("read back: %+v %v", s, err)
+	}
 }

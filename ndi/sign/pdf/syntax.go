@@ -5,10 +5,12 @@
 // signature then fills; and it reads back the last signature of a signed
 // PDF: its byte range, its CMS bytes, and where the revision before it ends.
 //
-// The writer understands classic cross-reference tables (PDF 1.0-1.4 style,
-// which most PDF producers still write); files with cross-reference streams
-// are refused with ErrUnsupported. The reader needs no cross-reference at
-// all: it finds the last /ByteRange and checks it against the file.
+// The writer reads classic cross-reference tables, cross-reference streams
+// and object streams (FlateDecode, PNG predictors), and hybrid files; it
+// writes its update with a classic table chained by /Prev. Encrypted files
+// and other stream filters are refused with ErrUnsupported. The reader
+// needs no cross-reference at all: it finds the last /ByteRange and checks
+// it against the file.
 package pdf
 
 import (

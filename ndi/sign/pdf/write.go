@@ -250,8 +250,12 @@ func (u *update) addField(rootRef Ref, root Dict, widget int) error {
 	return nil
 }
 
-// raw returns the bytes of object r's value (for arrays kept as objects).
+// raw returns the bytes of object r's value ("n g obj <value>", or its
+// place in an object stream).
 func (d *document) raw(r Ref) ([]byte, error) {
+	if _, ok := d.packed[r.Num]; ok && r.Gen == 0 {
+		return d.unpack(r.Num)
+	}
 	off, ok := d.offsets[r.Num]
 	if !ok {
 		return nil, malformed("object %d is not in the cross-reference table", r.Num)

@@ -9,7 +9,8 @@ import (
 // starts, and the newest trailer.
 type document struct {
 	b         []byte
-	offsets   map[int]int64 // object number → byte offset (in-use objects only)
+	offsets   map[int]int64  // object number → byte offset (in-use objects only)
+	packed    map[int]packed // object number → place in an object stream
 	gens      map[int]int
 	trailer   Dict
 	startxref int64
@@ -38,7 +39,7 @@ func open(b []byte) (*document, error) {
 	if !bytes.Contains(tail[j:], []byte("%%EOF")) {
 		return nil, malformed("no %%%%EOF after startxref: the file is cut short")
 	}
-	d := &document{b: b, offsets: map[int]int64{}, gens: map[int]int{}, startxref: off}
+	d := &document{b: b, offsets: map[int]int64{}, packed: map[int]packed{}, gens: map[int]int{}, startxref: off}
 	seen := map[int64]bool{}
 	for off != 0 {
 		if seen[off] || len(seen) > 1000 {
@@ -80,19 +81,27 @@ func (d *document) section(off int64) (Dict, error) {
 	b := d.b
 	i := skip(b, int(off))
 	if !bytes.HasPrefix(b[i:], []byte("xref")) {
-		if j := regular(b, i); j > i {
-			if _, err := strconv.Atoi(string(b[i:j])); err == nil {
-				return nil, errUnsupported("cross-reference streams (write the PDF without object streams, e.g. qpdf --object-streams=disable)")
-			}
-		}
-		return nil, malformed("no xref table at offset %d", off)
+		return d.xrefStream(off)
 	}
 	i += 4
 	for {
 		i = skip(b, i)
 		if bytes.HasPrefix(b[i:], []byte("trailer")) {
 			tr, _, err := dict(b, i+len("trailer"), 0)
-			return tr, err
+			if err != nil {
+				return nil, err
+			}
+			// A hybrid file lists its compressed objects in a stream too.
+			if x := tr.Get("XRefStm"); x != nil {
+				xo, err := strconv.ParseInt(string(bytes.TrimSpace(x)), 10, 64)
+				if err != nil || xo <= 0 || xo >= int64(len(b)) {
+					return nil, malformed("trailer /XRefStm is not an offset inside the file")
+				}
+				if _, err := d.xrefStream(xo); err != nil {
+					return nil, err
+				}
+			}
+			return tr, nil
 		}
 		first, n, next, err := subsectionHeader(b, i)
 		if err != nil {
@@ -146,23 +155,13 @@ func (d *document) entries(i, first, n int) (int, error) {
 	return i, nil
 }
 
-// object returns the dictionary of object r ("n g obj << … >>").
+// object returns the dictionary of object r.
 func (d *document) object(r Ref) (Dict, error) {
-	off, ok := d.offsets[r.Num]
-	if !ok {
-		return nil, malformed("object %d is not in the cross-reference table", r.Num)
+	raw, err := d.raw(r)
+	if err != nil {
+		return nil, err
 	}
-	b := d.b
-	i := skip(b, int(off))
-	head := []byte(strconv.Itoa(r.Num) + " " + strconv.Itoa(r.Gen) + " obj")
-	if !bytes.HasPrefix(b[i:], head) {
-		j := i + len(head)
-		if j > len(b) {
-			j = len(b)
-		}
-		return nil, malformed("object %d is not where the table says (found %q)", r.Num, clip(b[i:j]))
-	}
-	dd, _, err := dict(b, i+len(head), 0)
+	dd, _, err := dict(raw, 0, 0)
 	return dd, err
 }
 
