@@ -171,25 +171,11 @@ func (d *document) xrefStream(off int64) (Dict, error) {
 	if string(bytes.TrimSpace(dict.Get("Type"))) != "/XRef" {
 		return nil, malformed("no cross-reference at offset %d", off)
 	}
-	w, err := numbers(dict.Get("W"))
-	if err != nil || len(w) != 3 {
-		return nil, malformed("cross-reference stream /W is not three numbers")
+	widths, index, err := xrefLayout(dict)
+	if err != nil {
+		return nil, err
 	}
-	size, err := strconv.Atoi(string(bytes.TrimSpace(dict.Get("Size"))))
-	if err != nil || size < 0 || size > maxObjects {
-		return nil, malformed("cross-reference stream /Size")
-	}
-	index := []float64{0, float64(size)}
-	if raw := dict.Get("Index"); raw != nil {
-		if index, err = numbers(raw); err != nil || len(index)%2 != 0 {
-			return nil, malformed("cross-reference stream /Index")
-		}
-	}
-	widths := [3]int{int(w[0]), int(w[1]), int(w[2])}
 	entry := widths[0] + widths[1] + widths[2]
-	if widths[0] < 0 || widths[1] < 0 || widths[2] < 0 || entry == 0 || widths[1] > 8 || widths[2] > 8 || widths[0] > 8 {
-		return nil, malformed("cross-reference stream /W out of range")
-	}
 	pos := 0
 	for k := 0; k < len(index); k += 2 {
 		first, n := int(index[k]), int(index[k+1])
@@ -202,6 +188,35 @@ func (d *document) xrefStream(off int64) (Dict, error) {
 		}
 	}
 	return dict, nil
+}
+
+// xrefLayout reads a cross-reference stream's /W and /Index.
+func xrefLayout(dict Dict) ([3]int, []float64, error) {
+	var widths [3]int
+	w, err := numbers(dict.Get("W"))
+	if err != nil || len(w) != 3 {
+		return widths, nil, malformed("cross-reference stream /W is not three numbers")
+	}
+	for i, v := range w {
+		if v < 0 || v > 8 {
+			return widths, nil, malformed("cross-reference stream /W out of range")
+		}
+		widths[i] = int(v)
+	}
+	if widths[0]+widths[1]+widths[2] == 0 {
+		return widths, nil, malformed("cross-reference stream /W is all zero")
+	}
+	size, err := strconv.Atoi(string(bytes.TrimSpace(dict.Get("Size"))))
+	if err != nil || size < 0 || size > maxObjects {
+		return widths, nil, malformed("cross-reference stream /Size")
+	}
+	index := []float64{0, float64(size)}
+	if raw := dict.Get("Index"); raw != nil {
+		if index, err = numbers(raw); err != nil || len(index)%2 != 0 {
+			return widths, nil, malformed("cross-reference stream /Index")
+		}
+	}
+	return widths, index, nil
 }
 
 // streamEntry records one cross-reference stream entry, unless a newer
