@@ -197,6 +197,17 @@ func (c *Client) Request(ctx context.Context, pdf []byte, docName string, at Pla
 	return r, nil
 }
 
+// Redirect reads the query Sign's redirect brings the visitor's browser
+// back with: the request ID and "success" or "cancelled". It is only a
+// hint: the outcome is what the webhook or Result says.
+func Redirect(q url.Values) (requestID string, success bool, err error) {
+	id, status := q.Get("request_id"), q.Get("status")
+	if id == "" || len(id) > 100 || len(q["request_id"]) != 1 || len(q["status"]) != 1 || (status != "success" && status != "cancelled") {
+		return "", false, fmt.Errorf("%w: the redirect needs one request_id and a status of success or cancelled", ErrBadInput)
+	}
+	return id, status == "success", nil
+}
+
 // Signer is what Get Signing Result says of the signer.
 type Signer struct {
 	Name          string `json:"signer_name"`

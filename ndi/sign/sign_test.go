@@ -121,8 +121,15 @@ func TestSignWithWebhookEndToEnd(t *testing.T) {
 		t.Fatalf("webhook answered %d (%s)", out.WebhookStatus, out.WebhookError)
 	}
 	u, _ := url.Parse(out.RedirectURL)
-	if u.Query().Get("request_id") != req.ID || u.Query().Get("status") != "success" {
-		t.Fatalf("redirect %s", out.RedirectURL)
+	if id, ok, err := sign.Redirect(u.Query()); id != req.ID || !ok || err != nil {
+		t.Fatalf("redirect %s: %q %v %v", out.RedirectURL, id, ok, err)
+	}
+	for _, q := range []string{"", "request_id=a", "request_id=a&status=done", "request_id=a&request_id=b&status=success",
+		"status=success"} {
+		v, _ := url.ParseQuery(q)
+		if _, _, err := sign.Redirect(v); !errors.Is(err, sign.ErrBadInput) {
+			t.Errorf("redirect ?%s: %v", q, err)
+		}
 	}
 	n := <-r.notes
 	if n.RequestID != req.ID {
@@ -559,5 +566,26 @@ func TestSandboxCAAcrossRestarts(t *testing.T) {
 	}
 	if _, err := sandbox.New(sandbox.Options{PublicURL: "http://127.0.0.1:1", Sign: &sandbox.SignClient{ID: "a", JWKSURL: "x", RedirectURI: "y", CAKey: key}}); err == nil {
 		t.Fatal("a CA key without its certificate accepted")
+	}
+}
+
+// While Sign's JWKS cannot be fetched, the handler asks Sign to retry
+// (503) instead of refusing the webhook for good.
+func TestWebhookWhileSignJWKSIsDown(t *testing.T) {
+	r := newRig(t, false)
+	roots := x509.NewCertPool()
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	c, err := sign.New(sign.Config{BaseURL: r.sb.SignBaseURL(), ClientID: "kiosk-sign", Key: r.key, JWKSURL: down.URL, Roots: roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := jose.SignES256JSON(map[string]any{"request_type": "signed_doc_url", "signed_doc_url": "https://x", "request_id": "signv3-1",
+		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix()}, r.key.Private, jose.Header{Kid: "k"})
+	rec := httptest.NewRecorder()
+	c.WebhookHandler(func(sign.Notification) { t.Error("delivered") }).ServeHTTP(rec,
+		httptest.NewRequest("POST", "/webhook", strings.NewReader(`{"token":"`+string(tok)+`"}`)))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("HTTP %d, want 503", rec.Code)
 	}
 }

@@ -86,7 +86,8 @@ func (c *Client) Webhook(ctx context.Context, body []byte) (Notification, error)
 }
 
 // WebhookHandler answers Sign's webhook: 200 for a verified (or replayed)
-// notification, after passing it to deliver; 400 otherwise. Sign gives the
+// notification, after passing it to deliver; 400 for a refused one; 503
+// when Sign's JWKS cannot be fetched, so that Sign retries. Sign gives the
 // relying party two seconds, so deliver should hand the download to
 // another goroutine.
 func (c *Client) WebhookHandler(deliver func(Notification)) http.Handler {
@@ -100,8 +101,11 @@ func (c *Client) WebhookHandler(deliver func(Notification)) http.Handler {
 		switch {
 		case errors.Is(err, ErrWebhookReplayed):
 			w.WriteHeader(http.StatusOK)
-		case err != nil:
+		case errors.Is(err, ErrWebhook):
 			http.Error(w, "webhook refused", http.StatusBadRequest)
+		case err != nil:
+			// Sign's JWKS could not be fetched: ask Sign to retry.
+			http.Error(w, "cannot check the webhook now", http.StatusServiceUnavailable)
 		default:
 			deliver(n)
 			w.WriteHeader(http.StatusOK)
