@@ -9,11 +9,13 @@
 //		JWKSURL: signJWKS, Roots: roots})
 //	req, _ := c.Request(ctx, pdf, "Visitor agreement", sign.Place{Page: 1, X: 0.1, Y: 0.1})
 //	// show req.SigningURL as a QR code; then either
-//	n, _ := c.Webhook(ctx, body)            // the webhook's POST body
+//	mux.Handle("POST /sign/webhook", c.WebhookHandler(deliver)) // deliver gets a Notification
 //	// or, without a public webhook, poll:
 //	res, _ := c.Result(ctx, req)            // ErrNotSigned until the visitor signs
-//	signed, _ := c.Download(ctx, res.SignedDocURL)
+//	signed, _ := c.Download(ctx, res.SignedDocURL) // or the Notification's SignedDocURL
 //	v, _ := c.Verify(signed, pdf)           // the PDF that was sent
+//	// the visitor's browser comes back to the redirect URI: Redirect(r.URL.Query())
+//	// says which request; c.Cancel(ctx, req.ID) withdraws one not yet started
 //
 // Every failure is a typed error (see errors.go); nothing here logs a token,
 // an exchange code or the signed document's URL.

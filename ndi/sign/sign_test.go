@@ -3,6 +3,7 @@ package sign_test
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"ndikiosk/ndi"
 	"ndikiosk/ndi/fapi"
 	"ndikiosk/ndi/jose"
+	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
 	"ndikiosk/ndi/sign"
 	"ndikiosk/ndi/sign/pdf"
@@ -34,6 +36,14 @@ type rig struct {
 	notes    chan sign.Notification
 	mu       sync.Mutex
 	webhooks [][]byte // raw webhook bodies, as delivered
+}
+
+// shared is key material every rig reuses: RSA keys take a while to make.
+var shared struct {
+	once   sync.Once
+	ndiKey *rsa.PrivateKey
+	caKey  *rsa.PrivateKey
+	ca     *x509.Certificate
 }
 
 // persona signs: a name in Chinese script, through the PDF and the
@@ -53,14 +63,24 @@ func newRig(t testing.TB, webhook bool, opts ...func(*sandbox.SignClient)) *rig 
 	if r.key, err = fapi.NewKey(); err != nil {
 		t.Fatal(err)
 	}
-	client := &sandbox.SignClient{ID: "kiosk-sign", JWKSURL: r.srv.URL + "/rp/jwks", RedirectURI: r.srv.URL + "/rp/return"}
+	shared.once.Do(func() {
+		var err error
+		if shared.ndiKey, err = pki.NewKey(); err == nil {
+			shared.caKey, shared.ca, err = sandbox.NewSignCA(time.Now())
+		}
+		if err != nil {
+			panic(err)
+		}
+	})
+	client := &sandbox.SignClient{ID: "kiosk-sign", JWKSURL: r.srv.URL + "/rp/jwks", RedirectURI: r.srv.URL + "/rp/return",
+		CAKey: shared.caKey, CACert: shared.ca}
 	if webhook {
 		client.WebhookURL = r.srv.URL + "/rp/webhook"
 	}
 	for _, o := range opts {
 		o(client)
 	}
-	r.sb, err = sandbox.New(sandbox.Options{Prefix: "/sandbox", PublicURL: r.srv.URL + "/sandbox", Sign: client,
+	r.sb, err = sandbox.New(sandbox.Options{Prefix: "/sandbox", PublicURL: r.srv.URL + "/sandbox", Sign: client, Key: shared.ndiKey,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -561,7 +581,12 @@ func TestSandboxCAAcrossRestarts(t *testing.T) {
 	if _, err := newRig(t, false, withCA).c.Verify(signed, doc); err != nil {
 		t.Fatalf("same CA after a restart: %v", err)
 	}
-	if _, err := newRig(t, false).c.Verify(signed, doc); !errors.Is(err, sign.ErrUntrustedSigner) {
+	otherKey, other, err := sandbox.NewSignCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	withOther := func(c *sandbox.SignClient) { c.CAKey, c.CACert = otherKey, other }
+	if _, err := newRig(t, false, withOther).c.Verify(signed, doc); !errors.Is(err, sign.ErrUntrustedSigner) {
 		t.Fatalf("a fresh CA: %v", err)
 	}
 	if _, err := sandbox.New(sandbox.Options{PublicURL: "http://127.0.0.1:1", Sign: &sandbox.SignClient{ID: "a", JWKSURL: "x", RedirectURI: "y", CAKey: key}}); err == nil {
