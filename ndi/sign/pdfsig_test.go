@@ -1,14 +1,24 @@
 package sign_test
 
 import (
+	"bytes"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
 
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
+	"ndikiosk/ndi/sign"
 )
 
 // tool finds a program the test needs; without it the test is skipped on
@@ -91,5 +101,75 @@ func TestPdfsigAcceptsTheSandboxSignature(t *testing.T) {
 	doc, _ := os.ReadFile(packed)
 	if out := check("packed", "", doc); !strings.Contains(out, "Signature is Valid.") || !strings.Contains(out, "Certificate is Trusted.") {
 		t.Fatalf("pdfsig on a signed object-stream PDF:\n%s", out)
+	}
+}
+
+// A signature that poppler itself writes (pdfsig -add-signature, with its
+// own incremental update and CMS from NSS) passes VerifyPDF: the verifier
+// is not merely consistent with the sandbox's writer.
+func TestVerifyAcceptsPopplersOwnSignature(t *testing.T) {
+	pdfsig := tool(t, "pdfsig", "poppler-utils")
+	certutil := tool(t, "certutil", "libnss3-tools")
+	pk12util := tool(t, "pk12util", "libnss3-tools")
+	now := time.Now()
+	caKey, ca, err := sandbox.NewSignCA(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := pki.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "POPPLER SIGNER"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	p12, err := pkcs12.Modern.Encode(key, cert, []*x509.Certificate{ca}, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	nss := "sql:" + filepath.Join(dir, "nss")
+	os.Mkdir(filepath.Join(dir, "nss"), 0o700)
+	os.WriteFile(filepath.Join(dir, "s.p12"), p12, 0o600)
+	for _, c := range [][]string{
+		{certutil, "-N", "-d", nss, "--empty-password"},
+		{pk12util, "-i", filepath.Join(dir, "s.p12"), "-d", nss, "-W", "pw"},
+	} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", c, err, out)
+		}
+	}
+	nicks, err := exec.Command(pdfsig, "-nssdir", nss, "-list-nicks").CombinedOutput()
+	if err != nil || len(strings.Fields(string(nicks))) == 0 {
+		t.Fatalf("pdfsig -list-nicks: %v\n%s", err, nicks)
+	}
+	lines := strings.Split(strings.TrimSpace(string(nicks)), "\n")
+	nick := strings.TrimSpace(lines[len(lines)-1]) // after the "Certificate nicknames available:" line
+	doc := agreement()
+	in, out := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out.pdf")
+	os.WriteFile(in, doc, 0o600)
+	// poppler 22.12 writes adbe.pkcs7.detached only (-etsi is not
+	// supported with -add-signature), as BER of indefinite length.
+	args := []string{"-nssdir", nss, "-add-signature", "-nick", nick, "-reason", "test", in, out}
+	if b, err := exec.Command(pdfsig, args...).CombinedOutput(); err != nil {
+		t.Fatalf("pdfsig %v: %v\n%s", args, err, b)
+	}
+	signed, _ := os.ReadFile(out)
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	v, err := sign.VerifyPDF(signed, doc, roots, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Signer.Subject.CommonName != "POPPLER SIGNER" {
+		t.Fatalf("signer %q", v.Signer.Subject.CommonName)
+	}
+	signed[bytes.Index(signed, []byte("agreement"))] = 'A' // the page text, inside the signed range
+	if _, err := sign.VerifyPDF(signed, doc, roots, nil, now); !errors.Is(err, sign.ErrTampered) {
+		t.Fatalf("one byte changed: %v", err)
 	}
 }

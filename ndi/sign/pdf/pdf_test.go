@@ -207,6 +207,7 @@ func FuzzLastSignature(f *testing.F) {
 	signed, _ := p.Embed(fakeDER(20))
 	f.Add(signed)
 	f.Add([]byte("%PDF-1.7\n<</ByteRange [0 1 2 3] /Contents <30>>>"))
+	f.Add([]byte("%PDF-1.7\n%%EOF\n<</ByteRange [0 27 45 3] /Contents <3080a080040100000000000000>>>"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := LastSignature(b)
 		if err != nil {
@@ -362,5 +363,24 @@ func TestPrepareOnObjectStreams(t *testing.T) {
 	}
 	if s, err := LastSignature(signed); err != nil || s.RevisionEnd != int64(len(doc)) {
 		t.Fatalf("read back: %+v %v", s, err)
+	}
+}
+
+func TestTrimDERTakesBERIndefiniteLengths(t *testing.T) {
+	ber := []byte{0x30, 0x80, 0x06, 0x01, 0x2a, 0xa0, 0x80, 0x04, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}
+	padded := append(append([]byte(nil), ber...), make([]byte, 40)...)
+	got, err := trimDER(padded)
+	if err != nil || !bytes.Equal(got, ber) {
+		t.Fatalf("trimDER = % x, %v; want % x", got, err, ber)
+	}
+	for name, b := range map[string][]byte{
+		"no end":               {0x30, 0x80, 0x04, 0x01, 0x01},
+		"indefinite primitive": {0x30, 0x80, 0x04, 0x80, 0x00, 0x00, 0x00, 0x00},
+		"too long":             {0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x00},
+		"deep":                 bytes.Repeat([]byte{0x30, 0x80}, 100),
+	} {
+		if _, err := trimDER(b); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

@@ -124,25 +124,71 @@ func sigDictStart(b []byte, k int, r [4]int64) (int64, error) {
 	return 0, malformed("no signature dictionary around /ByteRange")
 }
 
-// trimDER cuts the zero padding after a DER SEQUENCE.
+// trimDER cuts the zero padding after the CMS: a DER SEQUENCE, or a BER
+// one of indefinite length (as NSS writes them), measured by walking it.
 func trimDER(der []byte) ([]byte, error) {
 	if len(der) < 2 || der[0] != 0x30 {
 		return nil, malformed("/Contents does not start with a DER SEQUENCE")
 	}
-	n, hdr := int(der[1]), 2
-	if n&0x80 != 0 {
-		k := n & 0x7f
-		if k == 0 || k > 4 || len(der) < 2+k {
-			return nil, malformed("/Contents has a bad DER length")
-		}
-		n = 0
-		for _, c := range der[2 : 2+k] {
-			n = n<<8 | int(c)
-		}
-		hdr += k
+	n, err := berLen(der, 0)
+	if err != nil {
+		return nil, err
 	}
-	if n < 0 || hdr+n > len(der) {
-		return nil, malformed("/Contents is shorter than its DER length")
+	return der[:n], nil
+}
+
+// berLen is the length of the BER element at the start of b, header
+// included.
+func berLen(b []byte, depth int) (int, error) {
+	if depth > 64 {
+		return 0, malformed("/Contents is nested too deep")
 	}
-	return der[:hdr+n], nil
+	if len(b) < 2 {
+		return 0, malformed("/Contents is cut short")
+	}
+	i := 1
+	if b[0]&0x1f == 0x1f { // high tag number
+		for i < len(b) && b[i]&0x80 != 0 {
+			i++
+		}
+		i++
+	}
+	if i >= len(b) {
+		return 0, malformed("/Contents is cut short")
+	}
+	l := int(b[i])
+	i++
+	switch {
+	case l == 0x80: // indefinite: elements up to an end-of-contents 00 00
+		if b[0]&0x20 == 0 {
+			return 0, malformed("/Contents has an indefinite primitive")
+		}
+		for {
+			if i+2 > len(b) {
+				return 0, malformed("/Contents has no end-of-contents")
+			}
+			if b[i] == 0 && b[i+1] == 0 {
+				return i + 2, nil
+			}
+			n, err := berLen(b[i:], depth+1)
+			if err != nil {
+				return 0, err
+			}
+			i += n
+		}
+	case l&0x80 != 0:
+		k := l & 0x7f
+		if k > 4 || i+k > len(b) {
+			return 0, malformed("/Contents has a bad DER length")
+		}
+		l = 0
+		for _, c := range b[i : i+k] {
+			l = l<<8 | int(c)
+		}
+		i += k
+	}
+	if l < 0 || i+l > len(b) {
+		return 0, malformed("/Contents is shorter than its DER length")
+	}
+	return i + l, nil
 }
