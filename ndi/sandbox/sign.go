@@ -60,10 +60,15 @@ const (
 	SignFaultTampered      = "tampered"       // the signed PDF served has a byte changed after signing
 	SignFaultWrongSigner   = "wrong-signer"   // signed by a certificate from a CA the RP does not trust
 	SignFaultOtherDocument = "other-document" // a valid signature, on a document other than the one sent
+	// SignFaultValidationData is no failure: a revision with a /DSS
+	// (validation data) follows the signature, as PAdES B-LT appends one;
+	// the relying party must accept it.
+	SignFaultValidationData = "validation-data"
 )
 
 // SignFaults lists the Sign faults (declining is a decision, not a fault).
-var SignFaults = []string{SignFaultExpired, SignFaultNoWebhook, SignFaultTampered, SignFaultWrongSigner, SignFaultOtherDocument}
+var SignFaults = []string{SignFaultExpired, SignFaultNoWebhook, SignFaultTampered, SignFaultWrongSigner, SignFaultOtherDocument,
+	SignFaultValidationData}
 
 // signPlace is where a request's signature goes.
 type signPlace struct {
@@ -560,6 +565,9 @@ func (s *Sandbox) signPDF(req *signRequest, p Persona, fault string, now time.Ti
 	out, err := prep.Embed(der)
 	if err != nil {
 		return nil, err
+	}
+	if fault == SignFaultValidationData {
+		return pdf.AppendDSS(out, [][]byte{ca.Raw})
 	}
 	if fault == SignFaultTampered {
 		// Change one character of the original page content, as an edit

@@ -90,6 +90,10 @@ func TestPdfsigAcceptsTheSandboxSignature(t *testing.T) {
 	if out := check("rogue", sandbox.SignFaultWrongSigner, agreement()); strings.Contains(out, "Certificate is Trusted.") {
 		t.Fatalf("pdfsig trusts a rogue signer:\n%s", out)
 	}
+	if out := check("dss", sandbox.SignFaultValidationData, agreement()); !strings.Contains(out, "Signature is Valid.") ||
+		!strings.Contains(out, "Certificate is Trusted.") {
+		t.Fatalf("pdfsig on a signature followed by a DSS revision:\n%s", out)
+	}
 	// An agreement written with object streams and a cross-reference
 	// stream, as many producers write them.
 	qpdf := tool(t, "qpdf", "qpdf")

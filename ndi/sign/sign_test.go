@@ -614,3 +614,32 @@ func TestWebhookWhileSignJWKSIsDown(t *testing.T) {
 		t.Fatalf("HTTP %d, want 503", rec.Code)
 	}
 }
+
+// Validation data appended after the signature (a /DSS revision, as PAdES
+// B-LT adds) is accepted; the same revision changing a page is not.
+func TestValidationDataAfterTheSignature(t *testing.T) {
+	r := newRig(t, false)
+	doc := agreement()
+	req := r.request(t, doc)
+	if _, err := r.sb.SignAs(ctx, req.ID, persona, "sign", sandbox.SignFaultValidationData); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.c.Result(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := r.c.Download(ctx, res.SignedDocURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.c.Verify(signed, doc)
+	if err != nil || v.LaterRevisions != 1 || v.ByteRange[2]+v.ByteRange[3] >= int64(len(signed)) {
+		t.Fatalf("%+v, %v", v.ByteRange, err)
+	}
+	// The DSS revision's catalog, with one more entry, is refused.
+	i := bytes.LastIndex(signed, []byte("/DSS "))
+	forged := append(append(append([]byte(nil), signed[:i]...), "/OpenAction [4 0 R /Fit]\n"...), signed[i:]...)
+	if _, err := r.c.Verify(forged, doc); !errors.Is(err, sign.ErrCoverage) {
+		t.Fatalf("a catalog changed after signing: %v", err)
+	}
+}

@@ -20,6 +20,14 @@ type Verified struct {
 	SigningTime    time.Time           // the CMS signing-time, when present
 	ByteRange      [4]int64
 	OriginalSHA256 [32]byte // of the revision before the signature: the PDF sent
+	// LaterRevisions counts revisions after the signature that add only
+	// validation data (/DSS, as PAdES B-LT does).
+	LaterRevisions int
+}
+
+// revisionEnd reports whether b ends a revision: %%EOF and a line end.
+func revisionEnd(b []byte) bool {
+	return bytes.HasSuffix(bytes.TrimRight(b, "\r\n"), []byte("%%EOF"))
 }
 
 // Verify checks a signed PDF against the PDF that was sent for signing,
@@ -29,7 +37,8 @@ func (c *Client) Verify(signed, original []byte) (Verified, error) {
 }
 
 // VerifyPDF checks that the last signature of signed is a valid CMS
-// signature over every byte of the file but its own /Contents, that the
+// signature over every byte of the file but its own /Contents (revisions
+// after it may add validation data, /DSS, and nothing else), that the
 // revision before it is exactly original (up to line ends after %%EOF) (nothing added between the two),
 // and that the signer's certificate chains to one of roots (at the signing
 // time when the CMS states one, else at now). Each failure wraps one of
@@ -44,10 +53,15 @@ func VerifyPDF(signed, original []byte, roots, intermediates *x509.CertPool, now
 		return Verified{}, fmt.Errorf("%w: %v", ErrNoSignature, err)
 	}
 	r := sig.ByteRange
-	if r[0] != 0 || r[2]+r[3] != int64(len(signed)) {
+	end := r[2] + r[3]
+	if r[0] != 0 || end > int64(len(signed)) || (end < int64(len(signed)) && !revisionEnd(signed[:end])) {
 		return Verified{}, fmt.Errorf("%w: byte range %v of a %d-byte file", ErrCoverage, r, len(signed))
 	}
-	v := Verified{ByteRange: r}
+	later, err := pdf.AfterSignature(signed, end)
+	if err != nil {
+		return Verified{}, fmt.Errorf("%w: %v", ErrCoverage, err)
+	}
+	v := Verified{ByteRange: r, LaterRevisions: later}
 	p7, err := pkcs7.Parse(sig.Contents)
 	if err != nil {
 		return Verified{}, fmt.Errorf("%w: the CMS signature is unreadable: %v", ErrTampered, err)
@@ -56,7 +70,7 @@ func VerifyPDF(signed, original []byte, roots, intermediates *x509.CertPool, now
 		return Verified{}, fmt.Errorf("%w: %d signers in the CMS, want one", ErrTampered, len(p7.Signers))
 	}
 	covered := make([]byte, 0, r[1]+r[3])
-	covered = append(append(covered, signed[:r[1]]...), signed[r[2]:]...)
+	covered = append(append(covered, signed[:r[1]]...), signed[r[2]:end]...)
 	p7.Content = covered
 	if err := p7.Verify(); err != nil {
 		var st *pkcs7.SigningTimeNotValidError

@@ -3,6 +3,7 @@ package pdf
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -206,6 +207,8 @@ func FuzzLastSignature(f *testing.F) {
 	p, _ := Prepare(Sample(1, 0), Field{Page: 1, ContentsSize: 64})
 	signed, _ := p.Embed(fakeDER(20))
 	f.Add(signed)
+	withDSS, _ := AppendDSS(signed, [][]byte{[]byte("cert")})
+	f.Add(withDSS)
 	f.Add([]byte("%PDF-1.7\n<</ByteRange [0 1 2 3] /Contents <30>>>"))
 	f.Add([]byte("%PDF-1.7\n%%EOF\n<</ByteRange [0 27 45 3] /Contents <3080a080040100000000000000>>>"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -218,6 +221,7 @@ func FuzzLastSignature(f *testing.F) {
 			t.Fatalf("accepted an impossible signature %+v in %d bytes", s, len(b))
 		}
 		Check(b, 1)
+		AfterSignature(b, r[2]+r[3])
 	})
 }
 
@@ -383,4 +387,71 @@ func TestTrimDERTakesBERIndefiniteLengths(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+}
+
+func TestAfterSignatureAllowsValidationDataOnly(t *testing.T) {
+	doc := Sample(2, 0)
+	signed := prepared(t, doc, Field{Page: 1})
+	end := int64(len(signed))
+	if n, err := AfterSignature(signed, end); n != 0 || err != nil {
+		t.Fatalf("nothing after: %d %v", n, err)
+	}
+	dss, err := AppendDSS(signed, [][]byte{[]byte("cert one"), []byte("cert two")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dss2, _ := AppendDSS(dss, [][]byte{[]byte("ocsp")})
+	for want, b := range map[int][]byte{1: dss, 2: dss2} {
+		if n, err := AfterSignature(b, end); n != want || err != nil {
+			t.Fatalf("%d DSS updates: %d %v", want, n, err)
+		}
+	}
+	if !bytes.HasPrefix(dss, signed) {
+		t.Fatal("AppendDSS changed the signed bytes")
+	}
+	// Changes that are not validation data.
+	rewrite := func(b []byte, num int, f func(Dict) Dict) []byte {
+		d, err := open(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := d.object(Ref{num, 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		size, _ := strconv.Atoi(string(d.trailer.Get("Size")))
+		u := update{d: d, next: size, objs: map[int][]byte{}, gens: map[int]int{}}
+		u.put(num, 0, f(append(Dict(nil), obj...)).bytes())
+		return u.write(b)
+	}
+	d, _ := open(signed)
+	root, rootRef, _ := d.root()
+	pageRef, _, _, _ := d.page(root, 1)
+	freed := append([]byte(nil), dss...)
+	freed = append(freed, fmt.Sprintf("xref\n%d 1\n0000000000 00001 f\r\ntrailer\n<</Size 99 /Root %s /Prev %d>>\nstartxref\n%d\n%%%%EOF\n",
+		pageRef.Num, rootRef, mustOpen(t, dss).startxref, len(dss))...)
+	cases := map[string][]byte{
+		"page rewritten":   rewrite(signed, pageRef.Num, func(p Dict) Dict { return p.set("Rotate", []byte("90")) }),
+		"catalog action":   rewrite(signed, rootRef.Num, func(c Dict) Dict { return c.set("OpenAction", []byte("[3 0 R /Fit]")) }),
+		"catalog pages":    rewrite(dss, rootRef.Num, func(c Dict) Dict { return c.set("Pages", []byte("9 0 R")) }),
+		"object freed":     freed,
+		"junk after":       append(append([]byte(nil), signed...), "junk\n"...),
+		"junk after a DSS": append(append([]byte(nil), dss...), "junk\n"...),
+	}
+	for name, b := range cases {
+		_, err := AfterSignature(b, end)
+		if !errors.Is(err, ErrLaterChange) {
+			t.Errorf("%s: %v", name, err)
+		}
+		t.Logf("%s: %v", name, err)
+	}
+}
+
+func mustOpen(t *testing.T, b []byte) *document {
+	t.Helper()
+	d, err := open(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

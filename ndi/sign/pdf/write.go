@@ -276,9 +276,14 @@ func joinArray(items [][]byte) []byte {
 	return append(append([]byte("["), bytes.Join(items, []byte(" "))...), ']')
 }
 
-// finish writes the objects, a cross-reference section for them and a
-// trailer chained to the previous one, then fills in the byte range.
+// finish writes the update, then fills in the byte range.
 func (u *update) finish(pdf []byte) (*Prepared, error) {
+	return fill(u.write(pdf), len(pdf))
+}
+
+// write returns pdf with the objects, a cross-reference section for them
+// and a trailer chained to the previous one appended.
+func (u *update) write(pdf []byte) []byte {
 	var w bytes.Buffer
 	w.Grow(len(pdf) + 64<<10)
 	w.Write(pdf)
@@ -316,7 +321,7 @@ func (u *update) finish(pdf []byte) (*Prepared, error) {
 		}
 	}
 	fmt.Fprintf(&w, "trailer\n%s\nstartxref\n%d\n%%%%EOF\n", tr.bytes(), xref)
-	return fill(w.Bytes(), len(pdf))
+	return w.Bytes()
 }
 
 func sortInts(a []int) {
