@@ -453,7 +453,7 @@ func (s *Sandbox) signCancel(w http.ResponseWriter, r *http.Request) {
 		signError(w, http.StatusBadRequest, "DOCUMENT_ALREADY_SIGNED", "the document has been signed")
 	case req.state == "cancelled":
 		signError(w, http.StatusBadRequest, "REQUEST_ALREADY_CANCELLED", "the request was already cancelled")
-	case req.started:
+	case req.started || req.state != "":
 		signError(w, http.StatusBadRequest, "ACTIVE_SESSION_ONGOING", "Request cannot be cancelled due to an active sign session")
 	default:
 		req.state = "cancelled"
@@ -500,6 +500,10 @@ func (s *Sandbox) SignAs(ctx context.Context, requestID, personaID, decision, fa
 		req.state = "declined"
 	case decision != "sign":
 		err = fmt.Errorf("decision must be sign or decline, not %q", decision)
+	default:
+		// Taken while the PDF is signed: a second tap, or a cancel, waits
+		// its turn and finds it taken.
+		req.state, req.started = "being signed", true
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -510,6 +514,9 @@ func (s *Sandbox) SignAs(ctx context.Context, requestID, personaID, decision, fa
 	}
 	signed, err := s.signPDF(req, p, fault, now)
 	if err != nil {
+		s.mu.Lock()
+		req.state = ""
+		s.mu.Unlock()
 		return SignOutcome{}, err
 	}
 	s.mu.Lock()

@@ -643,3 +643,32 @@ func TestValidationDataAfterTheSignature(t *testing.T) {
 		t.Fatalf("a catalog changed after signing: %v", err)
 	}
 }
+
+// Taps that race on one request sign it once; a cancel racing them loses
+// or wins cleanly.
+func TestOneSignatureAtATime(t *testing.T) {
+	r := newRig(t, true)
+	req := r.request(t, agreement())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := r.sb.SignAs(ctx, req.ID, persona, "sign", ""); err == nil {
+				mu.Lock()
+				won++
+				mu.Unlock()
+			}
+		}()
+	}
+	cancelErr := r.c.Cancel(ctx, req.ID)
+	wg.Wait()
+	if cancelErr == nil && won != 0 || cancelErr != nil && won != 1 {
+		t.Fatalf("%d signatures, cancel: %v", won, cancelErr)
+	}
+	if won == 1 && len(r.notes) != 1 {
+		t.Fatalf("%d webhooks for one signature", len(r.notes))
+	}
+}

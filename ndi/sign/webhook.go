@@ -69,8 +69,17 @@ func (c *Client) Webhook(ctx context.Context, body []byte) (Notification, error)
 	if cl.Exp == 0 || cl.Iat == 0 || now.After(exp.Add(c.cfg.Leeway)) || iat.After(now.Add(c.cfg.Leeway)) || exp.Sub(iat) > 10*time.Minute {
 		return Notification{}, ErrWebhookExpired
 	}
+	if err := c.once(tok, cl.RequestID, exp, now); err != nil {
+		return Notification{}, err
+	}
+	return Notification{RequestID: cl.RequestID, SignedDocURL: cl.SignedDocURL, Expires: exp}, nil
+}
+
+// once records a delivery: the same token again (Sign's retries), or
+// another token for a request already delivered, is a replay.
+func (c *Client) once(tok []byte, requestID string, exp, now time.Time) error {
 	sum := sha256.Sum256(tok)
-	id := hex.EncodeToString(sum[:])
+	keys := []string{hex.EncodeToString(sum[:]), "request " + requestID}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, until := range c.delivered {
@@ -78,11 +87,15 @@ func (c *Client) Webhook(ctx context.Context, body []byte) (Notification, error)
 			delete(c.delivered, k)
 		}
 	}
-	if _, dup := c.delivered[id]; dup {
-		return Notification{}, ErrWebhookReplayed
+	for _, k := range keys {
+		if _, dup := c.delivered[k]; dup {
+			return ErrWebhookReplayed
+		}
 	}
-	c.delivered[id] = exp.Add(c.cfg.Leeway)
-	return Notification{RequestID: cl.RequestID, SignedDocURL: cl.SignedDocURL, Expires: exp}, nil
+	for _, k := range keys {
+		c.delivered[k] = exp.Add(c.cfg.Leeway)
+	}
+	return nil
 }
 
 // WebhookHandler answers Sign's webhook: 200 for a verified (or replayed)
