@@ -64,11 +64,12 @@ const (
 	// (validation data) follows the signature, as PAdES B-LT appends one;
 	// the relying party must accept it.
 	SignFaultValidationData = "validation-data"
+	SignFaultBadTimestamp   = "bad-timestamp" // the signature timestamp is for other bytes
 )
 
 // SignFaults lists the Sign faults (declining is a decision, not a fault).
 var SignFaults = []string{SignFaultExpired, SignFaultNoWebhook, SignFaultTampered, SignFaultWrongSigner, SignFaultOtherDocument,
-	SignFaultValidationData}
+	SignFaultValidationData, SignFaultBadTimestamp}
 
 // signPlace is where a request's signature goes.
 type signPlace struct {
@@ -91,6 +92,8 @@ type signState struct {
 	caKey       *rsa.PrivateKey
 	rogueKey    *rsa.PrivateKey
 	signerKey   *rsa.PrivateKey
+	tsaKey      *ecdsa.PrivateKey
+	tsa         *x509.Certificate
 	requests    map[string]*signRequest
 	docs        map[string]*signDoc // download token →
 	jtis        map[string]time.Time
@@ -137,6 +140,9 @@ func (s *Sandbox) mountSign() error {
 		return err
 	}
 	if st.signerKey, err = pki.NewKey(); err != nil {
+		return err
+	}
+	if st.tsaKey, st.tsa, err = newTSA(st.caKey, st.ca, now); err != nil {
 		return err
 	}
 	s.sign = st
@@ -565,7 +571,7 @@ func (s *Sandbox) signPDF(req *signRequest, p Persona, fault string, now time.Ti
 	if err != nil {
 		return nil, err
 	}
-	der, err := s.cms(prep.Covered(), p.Name, caKey, ca, now)
+	der, err := s.cms(prep.Covered(), p.Name, caKey, ca, now, fault == SignFaultBadTimestamp)
 	if err != nil {
 		return nil, err
 	}
@@ -590,8 +596,9 @@ func (s *Sandbox) signPDF(req *signRequest, p Persona, fault string, now time.Ti
 
 // cms is a detached CMS SignedData over content with SHA-256, by a
 // certificate issued now in signer's name, with the ESS
-// signing-certificate-v2 attribute PAdES asks for.
-func (s *Sandbox) cms(content []byte, signer string, caKey *rsa.PrivateKey, ca *x509.Certificate, now time.Time) ([]byte, error) {
+// signing-certificate-v2 attribute PAdES asks for and a signature
+// timestamp from the sandbox TSA.
+func (s *Sandbox) cms(content []byte, signer string, caKey *rsa.PrivateKey, ca *x509.Certificate, now time.Time, badStamp bool) ([]byte, error) {
 	tmpl := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: signer, Country: []string{"SG"}},
 		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(2 * 365 * 24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment}
@@ -611,6 +618,9 @@ func (s *Sandbox) cms(content []byte, signer string, caKey *rsa.PrivateKey, ca *
 	sum := sha256.Sum256(cert.Raw)
 	essV2 := pkcs7.Attribute{Type: oidSigningCertificateV2, Value: signingCertificateV2{Certs: []essCertIDv2{{Hash: sum[:]}}}}
 	if err := sd.AddSignerChain(cert, s.sign.signerKey, []*x509.Certificate{ca}, pkcs7.SignerInfoConfig{ExtraSignedAttributes: []pkcs7.Attribute{essV2}}); err != nil {
+		return nil, err
+	}
+	if err := s.stamp(sd, now, badStamp); err != nil {
 		return nil, err
 	}
 	sd.Detach()

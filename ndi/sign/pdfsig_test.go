@@ -165,7 +165,7 @@ func TestVerifyAcceptsPopplersOwnSignature(t *testing.T) {
 	signed, _ := os.ReadFile(out)
 	roots := x509.NewCertPool()
 	roots.AddCert(ca)
-	v, err := sign.VerifyPDF(signed, doc, roots, nil, now)
+	v, err := sign.VerifyPDF(signed, doc, sign.VerifyOptions{Roots: roots, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestVerifyAcceptsPopplersOwnSignature(t *testing.T) {
 		t.Fatalf("signer %q", v.Signer.Subject.CommonName)
 	}
 	signed[bytes.Index(signed, []byte("agreement"))] = 'A' // the page text, inside the signed range
-	if _, err := sign.VerifyPDF(signed, doc, roots, nil, now); !errors.Is(err, sign.ErrTampered) {
+	if _, err := sign.VerifyPDF(signed, doc, sign.VerifyOptions{Roots: roots, Now: now}); !errors.Is(err, sign.ErrTampered) {
 		t.Fatalf("one byte changed: %v", err)
 	}
 }

@@ -75,9 +75,12 @@ type Config struct {
 	// Intermediates may help chain building when the CMS does not carry
 	// every intermediate certificate.
 	Intermediates *x509.CertPool
-	HTTPClient    *http.Client     // 15 s timeout
-	Now           func() time.Time // time.Now
-	Leeway        time.Duration    // clock skew accepted on webhook iat/exp; 30 s
+	// TSARoots are the time-stamping authorities whose signature
+	// timestamps date a signature (optional; see VerifyPDF).
+	TSARoots   *x509.CertPool
+	HTTPClient *http.Client     // 15 s timeout
+	Now        func() time.Time // time.Now
+	Leeway     time.Duration    // clock skew accepted on webhook iat/exp; 30 s
 	// PlainHTTP accepts http URLs off loopback (the base, signing and
 	// document URLs): only for the sandbox serving a phone on a LAN.
 	PlainHTTP bool

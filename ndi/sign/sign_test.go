@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smallstep/pkcs7"
+
 	"ndikiosk/ndi"
 	"ndikiosk/ndi/fapi"
 	"ndikiosk/ndi/jose"
@@ -106,7 +108,7 @@ func (r *rig) client(t testing.TB, now func() time.Time) *sign.Client {
 	roots := x509.NewCertPool()
 	roots.AddCert(r.sb.SignRoot())
 	c, err := sign.New(sign.Config{BaseURL: r.sb.SignBaseURL(), ClientID: "kiosk-sign", Key: r.key,
-		JWKSURL: r.sb.SignJWKSURL(), Roots: roots, Now: now})
+		JWKSURL: r.sb.SignJWKSURL(), Roots: roots, TSARoots: roots, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +168,9 @@ func TestSignWithWebhookEndToEnd(t *testing.T) {
 	p, _ := r.sb.Persona(persona)
 	if v.Signer.Subject.CommonName != p.Name || len(v.Chain) != 2 || !v.Chain[1].Equal(r.sb.SignRoot()) {
 		t.Fatalf("signer %q, chain of %d", v.Signer.Subject.CommonName, len(v.Chain))
+	}
+	if !v.TimestampTrusted || time.Since(v.Timestamp) > time.Minute || time.Since(v.Timestamp) < -time.Second {
+		t.Fatalf("signature timestamp %v, trusted %v", v.Timestamp, v.TimestampTrusted)
 	}
 	// The poll answers too, with the signer.
 	res, err := r.c.Result(ctx, req)
@@ -257,6 +262,7 @@ func TestSignedPDFFaultsAreRejected(t *testing.T) {
 		sandbox.SignFaultTampered:      sign.ErrTampered,
 		sandbox.SignFaultWrongSigner:   sign.ErrUntrustedSigner,
 		sandbox.SignFaultOtherDocument: sign.ErrNotOriginal,
+		sandbox.SignFaultBadTimestamp:  sign.ErrTampered,
 	} {
 		req := r.request(t, doc)
 		if _, err := r.sb.SignAs(ctx, req.ID, persona, "sign", fault); err != nil {
@@ -286,7 +292,12 @@ func TestVerifyRefusesEditedFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	flipped := append([]byte(nil), signed...)
-	at := s.ByteRange[1] + 1 + 2*int64(len(s.Contents)-8) // inside the RSA signature value, the CMS's last field
+	p7, err := pkcs7.Parse(s.Contents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := bytes.Index(s.Contents, p7.Signers[0].EncryptedDigest) // the signer's RSA signature value
+	at := s.ByteRange[1] + 1 + 2*int64(value+10)
 	flipped[at] = map[bool]byte{true: '1', false: '0'}[flipped[at] == '0']
 	cases := map[string]struct {
 		signed, original []byte
@@ -307,7 +318,7 @@ func TestVerifyRefusesEditedFiles(t *testing.T) {
 		}
 	}
 	// The same file verifies against the sandbox root only.
-	if _, err := sign.VerifyPDF(signed, doc, x509.NewCertPool(), nil, time.Now()); !errors.Is(err, sign.ErrUntrustedSigner) {
+	if _, err := sign.VerifyPDF(signed, doc, sign.VerifyOptions{Roots: x509.NewCertPool()}); !errors.Is(err, sign.ErrUntrustedSigner) {
 		t.Errorf("empty root pool: %v", err)
 	}
 }
@@ -670,5 +681,26 @@ func TestOneSignatureAtATime(t *testing.T) {
 	}
 	if won == 1 && len(r.notes) != 1 {
 		t.Fatalf("%d webhooks for one signature", len(r.notes))
+	}
+}
+
+// The signature timestamp counts only from a configured TSA; from another
+// it is refused; without TSA roots it is read but not relied on.
+func TestSignatureTimestampTrust(t *testing.T) {
+	r := newRig(t, false)
+	doc := agreement()
+	signed := r.signed(t, doc)
+	roots := x509.NewCertPool()
+	roots.AddCert(r.sb.SignRoot())
+	v, err := sign.VerifyPDF(signed, doc, sign.VerifyOptions{Roots: roots})
+	if err != nil || v.TimestampTrusted || v.Timestamp.IsZero() {
+		t.Fatalf("no TSA roots: %v, trusted %v at %v", err, v.TimestampTrusted, v.Timestamp)
+	}
+	if _, err := sign.VerifyPDF(signed, doc, sign.VerifyOptions{Roots: roots, TSARoots: x509.NewCertPool()}); !errors.Is(err, sign.ErrUntrustedSigner) {
+		t.Fatalf("a TSA outside the TSA roots: %v", err)
+	}
+	v, err = sign.VerifyPDF(signed, doc, sign.VerifyOptions{Roots: roots, TSARoots: roots, Now: time.Now().Add(5 * 365 * 24 * time.Hour)})
+	if err != nil || !v.TimestampTrusted {
+		t.Fatalf("five years on, dated by the timestamp: %v", err)
 	}
 }

@@ -15,11 +15,15 @@ import (
 
 // Verified is what a successful verification established.
 type Verified struct {
-	Signer         *x509.Certificate   // the signer's certificate
-	Chain          []*x509.Certificate // signer first, root last
-	SigningTime    time.Time           // the CMS signing-time, when present
-	ByteRange      [4]int64
-	OriginalSHA256 [32]byte // of the revision before the signature: the PDF sent
+	Signer      *x509.Certificate   // the signer's certificate
+	Chain       []*x509.Certificate // signer first, root last
+	SigningTime time.Time           // the CMS signing-time, when present
+	Timestamp   time.Time           // the signature timestamp's time, when present
+	// TimestampTrusted: the timestamp's authority chains to a TSA root,
+	// and the signer's chain was checked at its time.
+	TimestampTrusted bool
+	ByteRange        [4]int64
+	OriginalSHA256   [32]byte // of the revision before the signature: the PDF sent
 	// LaterRevisions counts revisions after the signature that add only
 	// validation data (/DSS, as PAdES B-LT does).
 	LaterRevisions int
@@ -31,21 +35,37 @@ func revisionEnd(b []byte) bool {
 }
 
 // Verify checks a signed PDF against the PDF that was sent for signing,
-// with the client's roots (see VerifyPDF).
+// with the client's roots, at the client's now (see VerifyPDF).
 func (c *Client) Verify(signed, original []byte) (Verified, error) {
-	return VerifyPDF(signed, original, c.cfg.Roots, c.cfg.Intermediates, c.cfg.Now())
+	return VerifyPDF(signed, original, VerifyOptions{Roots: c.cfg.Roots, Intermediates: c.cfg.Intermediates,
+		TSARoots: c.cfg.TSARoots, Now: c.cfg.Now()})
+}
+
+// VerifyOptions are the trust anchors and time of a verification.
+type VerifyOptions struct {
+	Roots         *x509.CertPool // the signer's certificate must chain to one of these
+	Intermediates *x509.CertPool // optional help for chain building
+	// TSARoots, when set, make a signature timestamp whose authority
+	// chains to one of them the time the signer's chain is checked at.
+	TSARoots *x509.CertPool
+	Now      time.Time // the time otherwise (see VerifyPDF); time.Now when zero
 }
 
 // VerifyPDF checks that the last signature of signed is a valid CMS
 // signature over every byte of the file but its own /Contents (revisions
 // after it may add validation data, /DSS, and nothing else), that the
 // revision before it is exactly original (up to line ends after %%EOF) (nothing added between the two),
-// and that the signer's certificate chains to one of roots (at the signing
-// time when the CMS states one, else at now). Each failure wraps one of
-// ErrNoSignature, ErrCoverage, ErrNotOriginal, ErrTampered and
+// and that the signer's certificate chains to one of opt.Roots: at the
+// time of a signature timestamp from a trusted TSA, else at the CMS
+// signing-time when stated, else at opt.Now. A signature timestamp that is
+// present must verify and be for this signature. Each failure wraps one
+// of ErrNoSignature, ErrCoverage, ErrNotOriginal, ErrTampered and
 // ErrUntrustedSigner.
-func VerifyPDF(signed, original []byte, roots, intermediates *x509.CertPool, now time.Time) (Verified, error) {
-	if roots == nil {
+func VerifyPDF(signed, original []byte, opt VerifyOptions) (Verified, error) {
+	if opt.Now.IsZero() {
+		opt.Now = time.Now()
+	}
+	if opt.Roots == nil {
 		return Verified{}, fmt.Errorf("%w: no roots configured", ErrUntrustedSigner)
 	}
 	sig, err := pdf.LastSignature(signed)
@@ -62,53 +82,79 @@ func VerifyPDF(signed, original []byte, roots, intermediates *x509.CertPool, now
 		return Verified{}, fmt.Errorf("%w: %v", ErrCoverage, err)
 	}
 	v := Verified{ByteRange: r, LaterRevisions: later}
-	p7, err := pkcs7.Parse(sig.Contents)
-	if err != nil {
-		return Verified{}, fmt.Errorf("%w: the CMS signature is unreadable: %v", ErrTampered, err)
-	}
-	if len(p7.Signers) != 1 {
-		return Verified{}, fmt.Errorf("%w: %d signers in the CMS, want one", ErrTampered, len(p7.Signers))
-	}
 	covered := make([]byte, 0, r[1]+r[3])
 	covered = append(append(covered, signed[:r[1]]...), signed[r[2]:end]...)
-	p7.Content = covered
-	if err := p7.Verify(); err != nil {
-		var st *pkcs7.SigningTimeNotValidError
-		if errors.As(err, &st) {
-			return Verified{}, fmt.Errorf("%w: %v", ErrUntrustedSigner, err)
-		}
-		var md *pkcs7.MessageDigestMismatchError
-		if errors.As(err, &md) {
-			return Verified{}, fmt.Errorf("%w: the digest of the signed bytes does not match", ErrTampered)
-		}
-		return Verified{}, fmt.Errorf("%w: %v", ErrTampered, err)
+	p7, err := checkCMS(sig.Contents, covered)
+	if err != nil {
+		return Verified{}, err
 	}
 	if err := sameOriginal(signed, original, sig); err != nil {
 		return Verified{}, err
 	}
 	v.OriginalSHA256 = sha256.Sum256(original)
+	if err := v.chain(p7, opt); err != nil {
+		return Verified{}, err
+	}
+	return v, nil
+}
+
+// checkCMS parses the CMS and checks its one signer's signature over
+// covered.
+func checkCMS(der, covered []byte) (*pkcs7.PKCS7, error) {
+	p7, err := pkcs7.Parse(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the CMS signature is unreadable: %v", ErrTampered, err)
+	}
+	if len(p7.Signers) != 1 {
+		return nil, fmt.Errorf("%w: %d signers in the CMS, want one", ErrTampered, len(p7.Signers))
+	}
+	p7.Content = covered
+	if err := p7.Verify(); err != nil {
+		var st *pkcs7.SigningTimeNotValidError
+		if errors.As(err, &st) {
+			return nil, fmt.Errorf("%w: %v", ErrUntrustedSigner, err)
+		}
+		var md *pkcs7.MessageDigestMismatchError
+		if errors.As(err, &md) {
+			return nil, fmt.Errorf("%w: the digest of the signed bytes does not match", ErrTampered)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrTampered, err)
+	}
+	return p7, nil
+}
+
+// chain dates the signature (trusted timestamp, else signing-time, else
+// opt.Now) and checks the signer's chain to opt.Roots at that time.
+func (v *Verified) chain(p7 *pkcs7.PKCS7, opt VerifyOptions) error {
 	v.Signer = p7.GetOnlySigner()
 	if v.Signer == nil {
-		return Verified{}, fmt.Errorf("%w: the CMS does not carry the signer's certificate", ErrUntrustedSigner)
+		return fmt.Errorf("%w: the CMS does not carry the signer's certificate", ErrUntrustedSigner)
 	}
-	at := now
+	at := opt.Now
 	if p7.UnmarshalSignedAttribute(pkcs7.OIDAttributeSigningTime, &v.SigningTime) == nil && !v.SigningTime.IsZero() {
 		at = v.SigningTime
 	}
+	var err error
+	if v.Timestamp, v.TimestampTrusted, err = signatureTimestamp(p7, opt.TSARoots); err != nil {
+		return err
+	}
+	if v.TimestampTrusted {
+		at = v.Timestamp
+	}
 	pool := x509.NewCertPool()
-	if intermediates != nil {
-		pool = intermediates.Clone()
+	if opt.Intermediates != nil {
+		pool = opt.Intermediates.Clone()
 	}
 	for _, c := range p7.Certificates {
 		pool.AddCert(c)
 	}
-	chains, err := v.Signer.Verify(x509.VerifyOptions{Roots: roots, Intermediates: pool, CurrentTime: at,
+	chains, err := v.Signer.Verify(x509.VerifyOptions{Roots: opt.Roots, Intermediates: pool, CurrentTime: at,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	if err != nil {
-		return Verified{}, fmt.Errorf("%w: %v", ErrUntrustedSigner, err)
+		return fmt.Errorf("%w: %v", ErrUntrustedSigner, err)
 	}
 	v.Chain = chains[0]
-	return v, nil
+	return nil
 }
 
 // sameOriginal checks that original is the file up to the signature's
