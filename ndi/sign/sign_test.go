@@ -600,8 +600,15 @@ func TestSandboxCAAcrossRestarts(t *testing.T) {
 	if _, err := newRig(t, false, withOther).c.Verify(signed, doc); !errors.Is(err, sign.ErrUntrustedSigner) {
 		t.Fatalf("a fresh CA: %v", err)
 	}
-	if _, err := sandbox.New(sandbox.Options{PublicURL: "http://127.0.0.1:1", Sign: &sandbox.SignClient{ID: "a", JWKSURL: "x", RedirectURI: "y", CAKey: key}}); err == nil {
-		t.Fatal("a CA key without its certificate accepted")
+	for _, c := range []sandbox.SignClient{
+		{ID: "a", JWKSURL: "x", RedirectURI: "y", CAKey: key},
+		{JWKSURL: "x", RedirectURI: "y"},
+		{ID: "a", RedirectURI: "y"},
+		{ID: "a", JWKSURL: "x"},
+	} {
+		if _, err := sandbox.New(sandbox.Options{PublicURL: "http://127.0.0.1:1", Sign: &c}); err == nil {
+			t.Errorf("Sign client %+v accepted", c)
+		}
 	}
 }
 
