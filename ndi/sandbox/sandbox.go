@@ -81,6 +81,9 @@ type Options struct {
 	// nonce (RFC 9449 §8), as Singpass may; the resource server always
 	// demands one.
 	FAPIASNonce bool
+	// Sign registers a relying party with the Sign V3 side (under
+	// Prefix+"/sign"); Client may then be left empty.
+	Sign *SignClient
 }
 
 // Sandbox is the Singpass side. Mount it with mux.Handle(prefix+"/", sb).
@@ -98,6 +101,7 @@ type Sandbox struct {
 	tokens  map[string]*grant    // access token jti → grant
 	face    faceState
 	fapi    fapiState
+	sign    signState
 }
 
 // ticket is a scanned code awaiting the phone's consent: a Verify QR, or a
@@ -152,6 +156,11 @@ func New(opt Options) (*Sandbox, error) {
 	s.mountFace()
 	if opt.FAPI != nil {
 		if err := s.mountFAPI(); err != nil {
+			return nil, err
+		}
+	}
+	if opt.Sign != nil {
+		if err := s.mountSign(); err != nil {
 			return nil, err
 		}
 	}
@@ -443,7 +452,7 @@ func (s *Sandbox) SetSlowDelay(d time.Duration) { s.opt.SlowDelay = d }
 // check refuses options a sandbox cannot serve with.
 func (opt *Options) check() error {
 	c := opt.Client
-	if (c.ID == "" || c.Secret == "" || c.CallbackURL == "" || c.PublicKey == nil) && (opt.FAPI == nil || c.ID != "" || c.CallbackURL != "") {
+	if (c.ID == "" || c.Secret == "" || c.CallbackURL == "" || c.PublicKey == nil) && (opt.onlyVerify() || c.ID != "" || c.CallbackURL != "") {
 		return errors.New("sandbox: the client needs an id, a secret, a callback URL and a public key")
 	}
 	if f := opt.FAPI; f != nil {
@@ -456,6 +465,9 @@ func (opt *Options) check() error {
 			}
 		}
 	}
+	if err := opt.Sign.check(); err != nil {
+		return err
+	}
 	if opt.PublicURL == "" {
 		return errors.New("sandbox: PublicURL is required")
 	}
@@ -466,6 +478,9 @@ func (opt *Options) check() error {
 	}
 	return nil
 }
+
+// onlyVerify reports whether Verify is the only side registered.
+func (opt *Options) onlyVerify() bool { return opt.FAPI == nil && opt.Sign == nil }
 
 // defaults fills what the options left out.
 func (opt *Options) defaults() {
