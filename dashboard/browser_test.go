@@ -24,6 +24,7 @@ import (
 	"ndikiosk/dashboard"
 	"ndikiosk/kiosk"
 	"ndikiosk/ndi/sandbox"
+	"ndikiosk/pgstore"
 	"ndikiosk/remote"
 )
 
@@ -127,7 +128,7 @@ func startFleet(t testing.TB) *fleet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.kiosk, err = remote.New(remote.Options{URL: f.base, Token: token, DataDir: t.TempDir()})
+	f.kiosk, err = remote.New(remote.Options{URL: f.base, Token: token, DataDir: t.TempDir(), Version: kioskVersion})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +148,9 @@ func startFleet(t testing.TB) *fleet {
 
 const password = "correct horse battery"
 
+// kioskVersion is the version the fleet's kiosk tells the hub it runs.
+const kioskVersion = "9.9.9-test"
+
 func (f *fleet) await(t testing.TB, what string, ok func(kiosk.Screen) bool) kiosk.Screen {
 	t.Helper()
 	deadline := time.After(30 * time.Second)
@@ -163,7 +167,7 @@ func (f *fleet) await(t testing.TB, what string, ok func(kiosk.Screen) bool) kio
 }
 
 // visit scans persona p at the kiosk and answers its questions: confirm
-// (host Reception) or check out. It returns when the kiosk shows the
+// (host Reception) or check out; an invited visitor is asked none. It returns when the kiosk shows the
 // result, and the time it did.
 func (f *fleet) visit(t testing.TB, p sandbox.Persona) (kiosk.Screen, time.Time) {
 	t.Helper()
@@ -185,6 +189,8 @@ func (f *fleet) visit(t testing.TB, p sandbox.Persona) (kiosk.Screen, time.Time)
 		}
 	case kiosk.PhaseCheckOut:
 		f.kiosk.CheckOut(true)
+	case kiosk.PhaseResult: // invited: checked in at once
+		return s, time.Now()
 	}
 	res := f.await(t, "a result", func(s kiosk.Screen) bool { return s.Phase == kiosk.PhaseResult })
 	return res, time.Now()
@@ -245,7 +251,8 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Kiosks: the one connected, with what its screen shows.
 	run(t, ctx, "kiosks", chromedp.Navigate(f.base+"/dashboard/kiosks"), chromedp.WaitVisible(chromedp.ID("kiosks")))
-	if got := text(t, ctx, "#k-lobby-1"); !strings.Contains(got, "yes, since") || !strings.Contains(got, "result") && !strings.Contains(got, "qr") {
+	if got := text(t, ctx, "#k-lobby-1"); !strings.Contains(got, "yes, since") || !strings.Contains(got, "result") && !strings.Contains(got, "qr") ||
+		!strings.Contains(got, "kiosk "+kioskVersion+" · hub test") {
 		t.Fatalf("kiosk row: %q", got)
 	}
 
@@ -410,6 +417,53 @@ func TestLiveLatency(t *testing.T) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	p95 := lat[min(len(lat)-1, (len(lat)*95+99)/100-1)]
 	t.Logf("on-site list updated after the kiosk's result: %d visits, median %v, p95 %v, max %v", len(lat), lat[len(lat)/2], p95, lat[len(lat)-1])
+}
+
+// TestInvitationInBrowser: an admin invites a visitor on the dashboard,
+// choosing the host from the site's list; that visitor scanning at the
+// kiosk is checked in at once with the invitation's host and purpose, and
+// the invitations page shows the invitation used by that visit. The
+// kiosks page shows the version the kiosk sent.
+func TestInvitationInBrowser(t *testing.T) {
+	f := startFleet(t)
+	bg := context.Background()
+	for _, h := range []string{"Ms Lee", "Mr Tan"} {
+		if _, err := f.h.Store.SaveHost(bg, pgstore.Host{Site: "HQ", Name: h}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, ok := sandbox.PersonaByLabel("Adult citizen", time.Now())
+	if !ok || p.Name == "" {
+		t.Fatal("no adult citizen persona with a name")
+	}
+	ctx := browser(t)
+	signIn(t, ctx, f.base, "ada")
+	run(t, ctx, "invite", chromedp.Navigate(f.base+"/dashboard/invitations?site=HQ"), chromedp.WaitVisible(chromedp.ID("invite-form")),
+		chromedp.SendKeys(chromedp.ID("invite-name"), strings.ToLower(p.Name)), chromedp.SetValue(chromedp.ID("invite-host"), "Mr Tan"),
+		chromedp.SendKeys(chromedp.ID("invite-purpose"), "Interview"), chromedp.Click(chromedp.ID("invite-button")),
+		chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	if got := text(t, ctx, "#invitations tbody"); !strings.Contains(got, strings.ToLower(p.Name)) || !strings.Contains(got, "not yet") {
+		t.Fatalf("invitations after inviting: %q", got)
+	}
+	res, _ := f.visit(t, p)
+	if res.Outcome != kiosk.OutcomeCheckedIn || res.Host != "Mr Tan" {
+		t.Fatalf("the invited visitor: outcome %s host %q", res.Outcome, res.Host)
+	}
+	visits, err := f.h.Store.Visits(bg, kiosk.VisitFilter{})
+	if err != nil || len(visits) != 1 || visits[0].Host != "Mr Tan" || visits[0].Purpose != "Interview" {
+		t.Fatalf("visits: %+v %v", visits, err)
+	}
+	run(t, ctx, "invitations again", chromedp.Navigate(f.base+"/dashboard/invitations?site=HQ"), chromedp.WaitVisible(chromedp.ID("invitations")))
+	if got, want := get(t, ctx, "used", chromedp.Evaluate[string](`document.querySelector('#invitations td.used').textContent`)), fmt.Sprintf("yes, visit %d", visits[0].ID); !strings.Contains(got, want) {
+		t.Fatalf("the invitation shows %q, want %q", got, want)
+	}
+	if n := get(t, ctx, "cancel buttons", chromedp.Evaluate[int](`document.querySelectorAll('#invitations form').length`)); n != 0 {
+		t.Fatalf("a used invitation offers %d cancel buttons", n)
+	}
+	run(t, ctx, "kiosks", chromedp.Navigate(f.base+"/dashboard/kiosks"), chromedp.WaitVisible(chromedp.ID("kiosks")))
+	if got := text(t, ctx, "#k-lobby-1"); !strings.Contains(got, "kiosk "+kioskVersion) {
+		t.Fatalf("kiosk row: %q", got)
+	}
 }
 
 // TestDashboardScreenshots writes the README's screenshots of the
