@@ -2,7 +2,8 @@
 // under /dashboard/: today's visits across kiosks, who is on site now
 // (live, by server-sent events fed from PostgreSQL's LISTEN), the kiosks,
 // the fleet's deny list, export, kiosk alerts ("No Singpass?"), walk-ins,
-// and roll call. Pages are rendered on the server with html/template; one
+// roll call, each site's host list (CSV in and out), invitations, and the
+// host notifications' dead letters. Pages are rendered on the server with html/template; one
 // small script (static/dash.js, no inline script) only re-fetches a live
 // fragment when the hub announces a change, so every page also works with
 // JavaScript off (a reload shows the same).
@@ -11,14 +12,17 @@
 // PostgreSQL as SHA-256 hashes of their tokens, so that every replica
 // shares them. Every POST carries the session's CSRF token and must come
 // from the dashboard's own origin. Viewers see; admins also change the
-// deny list, export, and register or delete.
+// deny list, the host list and invitations, export, replay dead
+// notifications, and register or delete.
 //
 // Adding a page: write templates/NAME.html (a "content" block; the page's
 // data is .Data), a handler func(w, r, *Session) that calls
 // d.render(w, r, s, http.StatusOK, "NAME", "Title", data), and one line in
 // routes(): d.page("GET /NAME", "Title", Viewer, d.handler). A title puts
 // it in the navigation; forms post to routes registered with Admin (or
-// Viewer) and carry {{.S.CSRF}} in a hidden field named csrf.
+// Viewer) and carry {{.S.CSRF}} in a hidden field named csrf. A form that
+// uploads a file posts to a route registered with d.upload (multipart,
+// up to MaxUpload bytes); any other route reads no multipart body.
 package dashboard
 
 import (
