@@ -177,12 +177,16 @@ func (d *Dashboard) invitations(w http.ResponseWriter, r *http.Request, s *Sessi
 	v.Form.Site = v.Site
 	if from := q.Get("from"); from != "" {
 		id, err := strconv.ParseInt(from, 10, 64)
-		visit, verr := d.db.Visit(r.Context(), id)
-		if err != nil || errors.Is(verr, kiosk.ErrNotFound) {
-			d.fail(w, r, s, http.StatusNotFound, "No such visit.")
+		var visit kiosk.Visit
+		if err == nil {
+			visit, err = d.db.Visit(r.Context(), id)
+		}
+		var se *kiosk.StoreError
+		if errors.As(err, &se) {
+			d.failErr(w, r, s, err, "The visit log cannot be read now.")
 			return
-		} else if verr != nil {
-			d.failErr(w, r, s, verr, "The visit log cannot be read now.")
+		} else if err != nil {
+			d.fail(w, r, s, http.StatusNotFound, "No such visit.")
 			return
 		}
 		fr := rowOf(visit)
@@ -240,6 +244,9 @@ func (d *Dashboard) invite(w http.ResponseWriter, r *http.Request, s *Session) {
 		if visit, err := d.db.Visit(r.Context(), id); err == nil {
 			fr := rowOf(visit)
 			v.From = &fr
+			if strings.TrimSpace(in.Site) == "" {
+				in.Site = visit.Site // as Invite does: the host is checked against that site's list
+			}
 		}
 	}
 	now := d.o.Now()
