@@ -426,25 +426,31 @@ func TestLiveLatency(t *testing.T) {
 	t.Logf("on-site list updated after the kiosk's result: %d visits, median %v, p95 %v, max %v", len(lat), lat[len(lat)/2], p95, lat[len(lat)-1])
 }
 
-// TestInvitationInBrowser: an admin invites a visitor on the dashboard,
-// choosing the host from the site's list; that visitor scanning at the
+// TestInvitationInBrowser: an admin uploads the site's host list as a
+// CSV file, then invites a visitor, choosing the host from that list; that visitor scanning at the
 // kiosk is checked in at once with the invitation's host and purpose, and
 // the invitations page shows the invitation used by that visit. The
 // kiosks page shows the version the kiosk sent.
 func TestInvitationInBrowser(t *testing.T) {
 	f := startFleet(t)
 	bg := context.Background()
-	for _, h := range []string{"Ms Lee", "Mr Tan"} {
-		if _, err := f.h.Store.SaveHost(bg, pgstore.Host{Site: "HQ", Name: h}, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
 	p, ok := sandbox.PersonaByLabel("Adult citizen", time.Now())
 	if !ok || p.Name == "" {
 		t.Fatal("no adult citizen persona with a name")
 	}
 	ctx := browser(t)
 	signIn(t, ctx, f.base, "ada")
+	// The site's host list, uploaded as a CSV file from the browser.
+	file := filepath.Join(t.TempDir(), "hosts.csv")
+	if err := os.WriteFile(file, []byte("site,name,email\nHQ,Ms Lee,lee@example.sg\nHQ,Mr Tan,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "upload hosts", chromedp.Navigate(f.base+"/dashboard/hosts"), chromedp.WaitVisible(chromedp.ID("import-form")),
+		chromedp.SetUploadFiles(chromedp.ID("import-file"), []string{file}), chromedp.Click(chromedp.ID("import-button")),
+		chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	if got := text(t, ctx, "#hosts tbody"); !strings.Contains(got, "lee@example.sg") || !strings.Contains(got, "Mr Tan") {
+		t.Fatalf("hosts after the upload: %q", got)
+	}
 	run(t, ctx, "invite", chromedp.Navigate(f.base+"/dashboard/invitations?site=HQ"), chromedp.WaitVisible(chromedp.ID("invite-form")),
 		chromedp.SendKeys(chromedp.ID("invite-name"), strings.ToLower(p.Name)), chromedp.SetValue(chromedp.ID("invite-host"), "Mr Tan"),
 		chromedp.SendKeys(chromedp.ID("invite-purpose"), "Interview"), chromedp.Click(chromedp.ID("invite-button")),
