@@ -57,7 +57,7 @@ func NewRemoteKiosk(cfg *config.Config, opts Options, wait time.Duration) (_ *Re
 	if r.release, err = storage.Lock(c.DataDir); err != nil {
 		return nil, err
 	}
-	if r.Client, err = remote.New(remote.Options{URL: cfg.Hub.URL, Token: cfg.Hub.Token, DataDir: c.DataDir, Log: r.log,
+	if r.Client, err = remote.New(remote.Options{URL: cfg.Hub.URL, Token: cfg.Hub.Token, DataDir: c.DataDir, Log: r.log, Version: opts.Version,
 		Fallback: remoteFallback(cfg)}); err != nil {
 		return nil, err
 	}

@@ -1,10 +1,12 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	"ndikiosk/kiosk"
 	"ndikiosk/ndi"
+	"ndikiosk/pgstore"
 )
 
 // seedToday saves n checked-in visits today through Save, as the hub
@@ -82,6 +85,43 @@ func BenchmarkVisitsPage10k(b *testing.B) {
 				n, _ := io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK || n < 1000 {
+					b.Fatalf("HTTP %d, %d bytes", resp.StatusCode, n)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkHosts5000 imports a CSV of pgstore.MaxHostsCSV hosts through
+// the dashboard's upload (multipart, parsed, checked, one transaction of
+// upserts) and renders the hosts page and its CSV download with that many.
+func BenchmarkHosts5000(b *testing.B) {
+	r := newRig(b)
+	r.operator("ada", Admin)
+	c := r.client()
+	c.mustSignIn("ada")
+	var csv bytes.Buffer
+	csv.WriteString("site,name,email\n")
+	for i := 0; i < pgstore.MaxHostsCSV; i++ {
+		fmt.Fprintf(&csv, "%s,Host number %d,host%d@example.sg\n", []string{"HQ", "Annex", "Depot"}[i%3], i, i)
+	}
+	b.Run("import", func(b *testing.B) {
+		for b.Loop() {
+			if resp, body := c.upload("/dashboard/hosts/import", url.Values{"csrf": {c.csrf}}, csv.Bytes()); resp.StatusCode != http.StatusSeeOther {
+				b.Fatalf("HTTP %d\n%s", resp.StatusCode, body)
+			}
+		}
+	})
+	for _, page := range []string{"/dashboard/hosts", "/dashboard/hosts?site=HQ", "/dashboard/hosts.csv"} {
+		b.Run(page, func(b *testing.B) {
+			for b.Loop() {
+				resp, err := c.http.Get(r.srv.URL + page)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, _ := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || n < 100_000 {
 					b.Fatalf("HTTP %d, %d bytes", resp.StatusCode, n)
 				}
 			}

@@ -2,7 +2,8 @@
 // under /dashboard/: today's visits across kiosks, who is on site now
 // (live, by server-sent events fed from PostgreSQL's LISTEN), the kiosks,
 // the fleet's deny list, export, kiosk alerts ("No Singpass?"), walk-ins,
-// and roll call. Pages are rendered on the server with html/template; one
+// roll call, each site's host list (CSV in and out), invitations, and the
+// host notifications' dead letters. Pages are rendered on the server with html/template; one
 // small script (static/dash.js, no inline script) only re-fetches a live
 // fragment when the hub announces a change, so every page also works with
 // JavaScript off (a reload shows the same).
@@ -11,14 +12,17 @@
 // PostgreSQL as SHA-256 hashes of their tokens, so that every replica
 // shares them. Every POST carries the session's CSRF token and must come
 // from the dashboard's own origin. Viewers see; admins also change the
-// deny list, export, and register or delete.
+// deny list, the host list and invitations, export, replay dead
+// notifications, and register or delete.
 //
 // Adding a page: write templates/NAME.html (a "content" block; the page's
 // data is .Data), a handler func(w, r, *Session) that calls
 // d.render(w, r, s, http.StatusOK, "NAME", "Title", data), and one line in
 // routes(): d.page("GET /NAME", "Title", Viewer, d.handler). A title puts
 // it in the navigation; forms post to routes registered with Admin (or
-// Viewer) and carry {{.S.CSRF}} in a hidden field named csrf.
+// Viewer) and carry {{.S.CSRF}} in a hidden field named csrf. A form that
+// uploads a file posts to a route registered with d.upload (multipart,
+// up to MaxUpload bytes); any other route reads no multipart body.
 package dashboard
 
 import (
@@ -30,9 +34,11 @@ import (
 	"embed"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -159,8 +165,17 @@ func (d *Dashboard) page(pattern, title string, need Role, h handler) {
 	if title != "" {
 		d.nav = append(d.nav, navItem{Path: Prefix + path, Title: title, Role: need})
 	}
-	d.mux.HandleFunc(method+" "+Prefix+path, d.guard(method, need, h))
+	d.mux.HandleFunc(method+" "+Prefix+path, d.guard(method, need, maxForm, h))
 }
+
+// upload registers a POST route that takes a file (multipart, at most
+// MaxUpload bytes in all); it is never in the navigation.
+func (d *Dashboard) upload(path string, need Role, h handler) {
+	d.mux.HandleFunc("POST "+Prefix+path, d.guard(http.MethodPost, need, MaxUpload, h))
+}
+
+// maxForm is the largest form body a page takes, in bytes.
+const maxForm = 64 << 10
 
 // routes are the dashboard's pages.
 func (d *Dashboard) routes() {
@@ -177,10 +192,9 @@ func (d *Dashboard) routes() {
 	d.page("GET /rollcall", "Roll call", Viewer, d.rollCalls)
 	d.page("GET /deny", "Deny list", Viewer, d.denyList)
 	d.page("GET /walkin", "Walk-in", Viewer, d.walkInPage)
-	// Pages the lead adds next (hosts, invitations, notification dead
-	// letters) follow the same pattern, e.g.:
-	//   d.page("GET /hosts", "Hosts", Viewer, d.hosts)
-	//   d.page("POST /hosts", "", Admin, d.saveHost)
+	d.page("GET /hosts", "Hosts", Viewer, d.hosts)
+	d.page("GET /invitations", "Invitations", Viewer, d.invitations)
+	d.page("GET /notifications", "Notifications", Viewer, d.notifications)
 
 	d.page("GET /fragment/onsite", "", Viewer, d.onSiteFragment)
 	d.page("GET /fragment/rollcall/{id}", "", Viewer, d.rollCallFragment)
@@ -196,6 +210,14 @@ func (d *Dashboard) routes() {
 	d.page("POST /allow", "", Admin, d.allow)
 	d.page("POST /checkout", "", Admin, d.checkOut)
 	d.page("GET /export", "", Admin, d.export)
+	d.page("POST /hosts", "", Admin, d.saveHost)
+	d.page("POST /hosts/remove", "", Admin, d.removeHost)
+	d.upload("/hosts/import", Admin, d.importHosts)
+	d.page("GET /hosts.csv", "", Admin, d.hostsCSV)
+	d.page("POST /invitations", "", Admin, d.invite)
+	d.page("POST /invitations/{id}/cancel", "", Admin, d.cancelInvitation)
+	d.page("POST /notifications/{id}/replay", "", Admin, d.replay)
+	d.page("POST /notifications/replay", "", Admin, d.replayAll)
 	d.page("POST /signout", "", Viewer, d.signOut)
 
 	// Every template but the layout is a page of that name.
@@ -224,7 +246,7 @@ const automatic = "X-Dashboard-Refresh"
 
 // guard checks the session, the role and, on a POST, the request's
 // origin and CSRF token before h runs.
-func (d *Dashboard) guard(method string, need Role, h handler) http.HandlerFunc {
+func (d *Dashboard) guard(method string, need Role, limit int64, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		headers(w)
 		if method == http.MethodPost && !d.sameOrigin(r) {
@@ -246,12 +268,8 @@ func (d *Dashboard) guard(method string, need Role, h handler) http.HandlerFunc 
 			d.fail(w, r, nil, http.StatusServiceUnavailable, "The hub's database cannot be reached; try again.")
 			return
 		}
-		if method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-			if err := r.ParseForm(); err != nil || !validCSRF(s.CSRF(), r.PostForm.Get("csrf")) {
-				d.fail(w, r, s, http.StatusForbidden, "This form has expired or did not come from the dashboard: reload the page and try again.")
-				return
-			}
+		if method == http.MethodPost && !d.parseForm(w, r, s, limit) {
+			return
 		}
 		if !s.Role.can(need) {
 			d.fail(w, r, s, http.StatusForbidden, "Only an admin may do this.")
@@ -259,6 +277,29 @@ func (d *Dashboard) guard(method string, need Role, h handler) http.HandlerFunc 
 		}
 		h(w, r, s)
 	}
+}
+
+// parseForm reads a POST's form (multipart only where the route takes
+// a file, up to limit bytes) and checks its CSRF token; it answers and
+// returns false when either fails.
+func (d *Dashboard) parseForm(w http.ResponseWriter, r *http.Request, s *Session, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	var err error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" && limit > maxForm {
+		err = r.ParseMultipartForm(limit)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		d.fail(w, r, s, http.StatusRequestEntityTooLarge, fmt.Sprintf("The form or file is too large: at most %d KB. Nothing was changed.", limit>>10))
+		return false
+	case err != nil || !validCSRF(s.CSRF(), r.PostForm.Get("csrf")):
+		d.fail(w, r, s, http.StatusForbidden, "This form has expired or did not come from the dashboard: reload the page and try again.")
+		return false
+	}
+	return true
 }
 
 func validCSRF(want, got string) bool {
@@ -374,12 +415,19 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, s *Session, s
 // notices are what a page says after a change (?done=KEY): fixed words, so
 // that a link cannot make the dashboard say something of its own.
 var notices = map[string]string{
-	"denied":      "Added to the deny list.",
-	"allowed":     "Removed from the deny list.",
-	"checked-out": "Checked out.",
-	"handled":     "Alert handled.",
-	"walk-in":     "Walk-in registered (not verified with Singpass).",
-	"ended":       "Roll call ended.",
+	"denied":         "Added to the deny list.",
+	"allowed":        "Removed from the deny list.",
+	"checked-out":    "Checked out.",
+	"handled":        "Alert handled.",
+	"walk-in":        "Walk-in registered (not verified with Singpass).",
+	"ended":          "Roll call ended.",
+	"host-saved":     "Host saved.",
+	"host-removed":   "Host removed.",
+	"hosts-imported": "Hosts imported: every row of the file was taken.",
+	"invited":        "Invitation made: the visitor is checked in as soon as they scan at a kiosk of the site that day.",
+	"cancelled":      "Invitation cancelled.",
+	"replayed":       "The notification will be sent again.",
+	"replayed-all":   "Every dead notification will be sent again.",
 }
 
 // fragment writes one named template of page name without the layout.

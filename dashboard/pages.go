@@ -221,15 +221,29 @@ type kioskRow struct {
 	Since, LastSeen           time.Time
 }
 
+// MaxVersion is the longest kiosk version the kiosks page shows.
+const MaxVersion = 40
+
+// versionOf is what the kiosks page says a connected kiosk runs: the
+// version its client sent (User-Agent ndikiosk/VERSION, cleaned and cut
+// short: it is the kiosk's word) and the hub's, which runs its engine. A
+// client that sends none (an older kiosk) shows the hub's alone.
+func versionOf(agent, hubVersion string) string {
+	v, ok := strings.CutPrefix(agent, "ndikiosk/")
+	if v = strings.TrimSpace(kiosk.CleanText(v)); !ok || v == "" {
+		return "hub " + hubVersion
+	}
+	if r := []rune(v); len(r) > MaxVersion {
+		v = string(r[:MaxVersion]) + "…"
+	}
+	return "kiosk " + v + " · hub " + hubVersion
+}
+
 func (d *Dashboard) kiosks(w http.ResponseWriter, r *http.Request, s *Session) {
 	here := map[string]kioskRow{}
 	if d.o.Hub != nil {
 		for _, k := range d.o.Hub.Kiosks() {
-			ver := k.Agent
-			if ver == "" || strings.HasPrefix(ver, "Go-http-client") {
-				ver = "hub " + k.Version
-			}
-			here[k.ID] = kioskRow{ID: k.ID, Connected: true, Since: k.Since, Phase: k.Phase.String(), Version: ver}
+			here[k.ID] = kioskRow{ID: k.ID, Connected: true, Since: k.Since, Phase: k.Phase.String(), Version: versionOf(k.Agent, k.Version)}
 		}
 	}
 	var list []kioskRow

@@ -39,6 +39,7 @@ type Options struct {
 	URL        string       // the hub, https://hub.example.sg
 	Token      string       // the enrolment token, for the first connection
 	DataDir    string       // where the credential and the last settings are kept
+	Version    string       // this kiosk's version, sent to the hub as User-Agent ndikiosk/VERSION; "" sends "ndikiosk/unknown"
 	Camera     kiosk.Camera // this kiosk's camera (Face); may be nil
 	HTTPClient *http.Client // nil: a client with a 15 s timeout
 	Now        func() time.Time
@@ -88,6 +89,16 @@ func New(o Options) (*Client, error) {
 	}
 	c.screen = kiosk.Screen{Phase: kiosk.PhaseStarting}
 	return c, nil
+}
+
+// userAgent is what the kiosk tells the hub it runs: the dashboard's
+// kiosks page shows it.
+func (c *Client) userAgent() string {
+	v := c.o.Version
+	if v == "" {
+		v = "unknown"
+	}
+	return "ndikiosk/" + v
 }
 
 // Settings are the hub's settings for this kiosk: the last ones it sent,
@@ -236,6 +247,7 @@ func (c *Client) session(ctx context.Context) (bool, error) {
 	}
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+cred)
+	h.Set("User-Agent", c.userAgent())
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, resp, err := websocket.Dial(dctx, strings.TrimRight(c.o.URL, "/")+hub.ConnectPath,
 		&websocket.DialOptions{HTTPClient: c.o.HTTPClient, HTTPHeader: h})
@@ -474,6 +486,7 @@ func (c *Client) credential(ctx context.Context) (string, error) {
 		return "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", c.userAgent())
 	resp, err := c.o.HTTPClient.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("enrol with %s: %w", c.o.URL, err)

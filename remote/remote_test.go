@@ -387,3 +387,25 @@ func TestFaceThroughTheHub(t *testing.T) {
 		t.Fatalf("visits %+v %v", visits, err)
 	}
 }
+
+// TestUserAgentCarriesTheVersion: the kiosk tells the hub its version on
+// connect (User-Agent ndikiosk/VERSION), and the hub keeps it for the
+// dashboard's kiosks page; a client given none says "unknown".
+func TestUserAgentCarriesTheVersion(t *testing.T) {
+	h, _ := runHub(t, hubConfig(t))
+	base := "http://" + h.Addr()
+	for id, c := range map[string]struct{ version, want string }{"lobby-1": {"1.7.3-test", "ndikiosk/1.7.3-test"}, "lobby-2": {"", "ndikiosk/unknown"}} {
+		want := c.want
+		_, s, _ := kioskClient(t, remote.Options{URL: base, Token: enrol(t, h, id), DataDir: t.TempDir(), Version: c.version})
+		s.await(t, "code", 30*time.Second, isQR, nil)
+		var got string
+		for _, k := range h.Hub.Kiosks() {
+			if k.ID == id {
+				got = k.Agent
+			}
+		}
+		if got != want {
+			t.Errorf("%s: the hub saw User-Agent %q, want %q", id, got, want)
+		}
+	}
+}

@@ -129,6 +129,11 @@ func writeCSV(w *bufio.Writer, fields []string) error {
 	return w.WriteByte('\n')
 }
 
+// WriteCSVRecord writes one record exactly as the export does (every
+// field quoted, control and bidi characters removed, formulas
+// neutralised), for other lists staff download, such as the hub's hosts.
+func WriteCSVRecord(w *bufio.Writer, fields []string) error { return writeCSV(w, fields) }
+
 // csvSafe removes control characters (C0, DEL, C1: tab, CR, LF and NUL
 // included) and bidirectional controls (U+202E and the rest, which make a
 // cell read differently from what it holds), then stops a spreadsheet from
