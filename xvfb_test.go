@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"image/png"
@@ -122,16 +123,27 @@ func checkResult(t *testing.T, display, shots, provider, bin, data, state string
 	}
 
 	// The visit is in the log, as the operator's export shows it: eligible,
-	// and marked as the sandbox's (the last column).
-	out, err := exec.Command(bin, "export", "--data-dir", data).CombinedOutput()
-	var row string
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.Contains(line, `"`+state+`"`) {
-			row = line
+	// and marked as the sandbox's (its sandbox column).
+	out, err := exec.Command(bin, "export", "--data-dir", data).Output()
+	if err != nil {
+		t.Fatalf("step export: %v\n%s", err, out)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("step export: not a CSV with visits: %v\n%s", err, out)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	found := false
+	for _, r := range rows[1:] {
+		if r[col["txn_ref"]] == state && r[col["outcome"]] == "eligible" && r[col["sandbox"]] == "true" {
+			found = true
 		}
 	}
-	if err != nil || !strings.Contains(row, `,"eligible",`) || !strings.HasSuffix(row, `,"true"`) {
-		t.Fatalf("step export: it does not show visit %s as an eligible sandbox visit: %v\n%s", state, err, out)
+	if !found {
+		t.Fatalf("step export: it does not show visit %s as an eligible sandbox visit:\n%s", state, out)
 	}
 }
 
