@@ -7,27 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"ndikiosk/app"
 	"ndikiosk/config"
-	"ndikiosk/internal/pgtest"
 )
 
 // TestDoctorHubConfig: `doctor --config hub.toml` recognises a hub's config
 // and runs the hub's checks on its real PostgreSQL and its running server.
 func TestDoctorHubConfig(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	pg, err := pgtest.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pg.Stop)
-	database, err := pg.NewDatabase(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	database := hubPG.Database(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hub.toml")
 	write := func(listen string) {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"ndikiosk/config"
-	"ndikiosk/internal/pgtest"
 	"ndikiosk/internal/seal"
 	"ndikiosk/pgstore"
 )
@@ -20,17 +19,8 @@ import (
 // a hub's log without the visitor's name; `hub notify replay` queues one,
 // or all, again; hostile arguments get a clear refusal.
 func TestHubNotifyDeadAndReplay(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	pg, err := pgtest.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pg.Stop)
-	database, err := pg.NewDatabase(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
+	database := hubPG.Database(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hub.toml")
 	os.WriteFile(path, []byte(fmt.Sprintf("sandbox = true\n[kiosk]\ndata_dir = %q\n[hub]\ndatabase = %q\n", filepath.Join(dir, "data"), database)), 0o600)

@@ -7,11 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"ndikiosk/config"
 	"ndikiosk/dashboard"
-	"ndikiosk/internal/pgtest"
 	"ndikiosk/internal/seal"
 	"ndikiosk/pgstore"
 )
@@ -21,17 +19,8 @@ import (
 // roles and passwords are refused with the reason, and only an argon2id
 // hash is stored.
 func TestHubOperatorCommands(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	pg, err := pgtest.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pg.Stop)
-	database, err := pg.NewDatabase(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
+	database := hubPG.Database(t)
 	dir := t.TempDir()
 	key := seal.NewKey()
 	if err := os.WriteFile(filepath.Join(dir, config.HubKeyFile), key, 0o600); err != nil {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,36 +22,15 @@ import (
 )
 
 // The hub's tests share one real PostgreSQL, started by the first of them.
-var (
-	pgOnce   sync.Once
-	pgServer *pgtest.Server
-	pgErr    error
-)
+var pg pgtest.Lazy
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pgServer != nil {
-		pgServer.Stop()
-	}
+	pg.Stop()
 	os.Exit(code)
 }
 
-func newDatabase(t testing.TB) string {
-	t.Helper()
-	pgOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		pgServer, pgErr = pgtest.Start(ctx)
-	})
-	if pgErr != nil {
-		t.Fatal(pgErr)
-	}
-	url, err := pgServer.NewDatabase(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return url
-}
+func newDatabase(t testing.TB) string { t.Helper(); return pg.Database(t) }
 
 // startHub runs a hub on cfg until the test ends.
 func startHub(t testing.TB, cfg *config.Config) *Hub {

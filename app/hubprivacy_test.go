@@ -113,14 +113,14 @@ func TestHubPrivacyEveryPersona(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.add("the hub's log key", hex.EncodeToString(key))
-			dump, err := exec.Command(pgServer.Bin("pg_dump"), "--dbname="+database, "--no-owner").CombinedOutput()
+			dump, err := exec.Command(pg.Server(t).Bin("pg_dump"), "--dbname="+database, "--no-owner").CombinedOutput()
 			if err != nil {
 				t.Fatalf("pg_dump: %v\n%s", err, dump)
 			}
 			if !strings.Contains(string(dump), "COPY public.visits") || !strings.Contains(string(dump), "COPY public.deny_list") {
 				t.Fatal("the dump lacks the visit log's tables")
 			}
-			serverLog, _ := os.ReadFile(filepath.Join(pgServer.Dir, "server.log"))
+			serverLog, _ := os.ReadFile(filepath.Join(pg.Server(t).Dir, "server.log"))
 			var leaks []string
 			for where, text := range map[string]string{"pg_dump": string(dump), "hub log": hubLog.String(),
 				"kiosk logs": kioskLog.String(), "PostgreSQL's log": string(serverLog)} {

@@ -17,7 +17,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 )
 
@@ -167,4 +169,45 @@ func Main(m interface{ Run() int }, server **Server) int {
 	*server = s
 	defer s.Stop()
 	return m.Run()
+}
+
+// Lazy is one server for a package whose tests need PostgreSQL only
+// sometimes: the first test that asks starts it, later ones share it, and
+// the package's TestMain calls Stop after the run.
+type Lazy struct {
+	once   sync.Once
+	server *Server
+	err    error
+}
+
+// Server is the shared server, started on first use; a failure to start
+// fails the asking test.
+func (l *Lazy) Server(t testing.TB) *Server {
+	t.Helper()
+	l.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		l.server, l.err = Start(ctx)
+	})
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	return l.server
+}
+
+// Database is the URL of a new, empty database on the shared server.
+func (l *Lazy) Database(t testing.TB) string {
+	t.Helper()
+	url, err := l.Server(t).NewDatabase(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
+// Stop stops the server if a test started it.
+func (l *Lazy) Stop() {
+	if l.server != nil {
+		l.server.Stop()
+	}
 }
