@@ -425,7 +425,6 @@ func TestSandboxSignRootKept(t *testing.T) {
 	}
 }
 
-
 // BenchmarkSignRequestToQR is the time from the visitor's confirmation
 // to the sign screen (its QR) with a 200 kB agreement, against the
 // sandbox over loopback.
