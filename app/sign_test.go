@@ -18,6 +18,7 @@ import (
 
 	"ndikiosk/app"
 	"ndikiosk/config"
+	"ndikiosk/internal/pdfsigtest"
 	"ndikiosk/internal/testclock"
 	. "ndikiosk/kiosk"
 	"ndikiosk/ndi/fapi"
@@ -209,6 +210,12 @@ func TestSignedAgreementChecksIn(t *testing.T) {
 	}
 	if v.Signer == nil || v.Signer.Subject.CommonName == "" {
 		t.Fatalf("signer %v", v.Signer.Subject)
+	}
+	// poppler, trusting the sandbox's root alone, agrees.
+	path := filepath.Join(t.TempDir(), "signed.pdf")
+	os.WriteFile(path, docs[0], 0o600)
+	if ok, report := pdfsigtest.New(t, r.sb.SignRoot()).Valid(path); !ok {
+		t.Fatalf("pdfsig:\n%s", report)
 	}
 	if strings.Contains(r.log.String(), s.SignURL) || strings.Contains(r.log.String(), requestID(s)[7:]) {
 		t.Fatalf("the log names the request:\n%s", r.log.String())
