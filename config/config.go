@@ -421,6 +421,7 @@ func DefaultDataDir() string {
 type Overrides struct {
 	DataDir, Listen, Mode, Provider string
 	MinAge                          int
+	SignDemo                        bool // --sign-demo: sandbox mode's sample agreement, when [sign] names none
 }
 
 // Override applies the non-empty overrides; Validate checks the result.
@@ -436,6 +437,10 @@ func (c *Config) Override(o Overrides) {
 	set(&c.Kiosk.Provider, o.Provider)
 	if o.MinAge != 0 {
 		c.Kiosk.MinAge = o.MinAge
+	}
+	if o.SignDemo {
+		c.SignDemo = true
+		c.signDefaults()
 	}
 }
 

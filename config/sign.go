@@ -95,6 +95,9 @@ func (c *Config) checkSign(p *problems) {
 		return
 	}
 	s := c.Sign
+	if c.SignDemo && !c.Sandbox {
+		p.add("--sign-demo is for sandbox mode: a real kiosk names its agreement in [sign] document")
+	}
 	if c.Kiosk.Mode != kiosk.ModeVisitor {
 		p.add("[sign] is for visitor mode (kiosk.mode = \"visitor\"): visitors sign the agreement after confirming their visit")
 		return

@@ -88,3 +88,24 @@ func TestSignConfigDefaults(t *testing.T) {
 		t.Fatal("signing is on without a document")
 	}
 }
+
+// --sign-demo turns signing on with the sample agreement, in sandbox mode
+// only, and in visitor mode only.
+func TestSignDemo(t *testing.T) {
+	c := SandboxDefaults()
+	c.Override(Overrides{Mode: "visitor", SignDemo: true})
+	if err := c.Validate(); err != nil || !c.SignEnabled() || c.Sign.DocName == "" {
+		t.Fatalf("sign demo: %v %+v", err, c.Sign)
+	}
+	c = SandboxDefaults()
+	c.Override(Overrides{SignDemo: true})
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "[sign] is for visitor mode") {
+		t.Fatalf("age mode: %v", err)
+	}
+	c = SandboxDefaults()
+	c.Sandbox = false
+	c.Override(Overrides{Mode: "visitor", SignDemo: true})
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--sign-demo is for sandbox mode") {
+		t.Fatalf("outside sandbox mode: %v", err)
+	}
+}
