@@ -20,8 +20,8 @@ import (
 type signScreen struct {
 	k       *Kiosk
 	title   *canvas.Text // the agreement's title, as the venue named it
-	caption *wrapText
-	detail  *wrapText
+	caption *canvas.Text
+	detail  *widget.Label
 	left    *canvas.Text // "N s left"
 	cancel  *widget.Button
 	image   *canvas.Image
@@ -35,8 +35,11 @@ type signScreen struct {
 func newSignScreen(k *Kiosk) *signScreen {
 	s := &signScreen{k: k}
 	s.title = bigText("", 40)
-	s.caption = newWrapText("", sizeDetail+4, true, colorRed, k.scale)
-	s.detail = newWrapText("", sizeNotice, false, colorInk, k.scale)
+	s.caption = bigText("", 32)
+	s.caption.Color = colorRed
+	s.detail = widget.NewLabel("")
+	s.detail.Alignment = fyne.TextAlignCenter
+	s.detail.Wrapping = fyne.TextWrapWord
 	s.left = bigText("", 26)
 	s.left.TextStyle = fyne.TextStyle{}
 	s.cancel = widget.NewButtonWithIcon("", theme.CancelIcon(), k.engine.Cancel)
@@ -44,8 +47,8 @@ func newSignScreen(k *Kiosk) *signScreen {
 	s.image.FillMode = canvas.ImageFillStretch
 	s.image.ScaleMode = canvas.ImageScalePixels
 	s.code = container.New(signCodeLayout{s}, canvas.NewRectangle(colorPaper), s.image)
-	top := newColumn(6, k.fit(s.title), s.caption)
-	bottom := newColumn(6, s.detail, k.fit(s.left), container.New(tallLayout{h: 64}, s.cancel))
+	top := container.NewVBox(k.fit(s.title), k.fit(s.caption))
+	bottom := container.NewVBox(s.detail, k.fit(s.left), container.New(tallLayout{h: 64}, s.cancel))
 	s.root = container.NewStack(canvas.NewRectangle(colorPaper),
 		container.NewBorder(container.NewPadded(top), container.NewPadded(bottom), nil, nil, s.code))
 	return s
@@ -53,7 +56,8 @@ func newSignScreen(k *Kiosk) *signScreen {
 
 func (s *signScreen) translate() {
 	t := s.k.tr.T
-	s.caption.SetText(t("sign.caption"))
+	s.caption.Text = t("sign.caption")
+	s.caption.Refresh()
 	s.detail.SetText(t("sign.detail"))
 	s.cancel.SetText(t("button.cancel"))
 }
