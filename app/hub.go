@@ -42,6 +42,7 @@ type Hub struct {
 	ln     net.Listener
 	server *http.Server
 	face   *kiosk.FaceConfig
+	sign   *Signing // [sign]: every kiosk's visitors sign the agreement; nil without
 	// exchanges is the provider the kiosks' engines share, with at most
 	// hubExchanges exchanges at once.
 	exchanges kiosk.Provider
@@ -94,6 +95,9 @@ func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
 	if h.face, err = FaceStep(cfg, h.clock, h.Identity.Sandbox, h.Identity.HTTPClient); err != nil {
 		return nil, err
 	}
+	if h.sign, err = SignStep(cfg, h.clock, h.Identity.Sandbox, h.Identity.HTTPClient); err != nil {
+		return nil, err
+	}
 	if h.Notifier, err = newNotifier(cfg, h.Store, h.ln.Addr().String(), h.log); err != nil {
 		return nil, err
 	}
@@ -109,7 +113,11 @@ func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", h.Hub.Handler())
 	mux.Handle(dashboard.Prefix+"/", h.Dashboard.Handler())
-	h.server = kiosk.NewServer(mux)
+	var uploads []string
+	if h.Identity.Sandbox != nil {
+		uploads = append(uploads, SandboxSignUpload)
+	}
+	h.server = kiosk.NewServer(mux, uploads...)
 	h.server.WriteTimeout = 0 // the kiosks' channels stay open; each write has its own deadline
 	h.ln = kiosk.LimitConns(h.ln, h.server, hubMaxConns)
 	return h, nil
@@ -186,7 +194,7 @@ const hubMaxConns = 4096
 func (h *Hub) hubConfig(version string) hub.Config {
 	cfg, id := h.Config, h.Identity
 	c := cfg.Kiosk
-	hc := hub.Config{CallbackPath: id.CallbackPath, JWKSPath: id.JWKSPath, JWKS: id.JWKS, Version: version,
+	hc := hub.Config{CallbackPath: id.CallbackPath, JWKSPath: id.JWKSPath, JWKS: id.JWKS, Version: version, Routes: h.sign.Routes(),
 		Defaults: hub.Settings{Mode: c.Mode, MinAge: c.MinAge, Venue: c.Venue, Language: c.Language, PhoneCamera: id.PhoneCamera,
 			Sandbox: cfg.Sandbox, Face: h.face != nil, RetentionDays: c.RetentionDays, Contact: c.Contact, Alternative: c.Alternative,
 			Local: LocalWording(c.Local)}}
@@ -207,6 +215,9 @@ func (h *Hub) newEngine(ctx context.Context, id string, o hub.Overrides, cam kio
 		face = &f
 	}
 	ec := engineConfig(h.Config, h.Identity, face)
+	if h.sign != nil {
+		ec.Sign = h.sign.Step // one Sign client for the fleet: it is safe for concurrent use
+	}
 	ec.KioskID = id
 	ec.Site = h.Config.Kiosk.Venue // the site its visits are at: the kiosk's venue
 	if o.Venue != "" {
