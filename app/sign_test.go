@@ -228,16 +228,18 @@ func TestSignedAgreementChecksIn(t *testing.T) {
 func TestNotSignedOutcomes(t *testing.T) {
 	cases := []struct {
 		decision, fault, why, logged string
+		signer                       string // the persona who signs; "" the visitor
 	}{
-		{"decline", "", SignDeclined, ""},
-		{"sign", sandbox.SignFaultExpired, SignExpired, ""},
-		{"sign", sandbox.SignFaultTampered, SignUnverified, "kind=tampered"},
-		{"sign", sandbox.SignFaultWrongSigner, SignUnverified, "kind=untrusted-signer"},
-		{"sign", sandbox.SignFaultOtherDocument, SignUnverified, "kind=not-original"},
+		{"decline", "", SignDeclined, "", ""},
+		{"sign", "", SignUnverified, "kind=other-signer", "Adult permanent resident"},
+		{"sign", sandbox.SignFaultExpired, SignExpired, "", ""},
+		{"sign", sandbox.SignFaultTampered, SignUnverified, "kind=tampered", ""},
+		{"sign", sandbox.SignFaultWrongSigner, SignUnverified, "kind=untrusted-signer", ""},
+		{"sign", sandbox.SignFaultOtherDocument, SignUnverified, "kind=not-original", ""},
 	}
 	for _, record := range []bool{false, true} {
 		for _, c := range cases {
-			name := c.why + "-" + c.fault + map[bool]string{true: "-record", false: "-refuse"}[record]
+			name := c.why + "-" + c.fault + c.logged + map[bool]string{true: "-record", false: "-refuse"}[record]
 			t.Run(name, func(t *testing.T) {
 				r := newSignRig(t, 20_000, func(k *config.Config) {
 					if record {
@@ -245,7 +247,11 @@ func TestNotSignedOutcomes(t *testing.T) {
 					}
 				})
 				s := r.toSign(t)
-				r.sb.SignAs(context.Background(), requestID(s), personaID(t, "Adult citizen"), c.decision, c.fault)
+				signer := "Adult citizen"
+				if c.signer != "" {
+					signer = c.signer
+				}
+				r.sb.SignAs(context.Background(), requestID(s), personaID(t, signer), c.decision, c.fault)
 				res := r.result(t)
 				if len(r.documents(t)) != 0 {
 					t.Fatal("a document was kept")

@@ -3,6 +3,8 @@ package kiosk
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"ndikiosk/ndi"
@@ -122,7 +124,8 @@ func (e *Engine) poll(w *signWait) {
 	s := e.cfg.Sign
 	var signed []byte
 	var err error
-	e.offLock(func(ctx context.Context) { signed, err = fetchSigned(ctx, s, w.req) }, func(now time.Time) {
+	masked := e.pending.visit.MaskedID
+	e.offLock(func(ctx context.Context) { signed, err = fetchSigned(ctx, s, w.req, masked) }, func(now time.Time) {
 		w.polling = false
 		if e.ctx.Err() != nil || e.screen.Phase != PhaseSign || e.pending.sign != w {
 			return
@@ -158,12 +161,22 @@ func (e *Engine) poll(w *signWait) {
 	})
 }
 
+// ErrOtherSigner: Sign says the agreement was signed by someone whose
+// UIN/FIN does not end as the visitor's who scanned. It wraps
+// sign.ErrVerify: such a PDF is never kept.
+var ErrOtherSigner = fmt.Errorf("%w: signed by someone other than the visitor", sign.ErrVerify)
+
 // fetchSigned is the signed agreement of req, downloaded and verified
-// against the document sent, or why not. Without the engine's lock.
-func fetchSigned(ctx context.Context, s *SignConfig, req sign.Request) ([]byte, error) {
+// against the document sent, or why not; when Sign names the signer's
+// UIN/FIN's last four characters they must be those of maskedID, the
+// visitor's. Without the engine's lock.
+func fetchSigned(ctx context.Context, s *SignConfig, req sign.Request, maskedID string) ([]byte, error) {
 	res, err := s.Signer.Result(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	if res.Signer != nil && res.Signer.PartialUINFIN != "" && !sameTail(res.Signer.PartialUINFIN, maskedID) {
+		return nil, ErrOtherSigner
 	}
 	signed, err := s.Signer.Download(ctx, res.SignedDocURL)
 	if err != nil {
@@ -173,6 +186,13 @@ func fetchSigned(ctx context.Context, s *SignConfig, req sign.Request) ([]byte, 
 		return nil, err
 	}
 	return signed, nil
+}
+
+// sameTail reports whether partial (Sign's last four characters of the
+// signer's UIN/FIN) ends maskedID, the visitor's masked UIN/FIN.
+func sameTail(partial, maskedID string) bool {
+	partial, maskedID = strings.ToUpper(strings.TrimSpace(partial)), strings.ToUpper(maskedID)
+	return len(partial) == 4 && len(maskedID) >= 4 && strings.HasSuffix(maskedID, partial) && !strings.Contains(partial, "*")
 }
 
 // signedIn checks the visitor in with the verified signed PDF, stored
@@ -246,7 +266,7 @@ func signKind(err error) string {
 		err  error
 		kind string
 	}{
-		{sign.ErrTampered, "tampered"}, {sign.ErrUntrustedSigner, "untrusted-signer"}, {sign.ErrNotOriginal, "not-original"},
+		{ErrOtherSigner, "other-signer"}, {sign.ErrTampered, "tampered"}, {sign.ErrUntrustedSigner, "untrusted-signer"}, {sign.ErrNotOriginal, "not-original"},
 		{sign.ErrCoverage, "coverage"}, {sign.ErrNoSignature, "no-signature"}, {sign.ErrVerify, "verify"},
 		{sign.ErrAccessExpired, "access-expired"}, {sign.ErrBadInput, "bad-input"}, {sign.ErrBadResponse, "bad-response"},
 		{ndi.ErrUnavailable, "unreachable"}, {ndi.ErrUnauthorised, "unauthorised"}, {ndi.ErrServer, "server-error"},
