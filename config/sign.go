@@ -102,6 +102,24 @@ func (c *Config) checkSign(p *problems) {
 		p.add("[sign] is for visitor mode (kiosk.mode = \"visitor\"): visitors sign the agreement after confirming their visit")
 		return
 	}
+	c.checkAgreement(p)
+	between(p, "sign.timeout", s.Timeout.Duration, 30*time.Second, 30*time.Minute)
+	p.oneOf("sign.unsigned", s.Unsigned, UnsignedRefuse, UnsignedRecord)
+	if !strings.HasPrefix(s.JWKSPath, "/") || s.JWKSPath == c.CallbackPath() || strings.HasPrefix(s.JWKSPath, SandboxPrefix+"/") ||
+		(c.Kiosk.Provider == ProviderFAPI && s.JWKSPath == c.FAPI.JWKSPath) {
+		p.add("sign.jwks_path %q must start with / and differ from the callback path, fapi.jwks_path and the sandbox", s.JWKSPath)
+	}
+	if s.Environment != "" {
+		p.oneOf("sign.environment", s.Environment, "staging", "production")
+	}
+	if !c.Sandbox {
+		c.checkSignService(p)
+	}
+}
+
+// checkAgreement checks the agreement, its title and the signature's place.
+func (c *Config) checkAgreement(p *problems) {
+	s := c.Sign
 	between(p, "sign.page", s.Page, 1, 10000)
 	for _, v := range []struct {
 		key string
@@ -117,18 +135,11 @@ func (c *Config) checkSign(p *problems) {
 		}
 	}
 	checkDocName(p, s.DocName)
-	between(p, "sign.timeout", s.Timeout.Duration, 30*time.Second, 30*time.Minute)
-	p.oneOf("sign.unsigned", s.Unsigned, UnsignedRefuse, UnsignedRecord)
-	if !strings.HasPrefix(s.JWKSPath, "/") || s.JWKSPath == c.CallbackPath() || strings.HasPrefix(s.JWKSPath, SandboxPrefix+"/") ||
-		(c.Kiosk.Provider == ProviderFAPI && s.JWKSPath == c.FAPI.JWKSPath) {
-		p.add("sign.jwks_path %q must start with / and differ from the callback path, fapi.jwks_path and the sandbox", s.JWKSPath)
-	}
-	if s.Environment != "" {
-		p.oneOf("sign.environment", s.Environment, "staging", "production")
-	}
-	if c.Sandbox {
-		return
-	}
+}
+
+// checkSignService checks how the kiosk reaches Sign and what it trusts.
+func (c *Config) checkSignService(p *problems) {
+	s := c.Sign
 	p.required(" ([sign] document is set)", "sign.client_id", s.ClientID, "sign.base_url (or sign.environment)", s.BaseURL,
 		"sign.sign_jwks_url", s.SignJWKSURL, "sign.roots", s.Roots)
 	if s.BaseURL != "" {
@@ -137,12 +148,12 @@ func (c *Config) checkSign(p *problems) {
 	if s.SignJWKSURL != "" {
 		p.publicURL("sign.sign_jwks_url", s.SignJWKSURL)
 	}
-	for key, path := range map[string]string{"sign.roots": s.Roots, "sign.tsa_roots": s.TSARoots} {
-		if path == "" {
+	for _, r := range [][2]string{{"sign.roots", s.Roots}, {"sign.tsa_roots", s.TSARoots}} {
+		if r[1] == "" {
 			continue
 		}
-		if _, err := LoadRoots(c.abs(path)); err != nil {
-			p.add("%s: %v", key, err)
+		if _, err := LoadRoots(c.abs(r[1])); err != nil {
+			p.add("%s: %v", r[0], err)
 		}
 	}
 }
