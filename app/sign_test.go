@@ -465,3 +465,44 @@ func BenchmarkSignRequestToQR(b *testing.B) {
 		}
 	}
 }
+
+// heldRequest holds the kiosk's Request until released, and records the
+// id Sign gave it.
+type heldRequest struct {
+	Signer
+	release chan struct{}
+	ids     chan string
+}
+
+func (h heldRequest) Request(ctx context.Context, doc []byte, name string, at sign.Place) (sign.Request, error) {
+	<-h.release
+	req, err := h.Signer.Request(ctx, doc, name, at)
+	h.ids <- req.ID
+	return req, err
+}
+
+// A visitor who cancels while the agreement is on its way to Sign leaves
+// no open request behind: the one that comes back is withdrawn.
+func TestSignCancelledWhileRequesting(t *testing.T) {
+	held := heldRequest{release: make(chan struct{}), ids: make(chan string, 1)}
+	r := newSignRig(t, 20_000, nil, func(o *app.Options) {
+		o.WrapSigner = func(s Signer) Signer { held.Signer = s; return held }
+	})
+	r.visit(t, "Adult citizen", "allow", "")
+	if err := r.engine.Confirm("Ms Lee (Finance)", "Meeting"); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.engine.Screen(); s.Phase != PhaseChecking {
+		t.Fatalf("while requesting: %+v", s)
+	}
+	r.engine.Cancel()
+	close(held.release)
+	id := <-held.ids
+	cancelledAtSign(t, r, id)
+	if s := r.waitQR(t); s.Phase != PhaseQR {
+		t.Fatalf("after cancel: %+v", s)
+	}
+	if vs := visits(t, r.rig); len(vs) != 0 {
+		t.Fatalf("visits %+v", vs)
+	}
+}

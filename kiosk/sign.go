@@ -68,15 +68,27 @@ type signWait struct {
 }
 
 // startSign sends the agreement for signing, off the engine's lock, and
-// shows its QR code. The visit stays pending meanwhile. e.mu is held.
+// shows its QR code. The visit stays pending meanwhile; a request that
+// comes back after the visit was abandoned (Cancel, a pause) is withdrawn
+// at once. e.mu is held.
 func (e *Engine) startSign(rec Visit) {
 	e.pending = &pendingVisit{visit: rec}
 	e.set(Screen{Phase: PhaseChecking})
 	s := e.cfg.Sign
-	var req sign.Request
-	var err error
-	e.offLock(func(ctx context.Context) { req, err = s.Signer.Request(ctx, s.Document, s.DocName, s.Place) }, func(now time.Time) {
+	visit := e.visit
+	e.spawn(func() {
+		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
+		req, err := s.Signer.Request(ctx, s.Document, s.DocName, s.Place)
+		cancel()
+		e.mu.Lock()
+		defer e.unlock()
+		defer e.poke()
+		now := e.now()
 		switch {
+		case visit != e.visit || e.pending == nil:
+			if err == nil {
+				e.withdrawID(req.ID)
+			}
 		case e.ctx.Err() != nil:
 			// The kiosk is stopping: nothing is said of Sign or the visitor.
 		case err != nil:
@@ -247,6 +259,12 @@ func (e *Engine) withdraw() {
 	}
 	id := e.pending.sign.req.ID
 	e.pending.sign = nil
+	e.withdrawID(id)
+}
+
+// withdrawID cancels the sign request id at Sign, in the background.
+// e.mu is held.
+func (e *Engine) withdrawID(id string) {
 	signer := e.cfg.Sign.Signer
 	e.spawn(func() {
 		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.ExchangeTimeout)
