@@ -963,6 +963,9 @@ var ErrChoice = errors.New("choose a host and a purpose from the list")
 // Confirm submits the visitor's confirmed particulars with a host and a
 // purpose; the visit is stored and the visitor welcomed. It returns once
 // the visit log has answered, without holding the engine's lock meanwhile.
+// With the signing step (EngineConfig.Sign) it returns at once instead:
+// the agreement goes to Sign in the background and the visit is stored
+// when it is signed (see sign.go).
 func (e *Engine) Confirm(host, purpose string) error {
 	e.mu.Lock()
 	defer e.unlock()
