@@ -20,6 +20,7 @@ import (
 	"ndikiosk/internal/seal"
 	"ndikiosk/kiosk"
 	"ndikiosk/ndi"
+	"ndikiosk/ndi/sign"
 	"ndikiosk/notify"
 	"ndikiosk/pgstore"
 )
@@ -97,6 +98,9 @@ func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
 	}
 	if h.sign, err = SignStep(cfg, h.clock, h.Identity.Sandbox, h.Identity.HTTPClient); err != nil {
 		return nil, err
+	}
+	if h.sign != nil {
+		h.sign.Webhook = h.sign.Client.WebhookHandler(h.signed)
 	}
 	if h.Notifier, err = newNotifier(cfg, h.Store, h.ln.Addr().String(), h.log); err != nil {
 		return nil, err
@@ -203,6 +207,17 @@ func (h *Hub) hubConfig(version string) hub.Config {
 	}
 	hc.TrustedProxies, _ = kiosk.ParseTrustedProxies(c.TrustedProxies) // checked by Validate
 	return hc
+}
+
+// signed hands Sign's webhook to the engine on this replica waiting on its
+// request, which fetches the result at once; an engine on another replica
+// finds it at its next poll.
+func (h *Hub) signed(n sign.Notification) {
+	for _, id := range h.Hub.Connected() {
+		if e := h.Hub.Engine(id); e != nil && e.SignNotified(n.RequestID) {
+			return
+		}
+	}
 }
 
 // newEngine is the engine for a kiosk that connected: the hub's settings

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -39,8 +40,19 @@ func TestHubSignsAgreement(t *testing.T) {
 		t.Fatalf("sign screen on the kiosk: %+v", s)
 	}
 	id := s.SignURL[strings.LastIndex(s.SignURL, "/")+1:]
-	if _, err := h.Identity.Sandbox.SignAs(ctx, id, personaID(t, "Adult citizen"), "sign", ""); err != nil {
+	// Sign's webhook reaches the hub, which takes it (and hands it to the
+	// waiting engine); a forged one is refused.
+	out, err := h.Identity.Sandbox.SignAs(ctx, id, personaID(t, "Adult citizen"), "sign", "")
+	if err != nil || !out.Webhook || out.WebhookStatus != http.StatusOK {
+		t.Fatalf("signing: %+v %v", out, err)
+	}
+	resp, err := http.Post(base+SignWebhookPath, "application/json", strings.NewReader(`{"token":"e30.e30.AAAA"}`))
+	if err != nil {
 		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a forged webhook: HTTP %d", resp.StatusCode)
 	}
 	got := sc.await(t, "result", func(s kiosk.Screen) bool { return s.Phase == kiosk.PhaseResult })
 	if got.Outcome != kiosk.OutcomeCheckedIn || got.Reason != "" {

@@ -44,7 +44,13 @@ type Signing struct {
 	Client   *sign.Client
 	JWKSPath string
 	JWKS     []byte
+	// Webhook, when set (a hub), answers Sign's success webhook at
+	// SignWebhookPath.
+	Webhook http.Handler
 }
+
+// SignWebhookPath is where a hub takes Sign's success webhook.
+const SignWebhookPath = "/sign/webhook"
 
 // Routes are the signing step's routes on the kiosk's (or hub's) server:
 // the JWKS Sign fetches, and the page the phone returns to.
@@ -52,7 +58,7 @@ func (s *Signing) Routes() map[string]http.Handler {
 	if s == nil {
 		return nil
 	}
-	return map[string]http.Handler{
+	routes := map[string]http.Handler{
 		"GET " + s.JWKSPath: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Cache-Control", "public, max-age=300")
@@ -60,6 +66,10 @@ func (s *Signing) Routes() map[string]http.Handler {
 		}),
 		"GET " + SignReturnPath: http.HandlerFunc(signReturn),
 	}
+	if s.Webhook != nil {
+		routes["POST "+SignWebhookPath] = s.Webhook
+	}
+	return routes
 }
 
 var signDonePage = template.Must(template.New("done").Parse(`<!doctype html>
@@ -155,8 +165,14 @@ func sandboxSignClient(c *config.Config, now time.Time) (*sandbox.SignClient, er
 		return nil, fmt.Errorf("sandbox Sign root: %w", err)
 	}
 	base := c.BaseURL()
-	return &sandbox.SignClient{ID: SandboxSignClientID, JWKSURL: base + c.Sign.JWKSPath, RedirectURI: base + SignReturnPath,
-		CAKey: key, CACert: cert}, nil
+	sc := &sandbox.SignClient{ID: SandboxSignClientID, JWKSURL: base + c.Sign.JWKSPath, RedirectURI: base + SignReturnPath,
+		CAKey: key, CACert: cert}
+	if c.IsHub() {
+		// A hub has a public server: Sign's webhook wakes the waiting
+		// engine (a standalone kiosk polls).
+		sc.WebhookURL = base + SignWebhookPath
+	}
+	return sc, nil
 }
 
 // Files of the sandbox's Sign root in the sandbox folder.

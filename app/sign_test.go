@@ -506,3 +506,28 @@ func TestSignCancelledWhileRequesting(t *testing.T) {
 		t.Fatalf("visits %+v", vs)
 	}
 }
+
+// A notification that the request was signed (a hub's webhook) has the
+// engine fetch the result at once, without waiting for the next poll; one
+// for another request changes nothing.
+func TestSignNotifiedFetchesAtOnce(t *testing.T) {
+	r := newSignRig(t, 20_000, nil)
+	s := r.toSign(t)
+	if _, err := r.sb.SignAs(context.Background(), requestID(s), personaID(t, "Adult citizen"), "sign", ""); err != nil {
+		t.Fatal(err)
+	}
+	if r.engine.SignNotified("signv3-00000000-0000-4000-8000-000000000000") {
+		t.Fatal("the engine took a notification for another request")
+	}
+	if !r.engine.SignNotified(requestID(s)) {
+		t.Fatal("the engine did not take the notification for its request")
+	}
+	// The test clock has not moved: only the notification can have
+	// brought the poll forward.
+	if res := r.waitFor(t, PhaseResult); res.Outcome != OutcomeCheckedIn {
+		t.Fatalf("result %+v", res)
+	}
+	if r.engine.SignNotified(requestID(s)) {
+		t.Fatal("a notification after the visit ended was taken")
+	}
+}

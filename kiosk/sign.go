@@ -118,6 +118,23 @@ func (e *Engine) advanceSign(now time.Time) {
 	}
 }
 
+// SignNotified tells the engine that Sign reported request id signed (its
+// webhook, on a hub): the result is fetched now instead of at the next
+// poll. It reports whether this engine is waiting on that request; it
+// only takes the engine's lock briefly, so a webhook answers in time.
+func (e *Engine) SignNotified(id string) bool {
+	e.mu.Lock()
+	defer e.unlock()
+	if e.pending == nil || e.pending.sign == nil || e.pending.sign.req.ID != id || e.screen.Phase != PhaseSign {
+		return false
+	}
+	if now := e.now(); e.pending.sign.pollAt.After(now) {
+		e.pending.sign.pollAt = now
+	}
+	e.poke()
+	return true
+}
+
 // signDue is when the sign screen next needs the engine. e.mu is held.
 func (e *Engine) signDue(now time.Time) time.Time {
 	if e.pending == nil || e.pending.sign == nil {
