@@ -101,3 +101,16 @@ func TestDocumentBoundToItsVisit(t *testing.T) {
 		t.Fatal("a document moved to another visit was opened")
 	}
 }
+
+// A log from before documents (read as it is, not migrated) has none to
+// export, rather than an error.
+func TestDocumentsOfAnOlderLog(t *testing.T) {
+	d, _ := openTemp(t)
+	if _, err := d.sql.Exec(`DROP TABLE documents`); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := d.Documents(context.Background(), kiosk.VisitFilter{}, func(int64, []byte) error { n++; return nil }); err != nil || n != 0 {
+		t.Fatalf("%d documents, %v", n, err)
+	}
+}

@@ -289,6 +289,13 @@ const DocumentColumn = "document"
 // in f's period (From and To only), oldest first, decrypted. Visits are
 // read without their documents everywhere else: these are large.
 func (d *DB) Documents(ctx context.Context, f kiosk.VisitFilter, fn func(visitID int64, pdf []byte) error) error {
+	var tables int
+	if err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'documents'`).Scan(&tables); err != nil {
+		return explain(err)
+	}
+	if tables == 0 {
+		return nil // a log from before signing (read-only, not migrated) has none
+	}
 	q := `SELECT v.id, v.txn_ref, d.document FROM documents d JOIN visits v ON v.id = d.visit_id WHERE 1=1`
 	var args []any
 	if !f.From.IsZero() {
