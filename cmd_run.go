@@ -26,6 +26,7 @@ func runKiosk(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Mode, "mode", "", "age or visitor (overrides kiosk.mode)")
 	fs.StringVar(&o.Provider, "provider", "", "verify or fapi (overrides kiosk.provider)")
 	fs.IntVar(&o.MinAge, "min-age", 0, "minimum age in age mode (overrides kiosk.min_age)")
+	fs.BoolVar(&o.SignDemo, "sign-demo", false, "sandbox mode, visitor mode: visitors sign a sample agreement with the sandbox's Sign")
 	windowed := fs.Bool("windowed", false, "a normal window instead of full screen (development)")
 	cfg, err := parseConfig(fs, args, cfgPath, true)
 	if err != nil {

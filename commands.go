@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -118,6 +119,7 @@ func logFlags(fs *flag.FlagSet, readOnly bool) func(args []string, fn func(visit
 type visitLog interface {
 	Export(ctx context.Context, w io.Writer, f kiosk.VisitFilter, format string) error
 	DenyVisitor(ctx context.Context, id int64, deny bool, note string, at time.Time) (string, error)
+	Documents(ctx context.Context, f kiosk.VisitFilter, fn func(visitID int64, pdf []byte) error) error
 	Close() error
 }
 
@@ -128,13 +130,50 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	from := fs.String("from", "", "first day, YYYY-MM-DD (Singapore time)")
 	to := fs.String("to", "", "last day, YYYY-MM-DD, included")
 	format := fs.String("format", "csv", "csv or json")
+	documents := fs.String("documents", "", "instead of the visit list, write the period's signed agreements to this folder as visit-ID.pdf")
 	return withLog(args, func(db visitLog) error {
 		f, err := kiosk.Days(*from, *to)
 		if err != nil {
 			return err
 		}
+		if *documents != "" {
+			n, err := writeDocuments(context.Background(), db, *documents, f)
+			fmt.Fprintf(stdout, "%d signed documents written to %s\n", n, *documents)
+			return err
+		}
 		return db.Export(context.Background(), stdout, f, *format)
 	})
+}
+
+// writeDocuments writes the signed agreements of the visits in f to dir
+// (made 0700) as visit-ID.pdf, each 0600, and returns how many. Each file
+// is written beside its name and renamed over it: a link planted there is
+// replaced, never followed.
+func writeDocuments(ctx context.Context, db visitLog, dir string, f kiosk.VisitFilter) (int, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := db.Documents(ctx, f, func(id int64, pdf []byte) error {
+		tmp, err := os.CreateTemp(dir, ".visit-*.pdf")
+		if err != nil {
+			return err
+		}
+		_, err = tmp.Write(pdf)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), filepath.Join(dir, fmt.Sprintf("visit-%d.pdf", id)))
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
+			return err
+		}
+		n++
+		return nil
+	})
+	return n, err
 }
 
 // runDenyList adds (deny) or removes (allow) the person of a logged visit on

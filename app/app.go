@@ -40,6 +40,7 @@ type Options struct {
 	// (the end-to-end tests count exchanges and make the log fail).
 	WrapProvider func(kiosk.Provider) kiosk.Provider
 	WrapStore    func(kiosk.VisitStore) kiosk.VisitStore
+	WrapSigner   func(kiosk.Signer) kiosk.Signer // the signing step's Sign client (a test points it at a dead port)
 
 	// Process sets up the whole process for this kiosk: the report of a
 	// crash (an unrecovered panic in any goroutine) goes to crash.log in
@@ -64,6 +65,7 @@ type Kiosk struct {
 	ln      net.Listener
 	server  *http.Server
 	camera  kiosk.Camera
+	signing *Signing // nil without [sign]
 	release func()
 
 	ctx    context.Context
@@ -131,6 +133,12 @@ func (k *Kiosk) newEngine(opts Options) error {
 		return err
 	}
 	id := k.Identity
+	if k.signing, err = SignStep(k.Config, k.clock, id.Sandbox, id.HTTPClient); err != nil {
+		return err
+	}
+	if k.signing != nil && opts.WrapSigner != nil {
+		k.signing.Step.Signer = opts.WrapSigner(k.signing.Step.Signer)
+	}
 	var store kiosk.VisitStore = k.Store
 	if opts.WrapStore != nil {
 		store = opts.WrapStore(store)
@@ -143,7 +151,11 @@ func (k *Kiosk) newEngine(opts Options) error {
 	if id.Sandbox != nil {
 		deps.OnQR = id.Sandbox.Show
 	}
-	k.Engine, err = kiosk.NewEngine(k.ctx, engineConfig(k.Config, id, face), deps)
+	ec := engineConfig(k.Config, id, face)
+	if k.signing != nil {
+		ec.Sign = k.signing.Step
+	}
+	k.Engine, err = kiosk.NewEngine(k.ctx, ec, deps)
 	return err
 }
 
@@ -157,11 +169,13 @@ func (k *Kiosk) newServer() error {
 		return fmt.Errorf("kiosk.trusted_proxies: %w", err)
 	}
 	sc := kiosk.ServerConfig{CallbackPath: id.CallbackPath, Version: k.version, JWKSPath: id.JWKSPath, JWKS: id.JWKS,
-		TrustedProxies: proxies}
+		TrustedProxies: proxies, Routes: k.signing.Routes()}
+	var uploads []string
 	if id.Sandbox != nil {
 		sc.Sandbox, sc.SandboxPrefix = id.Sandbox, config.SandboxPrefix
+		uploads = append(uploads, SandboxSignUpload)
 	}
-	k.server = kiosk.NewServer(kiosk.NewHandler(k.Engine, sc))
+	k.server = kiosk.NewServer(kiosk.NewHandler(k.Engine, sc), uploads...)
 	if c := cfg.Kiosk; c.TLSCert != "" {
 		// Loaded now, so that a missing or mismatched file stops the kiosk
 		// at start instead of killing the server behind a working screen.

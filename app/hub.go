@@ -20,6 +20,7 @@ import (
 	"ndikiosk/internal/seal"
 	"ndikiosk/kiosk"
 	"ndikiosk/ndi"
+	"ndikiosk/ndi/sign"
 	"ndikiosk/notify"
 	"ndikiosk/pgstore"
 )
@@ -42,6 +43,7 @@ type Hub struct {
 	ln     net.Listener
 	server *http.Server
 	face   *kiosk.FaceConfig
+	sign   *Signing // [sign]: every kiosk's visitors sign the agreement; nil without
 	// exchanges is the provider the kiosks' engines share, with at most
 	// hubExchanges exchanges at once.
 	exchanges kiosk.Provider
@@ -94,6 +96,12 @@ func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
 	if h.face, err = FaceStep(cfg, h.clock, h.Identity.Sandbox, h.Identity.HTTPClient); err != nil {
 		return nil, err
 	}
+	if h.sign, err = SignStep(cfg, h.clock, h.Identity.Sandbox, h.Identity.HTTPClient); err != nil {
+		return nil, err
+	}
+	if h.sign != nil {
+		h.sign.Webhook = h.sign.Client.WebhookHandler(h.signed)
+	}
 	if h.Notifier, err = newNotifier(cfg, h.Store, h.ln.Addr().String(), h.log); err != nil {
 		return nil, err
 	}
@@ -109,7 +117,11 @@ func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", h.Hub.Handler())
 	mux.Handle(dashboard.Prefix+"/", h.Dashboard.Handler())
-	h.server = kiosk.NewServer(mux)
+	var uploads []string
+	if h.Identity.Sandbox != nil {
+		uploads = append(uploads, SandboxSignUpload)
+	}
+	h.server = kiosk.NewServer(mux, uploads...)
 	h.server.WriteTimeout = 0 // the kiosks' channels stay open; each write has its own deadline
 	h.ln = kiosk.LimitConns(h.ln, h.server, hubMaxConns)
 	return h, nil
@@ -186,7 +198,7 @@ const hubMaxConns = 4096
 func (h *Hub) hubConfig(version string) hub.Config {
 	cfg, id := h.Config, h.Identity
 	c := cfg.Kiosk
-	hc := hub.Config{CallbackPath: id.CallbackPath, JWKSPath: id.JWKSPath, JWKS: id.JWKS, Version: version,
+	hc := hub.Config{CallbackPath: id.CallbackPath, JWKSPath: id.JWKSPath, JWKS: id.JWKS, Version: version, Routes: h.sign.Routes(),
 		Defaults: hub.Settings{Mode: c.Mode, MinAge: c.MinAge, Venue: c.Venue, Language: c.Language, PhoneCamera: id.PhoneCamera,
 			Sandbox: cfg.Sandbox, Face: h.face != nil, RetentionDays: c.RetentionDays, Contact: c.Contact, Alternative: c.Alternative,
 			Local: LocalWording(c.Local)}}
@@ -195,6 +207,17 @@ func (h *Hub) hubConfig(version string) hub.Config {
 	}
 	hc.TrustedProxies, _ = kiosk.ParseTrustedProxies(c.TrustedProxies) // checked by Validate
 	return hc
+}
+
+// signed hands Sign's webhook to the engine on this replica waiting on its
+// request, which fetches the result at once; an engine on another replica
+// finds it at its next poll.
+func (h *Hub) signed(n sign.Notification) {
+	for _, id := range h.Hub.Connected() {
+		if e := h.Hub.Engine(id); e != nil && e.SignNotified(n.RequestID) {
+			return
+		}
+	}
 }
 
 // newEngine is the engine for a kiosk that connected: the hub's settings
@@ -207,6 +230,9 @@ func (h *Hub) newEngine(ctx context.Context, id string, o hub.Overrides, cam kio
 		face = &f
 	}
 	ec := engineConfig(h.Config, h.Identity, face)
+	if h.sign != nil {
+		ec.Sign = h.sign.Step // one Sign client for the fleet: it is safe for concurrent use
+	}
 	ec.KioskID = id
 	ec.Site = h.Config.Kiosk.Venue // the site its visits are at: the kiosk's venue
 	if o.Venue != "" {

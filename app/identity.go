@@ -177,9 +177,13 @@ func newSandbox(c *config.Config, clock func() time.Time, log *slog.Logger, fc *
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	sc, err := sandboxSignClient(c, clock())
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	sb, err := sandbox.New(sandbox.Options{
 		Prefix: config.SandboxPrefix, PublicURL: c.BaseURL() + config.SandboxPrefix, HTTPClient: httpClient,
-		Key: keys.NDI, Cert: keys.NDICert, FAPI: fc, Now: clock, Logger: log,
+		Key: keys.NDI, Cert: keys.NDICert, FAPI: fc, Sign: sc, Now: clock, Logger: log,
 		Client: sandbox.Client{ID: v.ClientID, Secret: v.ClientSecret, CallbackURL: v.CallbackURL,
 			PublicKey: &keys.Kiosk.PublicKey, Attributes: v.Attributes},
 	})

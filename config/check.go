@@ -59,6 +59,7 @@ func (c *Config) check() []string {
 	if c.Face.Enabled {
 		c.checkFace(&p)
 	}
+	c.checkSign(&p)
 	switch c.Kiosk.Provider {
 	case ProviderVerify:
 		c.checkVerify(&p)
@@ -251,7 +252,8 @@ func (c *Config) checkSandbox(p *problems) {
 	v, f := c.Verify, c.FAPI
 	for _, set := range []struct{ table, value string }{{"[verify]", v.ClientID + v.ClientSecret + v.PrivateKey + v.NDICert + v.CallbackURL},
 		{"[fapi]", f.ClientID + f.Issuer + f.RedirectURI + f.SigningKey + f.EncryptionKey},
-		{"[face]", c.Face.ClientID + c.Face.ClientSecret + c.Face.BaseURL}} {
+		{"[face]", c.Face.ClientID + c.Face.ClientSecret + c.Face.BaseURL},
+		{"[sign]", c.Sign.ClientID + c.Sign.BaseURL + c.Sign.SignJWKSURL + c.Sign.Roots + c.Sign.SigningKey}} {
 		if set.value != "" {
 			p.add("sandbox mode would ignore the %s credentials in this config: remove sandbox = true (or NDIKIOSK_SANDBOX) to use them, "+
 				"or set sandbox_unsafe = true to run the sandbox anyway", set.table)

@@ -50,6 +50,11 @@ type Config struct {
 	FAPI    FAPIConfig    `toml:"fapi"`
 	Hub     HubConfig     `toml:"hub"`
 	Notify  NotifyConfig  `toml:"notify"` // the hub's host notifications
+	Sign    SignSettings  `toml:"sign"`   // visitor agreements signed with Sign with Singpass
+
+	// SignDemo (--sign-demo, sandbox mode) turns signing on with a built-in
+	// sample agreement when [sign] names no document.
+	SignDemo bool `toml:"-"`
 
 	// SandboxUnsafe lets sandbox mode run with credentials in the config or
 	// on an address other than loopback (a demo with phones on the LAN).
@@ -266,6 +271,7 @@ func (c *Config) applyDefaults() {
 	case "production":
 		f.Issuer = or(f.Issuer, fapi.ProductionIssuer)
 	}
+	c.signDefaults()
 	f.JWKSPath = or(f.JWKSPath, "/.well-known/jwks.json")
 	f.QRLead.Duration = or(f.QRLead.Duration, 10*time.Second)
 	f.ExchangeTimeout.Duration = or(f.ExchangeTimeout.Duration, 15*time.Second)
@@ -352,7 +358,7 @@ func (c *Config) resolvePaths() {
 	dir := filepath.Dir(c.path)
 	paths := []*string{&c.Hub.KeyFile, &c.Verify.PrivateKey, &c.Verify.NDICert, &c.Kiosk.DataDir, &c.Kiosk.TLSCert, &c.Kiosk.TLSKey, &c.Kiosk.Logo,
 		&c.Face.Cert, &c.Notify.SMTP.CAFile,
-		&c.FAPI.SigningKey, &c.FAPI.EncryptionKey}
+		&c.FAPI.SigningKey, &c.FAPI.EncryptionKey, &c.Sign.Document, &c.Sign.Roots, &c.Sign.TSARoots, &c.Sign.SigningKey}
 	for i := range c.FAPI.PreviousKeys {
 		paths = append(paths, &c.FAPI.PreviousKeys[i])
 	}
@@ -415,6 +421,7 @@ func DefaultDataDir() string {
 type Overrides struct {
 	DataDir, Listen, Mode, Provider string
 	MinAge                          int
+	SignDemo                        bool // --sign-demo: sandbox mode's sample agreement, when [sign] names none
 }
 
 // Override applies the non-empty overrides; Validate checks the result.
@@ -430,6 +437,10 @@ func (c *Config) Override(o Overrides) {
 	set(&c.Kiosk.Provider, o.Provider)
 	if o.MinAge != 0 {
 		c.Kiosk.MinAge = o.MinAge
+	}
+	if o.SignDemo {
+		c.SignDemo = true
+		c.signDefaults()
 	}
 }
 

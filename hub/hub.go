@@ -27,6 +27,9 @@ type Config struct {
 	Sandbox        Sandbox // the embedded Singpass sandbox; nil outside sandbox mode
 	SandboxPrefix  string
 	Defaults       Settings // every kiosk's settings unless its row overrides them
+	// Routes are further public routes by pattern: the signing step's
+	// JWKS and the page a phone returns to after signing.
+	Routes map[string]http.Handler
 }
 
 // Sandbox is the embedded Singpass sandbox as the hub uses it: its routes,
@@ -75,7 +78,7 @@ func New(cfg Config, reg *Registry, newEngine EngineFactory, relay *Relay, log *
 // /healthz, the sandbox in sandbox mode) and the kiosks' (enrol, connect).
 func (h *Hub) Handler() http.Handler {
 	sc := kiosk.ServerConfig{CallbackPath: h.cfg.CallbackPath, Version: h.cfg.Version, JWKSPath: h.cfg.JWKSPath,
-		JWKS: h.cfg.JWKS, TrustedProxies: h.cfg.TrustedProxies}
+		JWKS: h.cfg.JWKS, TrustedProxies: h.cfg.TrustedProxies, Routes: h.cfg.Routes}
 	if h.cfg.Sandbox != nil {
 		sc.Sandbox, sc.SandboxPrefix = h.sandboxScan(h.cfg.Sandbox), h.cfg.SandboxPrefix
 	}

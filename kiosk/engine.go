@@ -36,10 +36,11 @@ const (
 	PhaseFace                     // Face step: camera preview and countdown, or a retry offer
 	PhasePaused                   // staff at the admin screens, or out of service: no code shown or honoured
 	PhaseCheckOut                 // visitor mode: a visitor checked in today is asked whether to check out
+	PhaseSign                     // visitor mode: the agreement's signing QR, waiting for Sign with Singpass
 )
 
 func (p Phase) String() string {
-	return [...]string{"starting", "qr", "checking", "result", "unavailable", "confirm", "face", "paused", "checkout"}[p]
+	return [...]string{"starting", "qr", "checking", "result", "unavailable", "confirm", "face", "paused", "checkout", "sign"}[p]
 }
 
 // Outcome is the decision of a visit.
@@ -61,6 +62,7 @@ const (
 	OutcomeFaceUnavailable Outcome = "face-unavailable" // Face service or camera not working
 	OutcomeWalkIn          Outcome = "walk-in"          // registered by staff on the hub's dashboard: not verified with Singpass
 	OutcomeTimedOut        Outcome = "timed-out"        // visitor mode: not confirmed in time; nothing kept (screen only, never logged)
+	OutcomeNotSigned       Outcome = "not-signed"       // visitor mode: the agreement was not signed and the venue refuses; nothing kept (screen only)
 	// OutcomeUnverified is an error the phone's browser or Singpass reported
 	// on the callback without proof (anyone who read the state off the
 	// screen could send it): logged apart from what a verified exchange
@@ -89,7 +91,7 @@ type Screen struct {
 	Contact     string
 	Alternative string
 	Local       map[string]Wording // read only: shared by every screen
-	Reason      string             // not-recorded: why, when the store said ("the disk is full")
+	Reason      string             // not-recorded: why, when the store said ("the disk is full"); not-signed, and checked-in without a signature: why not (Sign* constants)
 	Until       time.Time          // when a result, message or confirmation clears itself
 	Seq         uint64             // increases with every change
 
@@ -105,6 +107,12 @@ type Screen struct {
 	// photo is being compared.
 	FaceAttempt int
 	FaceRetry   bool
+
+	// PhaseSign: the agreement's title and the URL its QR code carries
+	// (the visitor's phone camera opens it); Until is when the kiosk
+	// gives up waiting.
+	SignURL string
+	DocName string
 }
 
 // Wording is the operator's contact and alternative in one language.
@@ -140,6 +148,7 @@ type EngineConfig struct {
 	FreeText        bool               // visitor mode: hosts and purposes may be typed in
 	ConfirmTimeout  time.Duration      // time to confirm particulars, then everything is purged
 	Face            *FaceConfig        // nil: no Face step
+	Sign            *SignConfig        // visitor mode: the agreement signed with Singpass after confirming; nil: none
 	MinAge          int                // age mode threshold
 	QRLifetime      time.Duration      // how long a code may be scanned
 	QRLead          time.Duration      // the next code is shown this long before the current expires
@@ -220,7 +229,8 @@ const fetchBackoff = 3 * time.Second
 type pendingVisit struct {
 	visit  Visit
 	person *ndi.Person
-	hosts  []string // the hosts offered: the venue's list when it has one, else the configured list
+	hosts  []string  // the hosts offered: the venue's list when it has one, else the configured list
+	sign   *signWait // the agreement's sign request, once Sign accepted it
 }
 
 // leavingVisit is the open visit of a visitor asked whether to check out.
@@ -297,7 +307,13 @@ func (cfg EngineConfig) check() error {
 	case cfg.MinAge <= 0 || cfg.MaxOutstanding <= 0:
 		return errors.New("engine: minimum age and outstanding codes are required")
 	}
-	return cfg.Face.check()
+	if err := cfg.Face.check(); err != nil {
+		return err
+	}
+	if cfg.Sign != nil && cfg.Mode != ModeVisitor {
+		return errors.New("engine: signing an agreement is for visitor mode")
+	}
+	return cfg.Sign.check()
 }
 
 // check refuses an incomplete Face step; nil is no Face step.
@@ -433,6 +449,8 @@ func (e *Engine) advance(now time.Time) {
 		default:
 			e.capture(now)
 		}
+	case PhaseSign:
+		e.advanceSign(now)
 	case PhaseResult, PhaseUnavailable, PhaseConfirm, PhaseCheckOut:
 		switch {
 		case now.Before(e.screen.Until):
@@ -474,6 +492,8 @@ func (e *Engine) nextDue(now time.Time) time.Time {
 			return next
 		}
 		return e.screen.NextQR
+	case PhaseSign:
+		return e.signDue(now)
 	case PhaseResult, PhaseUnavailable, PhaseConfirm, PhaseFace, PhaseCheckOut:
 		return e.screen.Until
 	}
@@ -486,6 +506,7 @@ func (e *Engine) nextDue(now time.Time) time.Time {
 // a code that is still good). Whatever visit was under way is abandoned:
 // its late results are dropped. e.mu is held.
 func (e *Engine) rotate(now time.Time) {
+	e.withdraw()
 	e.pending, e.leaving = nil, nil
 	e.visit++
 	if !e.provider.Remote() {
@@ -592,7 +613,7 @@ func (e *Engine) set(s Screen) {
 // the kiosk. e.mu is held.
 func (e *Engine) busy(now time.Time) bool {
 	switch e.screen.Phase {
-	case PhaseChecking, PhaseConfirm, PhaseFace, PhasePaused, PhaseCheckOut:
+	case PhaseChecking, PhaseConfirm, PhaseFace, PhasePaused, PhaseCheckOut, PhaseSign:
 		return true
 	case PhaseResult, PhaseUnavailable:
 		return now.Before(e.screen.DecidedAt.Add(e.cfg.ResultMin))
@@ -942,6 +963,9 @@ var ErrChoice = errors.New("choose a host and a purpose from the list")
 // Confirm submits the visitor's confirmed particulars with a host and a
 // purpose; the visit is stored and the visitor welcomed. It returns once
 // the visit log has answered, without holding the engine's lock meanwhile.
+// With the signing step (EngineConfig.Sign) it returns at once instead:
+// the agreement goes to Sign in the background and the visit is stored
+// when it is signed (see sign.go).
 func (e *Engine) Confirm(host, purpose string) error {
 	e.mu.Lock()
 	defer e.unlock()
@@ -959,6 +983,10 @@ func (e *Engine) Confirm(host, purpose string) error {
 	rec := e.pending.visit
 	e.pending = nil // a second tap finds nothing to confirm
 	rec.Host, rec.Purpose = host, purpose
+	if e.cfg.Sign != nil {
+		e.startSign(rec)
+		return nil
+	}
 	e.save(rec, OutcomeCheckedIn, "", func(now time.Time, err error) {
 		if err != nil {
 			e.notRecorded(now, err)
@@ -1102,6 +1130,12 @@ func (e *Engine) Cancel() {
 	if e.paused != "" {
 		return
 	}
+	if e.screen.Phase == PhaseSign && e.pending != nil && e.pending.sign != nil {
+		defer e.poke()
+		e.log.Info("visitor cancelled signing")
+		e.signEnds(e.now(), SignCancelled)
+		return
+	}
 	e.rotate(e.now())
 }
 
@@ -1162,6 +1196,7 @@ func (e *Engine) OutOfService() {
 // halt drops the visit under way and every awaited code, and shows s.
 // e.mu is held.
 func (e *Engine) halt(why string, s Screen) {
+	e.withdraw()
 	e.paused = why
 	e.pending, e.leaving = nil, nil
 	e.visit++

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,9 @@ type ServerConfig struct {
 	// TrustedProxies are the reverse proxies and relays whose
 	// X-Forwarded-For is believed; nobody else's is.
 	TrustedProxies []netip.Prefix
+	// Routes are further routes by pattern ("GET /sign/jwks"): the
+	// signing step's JWKS and the page the phone returns to after signing.
+	Routes map[string]http.Handler
 }
 
 // ParseTrustedProxies reads kiosk.trusted_proxies: IP addresses and CIDR
@@ -125,18 +129,42 @@ func NewRoutes(cb Callbacks, health func(local bool) map[string]any, cfg ServerC
 			w.Write(cfg.JWKS)
 		})
 	}
+	for pattern, h := range cfg.Routes {
+		mux.Handle(pattern, h)
+	}
 	if cfg.Sandbox != nil {
 		mux.Handle(cfg.SandboxPrefix+"/", cfg.Sandbox)
 	}
 	return mux
 }
 
+// MaxBody is the largest request body the server reads, but for the
+// paths given to NewServer as uploads.
+const MaxBody = 64 << 10
+
+// MaxUpload is the largest body of an upload path: a PDF sent to the
+// sandbox's Sign side (Sign takes less than 10 MB).
+const MaxUpload = 11 << 20
+
 // NewServer wraps the handler with timeouts and header limits fit for a
 // server that faces the internet through a relay. Serve it through
 // LimitConns.
-func NewServer(h http.Handler) *http.Server {
+// uploads are exact POST paths whose bodies may reach MaxUpload (the
+// sandbox's sign-request endpoint); every other body stops at MaxBody.
+func NewServer(h http.Handler, uploads ...string) *http.Server {
+	small, big := http.MaxBytesHandler(h, MaxBody), http.MaxBytesHandler(h, MaxUpload)
+	handler := small
+	if len(uploads) > 0 {
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && slices.Contains(uploads, r.URL.Path) {
+				big.ServeHTTP(w, r)
+				return
+			}
+			small.ServeHTTP(w, r)
+		})
+	}
 	return &http.Server{
-		Handler:           http.MaxBytesHandler(h, 64<<10),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -30,6 +30,10 @@ type Visit struct {
 	FaceScore    float64 // reserved for the Face check
 	PersonKey    []byte  // keyed hash of the UIN/FIN: recognises a returning person, reveals nothing
 	Sandbox      bool    // recorded against the built-in sandbox, not Singpass: a test, not a real person
+	// Document is the signed agreement (PDF), verified, given to Save to
+	// keep with the visit in the same transaction; reading visits never
+	// fills it (see DocumentStore).
+	Document []byte
 }
 
 // VisitFilter selects visits for the admin list and export.

@@ -215,7 +215,8 @@ func ts(t time.Time) *time.Time {
 	return &t
 }
 
-// Save writes one visit; it returns once PostgreSQL has committed it.
+// Save writes one visit, with its signed document when it has one, in one
+// transaction; it returns once PostgreSQL has committed it.
 func (d *DB) Save(ctx context.Context, v kiosk.Visit) (int64, error) {
 	var score *float64
 	if v.FaceResult != "" {
@@ -226,16 +227,67 @@ func (d *DB) Save(ctx context.Context, v kiosk.Visit) (int64, error) {
 		attrs = []string{}
 	}
 	var id int64
-	err := d.pool.QueryRow(ctx, `INSERT INTO visits (kiosk_id, mode, txn_ref, attributes, started_at, decided_at,
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO visits (kiosk_id, mode, txn_ref, attributes, started_at, decided_at,
 		checked_out_at, outcome, reason, masked_id, name, host, purpose, face_result, face_score, person_key, sandbox, site)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
-		v.KioskID, v.Mode, v.TxnRef, attrs, v.StartedAt, v.DecidedAt, ts(v.CheckedOutAt), string(v.Outcome), v.Reason,
-		d.box.Seal("masked_id", v.TxnRef, v.MaskedID), d.box.Seal("name", v.TxnRef, v.Name), v.Host, v.Purpose,
-		v.FaceResult, score, v.PersonKey, v.Sandbox, v.Site).Scan(&id)
+			v.KioskID, v.Mode, v.TxnRef, attrs, v.StartedAt, v.DecidedAt, ts(v.CheckedOutAt), string(v.Outcome), v.Reason,
+			d.box.Seal("masked_id", v.TxnRef, v.MaskedID), d.box.Seal("name", v.TxnRef, v.Name), v.Host, v.Purpose,
+			v.FaceResult, score, v.PersonKey, v.Sandbox, v.Site).Scan(&id); err != nil {
+			return err
+		}
+		if len(v.Document) == 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO documents (visit_id, document, stored_at) VALUES ($1, $2, $3)`,
+			id, d.box.Seal(DocumentColumn, v.TxnRef, string(v.Document)), v.DecidedAt)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("save visit: %w", explain(err))
 	}
 	return id, nil
+}
+
+// DocumentColumn is the name a signed document is sealed under, with its
+// visit's txn_ref.
+const DocumentColumn = "document"
+
+// Documents calls fn with each signed document of the visits that started
+// in f's period (From and To only), oldest first, decrypted. Reading
+// visits never loads documents: they are large.
+func (d *DB) Documents(ctx context.Context, f kiosk.VisitFilter, fn func(visitID int64, pdf []byte) error) error {
+	q := `SELECT v.id, v.txn_ref, d.document FROM documents d JOIN visits v ON v.id = d.visit_id WHERE TRUE`
+	var args []any
+	if !f.From.IsZero() {
+		args = append(args, f.From)
+		q += fmt.Sprintf(` AND v.started_at >= $%d`, len(args))
+	}
+	if !f.To.IsZero() {
+		args = append(args, f.To)
+		q += fmt.Sprintf(` AND v.started_at < $%d`, len(args))
+	}
+	rows, err := d.pool.Query(ctx, q+` ORDER BY v.started_at, v.id`, args...)
+	if err != nil {
+		return explain(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var ref string
+		var ct []byte
+		if err := rows.Scan(&id, &ref, &ct); err != nil {
+			return explain(err)
+		}
+		doc, err := d.open(DocumentColumn, ref, ct)
+		if err != nil {
+			return err
+		}
+		if err := fn(id, []byte(doc)); err != nil {
+			return err
+		}
+	}
+	return explain(rows.Err())
 }
 
 const columns = `id, kiosk_id, mode, txn_ref, attributes, started_at, decided_at, checked_out_at, outcome, reason,

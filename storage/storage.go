@@ -248,9 +248,15 @@ func ms(t time.Time) any {
 	return t.UnixMilli()
 }
 
-// Save writes one visit in one transaction.
+// Save writes one visit in one transaction, with its signed document when
+// it has one.
 func (d *DB) Save(ctx context.Context, v kiosk.Visit) (int64, error) {
-	res, err := d.sql.ExecContext(ctx, `INSERT INTO visits (kiosk_id, mode, txn_ref, attributes, started_at, decided_at,
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("save visit: %w", explain(err))
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO visits (kiosk_id, mode, txn_ref, attributes, started_at, decided_at,
 		checked_out_at, outcome, reason, masked_id, name, host, purpose, face_result, face_score, person_key, sandbox)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		v.KioskID, v.Mode, v.TxnRef, strings.Join(v.Attributes, ","), v.StartedAt.UnixMilli(), v.DecidedAt.UnixMilli(),
@@ -259,7 +265,68 @@ func (d *DB) Save(ctx context.Context, v kiosk.Visit) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("save visit: %w", explain(err))
 	}
-	return res.LastInsertId()
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("save visit: %w", explain(err))
+	}
+	if len(v.Document) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO documents (visit_id, document, stored_at) VALUES (?, ?, ?)`,
+			id, d.seal(DocumentColumn, v.TxnRef, string(v.Document)), v.DecidedAt.UnixMilli()); err != nil {
+			return 0, fmt.Errorf("save visit: %w", explain(err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("save visit: %w", explain(err))
+	}
+	return id, nil
+}
+
+// DocumentColumn is the name a signed document is sealed under, with its
+// visit's txn_ref.
+const DocumentColumn = "document"
+
+// Documents calls fn with each signed document of the visits that started
+// in f's period (From and To only), oldest first, decrypted. Visits are
+// read without their documents everywhere else: these are large.
+func (d *DB) Documents(ctx context.Context, f kiosk.VisitFilter, fn func(visitID int64, pdf []byte) error) error {
+	var tables int
+	if err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'documents'`).Scan(&tables); err != nil {
+		return explain(err)
+	}
+	if tables == 0 {
+		return nil // a log from before signing (read-only, not migrated) has none
+	}
+	q := `SELECT v.id, v.txn_ref, d.document FROM documents d JOIN visits v ON v.id = d.visit_id WHERE 1=1`
+	var args []any
+	if !f.From.IsZero() {
+		q += ` AND v.started_at >= ?`
+		args = append(args, f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		q += ` AND v.started_at < ?`
+		args = append(args, f.To.UnixMilli())
+	}
+	rows, err := d.sql.QueryContext(ctx, q+` ORDER BY v.started_at, v.id`, args...)
+	if err != nil {
+		return explain(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var ref string
+		var ct []byte
+		if err := rows.Scan(&id, &ref, &ct); err != nil {
+			return err
+		}
+		doc, err := d.open(DocumentColumn, ref, ct)
+		if err != nil {
+			return err
+		}
+		if err := fn(id, []byte(doc)); err != nil {
+			return err
+		}
+	}
+	return explain(rows.Err())
 }
 
 func nullScore(v kiosk.Visit) any {

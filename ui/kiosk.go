@@ -93,6 +93,7 @@ type Kiosk struct {
 	result       fyne.CanvasObject
 
 	checkOut *checkOutScreen
+	sign     *signScreen
 
 	face  *faceScreen
 	admin *adminUI
@@ -174,6 +175,8 @@ func (k *Kiosk) everyTick() {
 		k.tickResult(s)
 	case kiosk.PhaseCheckOut:
 		k.tickCheckOut(s)
+	case kiosk.PhaseSign:
+		k.sign.tick(s)
 	}
 }
 
@@ -222,6 +225,7 @@ func (k *Kiosk) build() {
 	k.buildResult()
 	k.buildCheckOut()
 	k.face = newFaceScreen(k)
+	k.sign = newSignScreen(k)
 	k.translate()
 	k.show(nil)
 }
@@ -253,7 +257,7 @@ func (k *Kiosk) refit() {
 
 // screens are the kiosk's screens, one shown at a time.
 func (k *Kiosk) screens() []fyne.CanvasObject {
-	s := []fyne.CanvasObject{k.qrScreen, k.checking, k.confirm, k.face.root, k.result, k.checkOut.root}
+	s := []fyne.CanvasObject{k.qrScreen, k.checking, k.confirm, k.face.root, k.result, k.checkOut.root, k.sign.root}
 	if k.welcome.screen != nil {
 		s = append(s, k.welcome.screen)
 	}
@@ -280,6 +284,7 @@ func (k *Kiosk) translate() {
 	k.translateConfirm()
 	k.face.translate()
 	k.translateCheckOut()
+	k.sign.translate()
 	for i, b := range k.langs {
 		if Languages[i].Code == k.tr.lang {
 			b.Importance = widget.HighImportance
@@ -374,6 +379,8 @@ func (k *Kiosk) render(s kiosk.Screen) {
 		k.showResult(s)
 	case kiosk.PhaseCheckOut:
 		k.showCheckOut(s)
+	case kiosk.PhaseSign:
+		k.sign.render(s)
 	}
 }
 

@@ -127,6 +127,9 @@ func (k *Kiosk) resultText(s kiosk.Screen) (icon fyne.Resource, title, detail st
 		}
 		return d
 	}
+	if icon, title, detail, band, ok := k.signResultText(s); ok {
+		return icon, title, detail, band
+	}
 	switch s.Outcome {
 	case kiosk.OutcomeEligible:
 		return theme.ConfirmIcon(), t("result.eligible", "Age", age), t("result.eligible.detail"), colorGreen
@@ -166,4 +169,20 @@ func (k *Kiosk) resultText(s kiosk.Screen) (icon fyne.Resource, title, detail st
 		return theme.WarningIcon(), t("result.notrecorded"), withAlt(d), colorAmber
 	}
 	return theme.WarningIcon(), t("result.error"), t("result.error.detail"), colorAmber
+}
+
+// signResultText is what the results of the signing step say: not signed
+// (refused, nothing kept), and checked in without a signature where the
+// venue records that. ok is false for any other result.
+func (k *Kiosk) signResultText(s kiosk.Screen) (icon fyne.Resource, title, detail string, band color.Color, ok bool) {
+	t := k.tr.T
+	switch {
+	case s.Outcome == kiosk.OutcomeNotSigned && s.Reason == kiosk.SignUnavailable:
+		return theme.ErrorIcon(), t("result.notsigned"), t("result.notsigned.unavailable"), colorPurple, true
+	case s.Outcome == kiosk.OutcomeNotSigned:
+		return theme.CancelIcon(), t("result.notsigned"), t("result.notsigned.detail"), colorAmber, true
+	case s.Outcome == kiosk.OutcomeCheckedIn && s.Reason != "":
+		return theme.ConfirmIcon(), t("result.checkedin", "Name", s.Name), t("result.checkedin.unsigned"), colorGreen, true
+	}
+	return nil, "", "", nil, false
 }

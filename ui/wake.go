@@ -74,7 +74,7 @@ func wakeAfter(s kiosk.Screen, now, closeAt time.Time) (d time.Duration, ok bool
 		d, ok = nextStep(s, now)
 	case kiosk.PhaseFace:
 		d, ok = faceSecond(s, now)
-	case kiosk.PhaseResult, kiosk.PhaseUnavailable, kiosk.PhaseCheckOut:
+	case kiosk.PhaseResult, kiosk.PhaseUnavailable, kiosk.PhaseCheckOut, kiosk.PhaseSign:
 		// "Tap to close · N s": the seconds left, while there are any.
 		if !s.Until.IsZero() {
 			s.FaceRetry = false

@@ -16,45 +16,22 @@ import (
 
 	"software.sslmate.com/src/go-pkcs12"
 
+	"ndikiosk/internal/pdfsigtest"
 	"ndikiosk/ndi/pki"
 	"ndikiosk/ndi/sandbox"
 	"ndikiosk/ndi/sign"
 )
 
-// tool finds a program the test needs; without it the test is skipped on
-// a developer's machine and fails in CI, where install-deps provides it.
-func tool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing: scripts/install-deps installs %s", name, pkg)
-		}
-		t.Skipf("%s not installed (Debian package %s)", name, pkg)
-	}
-	return p
-}
+// tool finds a program the test needs: see pdfsigtest.Tool.
+func tool(t *testing.T, name, pkg string) string { return pdfsigtest.Tool(t, name, pkg) }
 
 // poppler's pdfsig, trusting only the sandbox's root through its own NSS
 // database, finds the sandbox's signature valid and its certificate
 // trusted; with a tampered file or a rogue signer it says otherwise.
 func TestPdfsigAcceptsTheSandboxSignature(t *testing.T) {
-	pdfsig := tool(t, "pdfsig", "poppler-utils")
-	certutil := tool(t, "certutil", "libnss3-tools")
 	r := newRig(t, false)
+	checker := pdfsigtest.New(t, r.sb.SignRoot())
 	dir := t.TempDir()
-	nss := filepath.Join(dir, "nss")
-	os.Mkdir(nss, 0o700)
-	root := filepath.Join(dir, "root.pem")
-	os.WriteFile(root, pki.CertPEM(r.sb.SignRoot()), 0o600)
-	for _, args := range [][]string{
-		{"-N", "-d", "sql:" + nss, "--empty-password"},
-		{"-A", "-d", "sql:" + nss, "-n", "ndikiosk sandbox sign root", "-t", "CT,C,C", "-i", root},
-	} {
-		if out, err := exec.Command(certutil, args...).CombinedOutput(); err != nil {
-			t.Fatalf("certutil %v: %v\n%s", args, err, out)
-		}
-	}
 	check := func(name, fault string, doc []byte) string {
 		req := r.request(t, doc)
 		if _, err := r.sb.SignAs(ctx, req.ID, persona, "sign", fault); err != nil {
@@ -73,8 +50,7 @@ func TestPdfsigAcceptsTheSandboxSignature(t *testing.T) {
 		}
 		path := filepath.Join(dir, name+".pdf")
 		os.WriteFile(path, signed, 0o600)
-		out, _ := exec.Command(pdfsig, "-nssdir", "sql:"+nss, path).CombinedOutput()
-		return string(out)
+		return checker.Report(path)
 	}
 	out := check("good", "", agreement())
 	t.Log(out)
