@@ -139,16 +139,30 @@ var dummyHash = HashPassword("not anyone's password, ever")
 // Accounts keeps operators, their sessions and failed sign-ins in the
 // hub's database.
 type Accounts struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool   *pgxpool.Pool
+	now    func() time.Time
+	checks chan struct{} // one a password check running: argon2id holds 19 MiB each
 }
+
+// MaxChecks is how many password checks run at once; a sign-in waits up
+// to CheckWait for its turn and is then refused with ErrBusy. Unbounded,
+// a flood of sign-ins (all let past the lockout before any failure is
+// counted) would hold 19 MiB each at once and could run the hub out of
+// memory.
+const (
+	MaxChecks = 4
+	CheckWait = 10 * time.Second
+)
+
+// ErrBusy is a sign-in refused because too many were being checked.
+var ErrBusy = errors.New("the hub is checking too many sign-ins; try again in a moment")
 
 // NewAccounts uses the hub's database (pgstore.DB.Pool); now may be nil.
 func NewAccounts(pool *pgxpool.Pool, now func() time.Time) *Accounts {
 	if now == nil {
 		now = time.Now
 	}
-	return &Accounts{pool: pool, now: now}
+	return &Accounts{pool: pool, now: now, checks: make(chan struct{}, MaxChecks)}
 }
 
 // Add makes an operator.
@@ -285,7 +299,11 @@ func (a *Accounts) SignIn(ctx context.Context, name, password, client string) (s
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return "", err
 	}
+	if err := a.takeCheck(ctx); err != nil {
+		return "", err
+	}
 	ok := CheckHash(hash, password) && err == nil && len(password) <= MaxPassword*4
+	<-a.checks
 	if !ok {
 		if _, err := a.pool.Exec(ctx, `WITH gone AS (DELETE FROM signin_failures WHERE failed_at < $4)
 			INSERT INTO signin_failures (name, client, failed_at) VALUES ($1, $2, $3)`, tokenHash(key), client, now, now.Add(-LockWindow)); err != nil {
@@ -304,6 +322,19 @@ func (a *Accounts) SignIn(ctx context.Context, name, password, client string) (s
 		return "", err
 	}
 	return token, nil
+}
+
+// takeCheck waits for a password check's slot (see MaxChecks).
+func (a *Accounts) takeCheck(ctx context.Context) error {
+	wait := time.NewTimer(CheckWait)
+	defer wait.Stop()
+	select {
+	case a.checks <- struct{}{}:
+		return nil
+	case <-wait.C:
+	case <-ctx.Done():
+	}
+	return ErrBusy
 }
 
 // Session timeouts.
