@@ -86,6 +86,7 @@ type Dashboard struct {
 	db       *pgstore.DB
 	accounts *Accounts
 	live     *broker
+	streams  streamCount
 	mux      *http.ServeMux
 	pages    map[string]*template.Template
 	nav      []navItem

@@ -39,3 +39,67 @@ func TestSignInChecksBounded(t *testing.T) {
 		t.Fatalf("sign-in once a slot freed: HTTP %d", resp.StatusCode)
 	}
 }
+
+// openStream opens the event stream for c; the caller closes the body.
+func (c *client) openStream(ctx context.Context) *http.Response {
+	c.r.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.r.srv.URL+"/dashboard/events", nil)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.r.t.Fatal(err)
+	}
+	return resp
+}
+
+// TestEventStreamsCapped: each stream holds a connection of the hub's,
+// which the kiosks share; one operator (a malicious viewer with a script)
+// may hold only MaxStreams of them, and is answered 429 past that while
+// another operator still gets theirs. A stream closed frees its place.
+func TestEventStreamsCapped(t *testing.T) {
+	r := newRig(t)
+	r.operator("viv", Viewer)
+	r.operator("ann", Admin)
+	c := r.client()
+	c.mustSignIn("viv")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var open []*http.Response
+	for i := range MaxStreams {
+		resp := c.openStream(ctx)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d: HTTP %d", i+1, resp.StatusCode)
+		}
+		open = append(open, resp)
+	}
+	defer func() {
+		for _, o := range open {
+			o.Body.Close()
+		}
+	}()
+	resp := c.openStream(ctx)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("stream %d of one operator: HTTP %d, want 429", MaxStreams+1, resp.StatusCode)
+	}
+	other := r.client()
+	other.mustSignIn("ann")
+	if resp := other.openStream(ctx); resp.StatusCode != http.StatusOK {
+		t.Fatalf("another operator's stream: HTTP %d", resp.StatusCode)
+	} else {
+		resp.Body.Close()
+	}
+	open[0].Body.Close()
+	open = open[1:]
+	for try := 0; ; try++ {
+		resp := c.openStream(ctx)
+		if resp.StatusCode == http.StatusOK {
+			open = append(open, resp)
+			break
+		}
+		resp.Body.Close()
+		if try == 100 {
+			t.Fatalf("a closed stream's place is not freed: HTTP %d", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
