@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -228,7 +229,8 @@ func (a *Accounts) List(ctx context.Context) ([]Operator, error) {
 }
 
 // Lockout rules: LockAfter failures for one name within LockWindow lock
-// that name for LockFor; ClientLockAfter failures from one address within
+// that name for LockFor; ClientLockAfter failures from one address (on
+// IPv6, one /64) within
 // the window lock that address.
 const (
 	LockAfter       = 5
@@ -278,10 +280,23 @@ func (a *Accounts) locked(ctx context.Context, name, client string, now time.Tim
 	return left, nil
 }
 
+// clientKey is what failed sign-ins are counted against for client: an
+// IPv6 address's /64 (one subscriber's, whose addresses it may rotate
+// through at will), any other address as it is.
+func clientKey(client string) string {
+	a, err := netip.ParseAddr(client)
+	if err != nil || !a.Unmap().Is6() {
+		return client
+	}
+	p, _ := a.Unmap().WithZone("").Prefix(64)
+	return p.String()
+}
+
 // SignIn checks a name and password and opens a session. It returns the
 // session's token (for the cookie), ErrSignIn or a *LockedError.
 func (a *Accounts) SignIn(ctx context.Context, name, password, client string) (string, error) {
 	now := a.now()
+	client = clientKey(client)
 	key := strings.ToLower(strings.TrimSpace(name))
 	if utf8.RuneCountInString(key) > MaxName {
 		key = string([]rune(key)[:MaxName])

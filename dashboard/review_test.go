@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -101,5 +102,28 @@ func TestEventStreamsCapped(t *testing.T) {
 			t.Fatalf("a closed stream's place is not freed: HTTP %d", resp.StatusCode)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestClientLockoutIPv6: a client on IPv6 has a /64 of addresses to take
+// from; the lockout by address counts the /64, so rotating addresses in
+// it does not escape the lock, while another /64 is not locked.
+func TestClientLockoutIPv6(t *testing.T) {
+	r := newRig(t)
+	r.operator("alice", Admin)
+	a := r.d.Accounts()
+	ctx := context.Background()
+	for i := range ClientLockAfter {
+		a.SignIn(ctx, fmt.Sprintf("guess%d", i), "wrong password!", fmt.Sprintf("2001:db8:1:2::%x", i+1))
+	}
+	var locked *LockedError
+	if _, err := a.SignIn(ctx, "alice", password, "2001:db8:1:2:ffff::9"); !errors.As(err, &locked) {
+		t.Fatalf("another address of the /64 after %d failures: %v, want locked", ClientLockAfter, err)
+	}
+	if _, err := a.SignIn(ctx, "alice", password, "2001:db8:1:3::1"); err != nil {
+		t.Fatalf("another /64: %v", err)
+	}
+	if _, err := a.SignIn(ctx, "alice", password, "192.0.2.7"); err != nil {
+		t.Fatalf("an IPv4 client: %v", err)
 	}
 }
