@@ -230,8 +230,7 @@ func (a *Accounts) List(ctx context.Context) ([]Operator, error) {
 
 // Lockout rules: LockAfter failures for one name within LockWindow lock
 // that name for LockFor; ClientLockAfter failures from one address (on
-// IPv6, one /64) within
-// the window lock that address.
+// IPv6, one /64) within the window lock that address.
 const (
 	LockAfter       = 5
 	ClientLockAfter = 20
