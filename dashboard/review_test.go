@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -125,5 +129,48 @@ func TestClientLockoutIPv6(t *testing.T) {
 	}
 	if _, err := a.SignIn(ctx, "alice", password, "192.0.2.7"); err != nil {
 		t.Fatalf("an IPv4 client: %v", err)
+	}
+}
+
+var metaRefresh = regexp.MustCompile(`<meta http-equiv="refresh" content="(\d+);\s*url=([^"]+)">`)
+
+// TestNoScriptRefreshIsNotActivity: with JavaScript off a live page
+// reloads itself; those reloads, like the script's, must not count as the
+// operator's activity, or a page left open never signs out.
+func TestNoScriptRefreshIsNotActivity(t *testing.T) {
+	r := newRig(t)
+	r.operator("alice", Viewer)
+	c := r.client()
+	c.mustSignIn("alice")
+	_, body := c.get("/dashboard/onsite?site=HQ")
+	m := metaRefresh.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("the on-site page's reload names no URL to mark it automatic")
+	}
+	next := html.UnescapeString(m[2])
+	if !strings.HasPrefix(next, "/dashboard/onsite?") || !strings.Contains(next, "site=HQ") {
+		t.Fatalf("the reload goes to %q", next)
+	}
+	// A hostile site cannot point the reload elsewhere.
+	_, hostile := c.get("/dashboard/onsite?site=" + url.QueryEscape(`x"; url=https://evil.example/`))
+	if m := metaRefresh.FindStringSubmatch(hostile); m == nil || !strings.HasPrefix(html.UnescapeString(m[2]), "/dashboard/onsite?") ||
+		strings.Contains(m[2], "evil.example/") {
+		t.Fatalf("reload of a hostile site: %q", m)
+	}
+	for i := range 3 { // 45 minutes of reloads alone
+		r.clock.Add(15 * time.Minute)
+		resp, body := c.get(next)
+		if i < 1 && resp.StatusCode != http.StatusOK {
+			t.Fatalf("reload %d: HTTP %d", i+1, resp.StatusCode)
+		}
+		if i == 2 {
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("after 45 minutes of reloads only: HTTP %d, want signed out", resp.StatusCode)
+			}
+			return
+		}
+		if m := metaRefresh.FindStringSubmatch(body); m != nil {
+			next = html.UnescapeString(m[2])
+		}
 	}
 }
