@@ -174,3 +174,22 @@ func TestNoScriptRefreshIsNotActivity(t *testing.T) {
 		}
 	}
 }
+
+// TestHostEmailTooLong: an address no mail server takes (a path is at
+// most 256 octets, an address 254) is refused when typed, not kept to
+// fail at every visitor's arrival.
+func TestHostEmailTooLong(t *testing.T) {
+	r := newRig(t)
+	r.operator("ada", Admin)
+	c := r.client()
+	c.mustSignIn("ada")
+	c.get("/dashboard/hosts")
+	long := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 250) + ".example"
+	resp, body := c.post("/dashboard/hosts", url.Values{"csrf": {c.csrf}, "site": {"HQ"}, "name": {"Mr Tan"}, "email": {long}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="hosts-error"`) {
+		t.Fatalf("a %d-character email: HTTP %d", len(long), resp.StatusCode)
+	}
+	if got := r.hostsByName(); len(got) != 0 {
+		t.Fatalf("hosts: %v", got)
+	}
+}
