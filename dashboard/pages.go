@@ -485,6 +485,10 @@ const (
 // stops reading would otherwise hold its connection for good.
 const streamWrite = 15 * time.Second
 
+// streamPing is how often a stream says it is alive, and checks that its
+// session still is.
+var streamPing = 25 * time.Second
+
 // streamCount counts the open event streams, by operator.
 type streamCount struct {
 	mu    sync.Mutex
@@ -541,7 +545,7 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, s *Session) {
 	}
 	end := time.NewTimer(5 * time.Minute)
 	defer end.Stop()
-	ping := time.NewTicker(25 * time.Second)
+	ping := time.NewTicker(streamPing)
 	defer ping.Stop()
 	for {
 		select {
@@ -549,6 +553,9 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, s *Session) {
 			b, _ := json.Marshal(e)
 			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Kind, b)
 		case <-ping.C:
+			if _, err := d.accounts.Session(r.Context(), s.token, false); errors.Is(err, ErrNoSession) {
+				return // signed out, removed or a new password: no more announcements
+			}
 			fmt.Fprint(w, ": ping\n\n")
 		case <-end.C:
 			return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -191,5 +192,34 @@ func TestHostEmailTooLong(t *testing.T) {
 	}
 	if got := r.hostsByName(); len(got) != 0 {
 		t.Fatalf("hosts: %v", got)
+	}
+}
+
+// TestEventStreamEndsWithTheSession: an operator removed (or signed out
+// elsewhere, or whose password was changed) stops getting the live
+// stream at its next keep-alive, not minutes later.
+func TestEventStreamEndsWithTheSession(t *testing.T) {
+	defer func(p time.Duration) { streamPing = p }(streamPing)
+	streamPing = 50 * time.Millisecond
+	r := newRig(t)
+	r.operator("viv", Viewer)
+	c := r.client()
+	c.mustSignIn("viv")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp := c.openStream(ctx)
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream: HTTP %d", resp.StatusCode)
+	}
+	buf := make([]byte, 64)
+	if _, err := resp.Body.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.d.Accounts().Remove(context.Background(), "viv"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil || ctx.Err() != nil {
+		t.Fatalf("the stream of a removed operator did not end: %v %v", err, ctx.Err())
 	}
 }
