@@ -78,6 +78,9 @@ type Options struct {
 	// RetentionDays: roll calls older than this are deleted (default 30),
 	// with expired sessions and old failed sign-ins.
 	RetentionDays int
+	// WriteTimeout is how long an answer (an export included) may take
+	// to write (default 2 minutes); an event stream has one a write.
+	WriteTimeout time.Duration
 }
 
 // Dashboard serves the operators' pages.
@@ -108,6 +111,9 @@ func New(o Options) *Dashboard {
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 2 * time.Minute
 	}
 	if o.ClientIP == nil {
 		o.ClientIP = func(r *http.Request) string {
@@ -262,6 +268,9 @@ func reloadURL(r *http.Request) string {
 func (d *Dashboard) guard(method string, need Role, limit int64, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		headers(w)
+		// The hub has no write timeout (its kiosks' channels stay open):
+		// a client that stops reading is let go after this.
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d.o.WriteTimeout))
 		if method == http.MethodPost && !d.sameOrigin(r) {
 			d.fail(w, r, nil, http.StatusForbidden, "This form did not come from the dashboard.")
 			return

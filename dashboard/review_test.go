@@ -1,15 +1,19 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"html"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -221,5 +225,63 @@ func TestEventStreamEndsWithTheSession(t *testing.T) {
 	}
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil || ctx.Err() != nil {
 		t.Fatalf("the stream of a removed operator did not end: %v %v", err, ctx.Err())
+	}
+}
+
+// smallBuffers gives each accepted connection a small send buffer, so
+// that a page larger than it blocks the server when the client does not
+// read.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4096)
+	}
+	return c, err
+}
+
+// TestStalledReaderLetGo: the hub serves the dashboard with no write
+// timeout (the kiosks' channels stay open), so a signed-in client that
+// stops reading a large answer (an export) would hold its connection,
+// and its handler, for good; each answer has a deadline instead.
+func TestStalledReaderLetGo(t *testing.T) {
+	r := newRig(t)
+	r.d.o.WriteTimeout = 300 * time.Millisecond
+	srv := httptest.NewUnstartedServer(r.d.Handler())
+	srv.Listener = smallBuffers{srv.Listener}
+	srv.Start()
+	defer srv.Close()
+	r.seedToday(600)
+	r.operator("ada", Admin)
+	c := r.client()
+	c.mustSignIn("ada")
+	if _, body := c.get("/dashboard/export"); len(body) < 64<<10 {
+		t.Fatalf("the export is only %d bytes: too small to stall", len(body))
+	}
+	u, _ := url.Parse(r.srv.URL)
+	var cookie string
+	for _, k := range c.http.Jar.Cookies(u) {
+		if k.Name == r.d.cookieName() {
+			cookie = k.Name + "=" + k.Value
+		}
+	}
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	conn, err := d.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /dashboard/export HTTP/1.1\r\nHost: %s\r\nCookie: %s\r\nConnection: close\r\n\r\n", srv.Listener.Addr(), cookie)
+	time.Sleep(1500 * time.Millisecond) // reading nothing, well past the deadline
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got, err := io.ReadAll(conn)
+	if !bytes.HasPrefix(got, []byte("HTTP/1.1 200")) {
+		t.Fatalf("export: %.80q %v", got, err)
+	}
+	if bytes.HasSuffix(got, []byte("\r\n0\r\n\r\n")) {
+		t.Fatalf("a reader stalled past the write deadline still got the whole export (%d bytes)", len(got))
 	}
 }
