@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -266,13 +265,11 @@ func TestStalledReaderLetGo(t *testing.T) {
 			cookie = k.Name + "=" + k.Value
 		}
 	}
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
-	conn, err := d.Dial("tcp", srv.Listener.Addr().String())
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
+	conn.(*net.TCPConn).SetReadBuffer(4096)
 	defer conn.Close()
 	fmt.Fprintf(conn, "GET /dashboard/export HTTP/1.1\r\nHost: %s\r\nCookie: %s\r\nConnection: close\r\n\r\n", srv.Listener.Addr(), cookie)
 	time.Sleep(1500 * time.Millisecond) // reading nothing, well past the deadline
