@@ -282,3 +282,33 @@ func TestStalledReaderLetGo(t *testing.T) {
 		t.Fatalf("a reader stalled past the write deadline still got the whole export (%d bytes)", len(got))
 	}
 }
+
+// TestLockoutIgnoresForwardedFor: with no trusted proxy, a client that
+// sends a new X-Forwarded-For (or X-Real-IP) with each guess is still
+// counted by its own address; and a name's case or surrounding spaces do
+// not make a new count.
+func TestLockoutIgnoresForwardedFor(t *testing.T) {
+	r := newRig(t)
+	r.operator("alice", Admin)
+	c := r.client()
+	for i := range ClientLockAfter {
+		c.get("/dashboard/signin")
+		ip := fmt.Sprintf("198.51.100.%d", i+1)
+		c.post("/dashboard/signin", url.Values{"csrf": {c.csrf}, "name": {fmt.Sprintf("guess%d", i)}, "password": {"wrong password!"}},
+			"X-Forwarded-For", ip, "X-Real-IP", ip, "Forwarded", "for="+ip)
+	}
+	c.get("/dashboard/signin")
+	resp, _ := c.post("/dashboard/signin", url.Values{"csrf": {c.csrf}, "name": {"alice"}, "password": {password}}, "X-Forwarded-For", "203.0.113.9")
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after %d failures under forged addresses: HTTP %d", ClientLockAfter, resp.StatusCode)
+	}
+	a := r.d.Accounts()
+	ctx := context.Background()
+	for i, name := range []string{"bob", "BOB", " Bob ", "bOb\u00a0", "\tbob"} {
+		_, err := a.SignIn(ctx, name, "wrong password!", fmt.Sprintf("192.0.2.%d", i+1))
+		var locked *LockedError
+		if i < LockAfter-1 && !errors.Is(err, ErrSignIn) || i == LockAfter-1 && !errors.As(err, &locked) {
+			t.Fatalf("try %d as %q: %v", i+1, name, err)
+		}
+	}
+}
