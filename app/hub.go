@@ -122,6 +122,17 @@ func NewHub(cfg *config.Config, opts Options) (_ *Hub, err error) {
 		uploads = append(uploads, SandboxSignUpload)
 	}
 	h.server = kiosk.NewServer(mux, uploads...)
+	// The dashboard limits each body itself (forms, sign-in, the hosts
+	// CSV up to dashboard.MaxUpload): the server's 64 KiB, fit for the
+	// kiosks' requests, would refuse a hosts CSV past it.
+	limited, dash := h.server.Handler, h.Dashboard.Handler()
+	h.server.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, dashboard.Prefix+"/") {
+			dash.ServeHTTP(w, r)
+			return
+		}
+		limited.ServeHTTP(w, r)
+	})
 	h.server.WriteTimeout = 0 // the kiosks' channels stay open; each write has its own deadline
 	h.ln = kiosk.LimitConns(h.ln, h.server, hubMaxConns)
 	return h, nil

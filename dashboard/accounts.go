@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -139,16 +140,30 @@ var dummyHash = HashPassword("not anyone's password, ever")
 // Accounts keeps operators, their sessions and failed sign-ins in the
 // hub's database.
 type Accounts struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool   *pgxpool.Pool
+	now    func() time.Time
+	checks chan struct{} // one a password check running: argon2id holds 19 MiB each
 }
+
+// MaxChecks is how many password checks run at once; a sign-in waits up
+// to CheckWait for its turn and is then refused with ErrBusy. Unbounded,
+// a flood of sign-ins (all let past the lockout before any failure is
+// counted) would hold 19 MiB each at once and could run the hub out of
+// memory.
+const (
+	MaxChecks = 4
+	CheckWait = 10 * time.Second
+)
+
+// ErrBusy is a sign-in refused because too many were being checked.
+var ErrBusy = errors.New("the hub is checking too many sign-ins; try again in a moment")
 
 // NewAccounts uses the hub's database (pgstore.DB.Pool); now may be nil.
 func NewAccounts(pool *pgxpool.Pool, now func() time.Time) *Accounts {
 	if now == nil {
 		now = time.Now
 	}
-	return &Accounts{pool: pool, now: now}
+	return &Accounts{pool: pool, now: now, checks: make(chan struct{}, MaxChecks)}
 }
 
 // Add makes an operator.
@@ -214,8 +229,8 @@ func (a *Accounts) List(ctx context.Context) ([]Operator, error) {
 }
 
 // Lockout rules: LockAfter failures for one name within LockWindow lock
-// that name for LockFor; ClientLockAfter failures from one address within
-// the window lock that address.
+// that name for LockFor; ClientLockAfter failures from one address (on
+// IPv6, one /64) within the window lock that address.
 const (
 	LockAfter       = 5
 	ClientLockAfter = 20
@@ -264,10 +279,23 @@ func (a *Accounts) locked(ctx context.Context, name, client string, now time.Tim
 	return left, nil
 }
 
+// clientKey is what failed sign-ins are counted against for client: an
+// IPv6 address's /64 (one subscriber's, whose addresses it may rotate
+// through at will), any other address as it is.
+func clientKey(client string) string {
+	a, err := netip.ParseAddr(client)
+	if err != nil || !a.Unmap().Is6() {
+		return client
+	}
+	p, _ := a.Unmap().WithZone("").Prefix(64)
+	return p.String()
+}
+
 // SignIn checks a name and password and opens a session. It returns the
 // session's token (for the cookie), ErrSignIn or a *LockedError.
 func (a *Accounts) SignIn(ctx context.Context, name, password, client string) (string, error) {
 	now := a.now()
+	client = clientKey(client)
 	key := strings.ToLower(strings.TrimSpace(name))
 	if utf8.RuneCountInString(key) > MaxName {
 		key = string([]rune(key)[:MaxName])
@@ -285,7 +313,11 @@ func (a *Accounts) SignIn(ctx context.Context, name, password, client string) (s
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return "", err
 	}
+	if err := a.takeCheck(ctx); err != nil {
+		return "", err
+	}
 	ok := CheckHash(hash, password) && err == nil && len(password) <= MaxPassword*4
+	<-a.checks
 	if !ok {
 		if _, err := a.pool.Exec(ctx, `WITH gone AS (DELETE FROM signin_failures WHERE failed_at < $4)
 			INSERT INTO signin_failures (name, client, failed_at) VALUES ($1, $2, $3)`, tokenHash(key), client, now, now.Add(-LockWindow)); err != nil {
@@ -304,6 +336,19 @@ func (a *Accounts) SignIn(ctx context.Context, name, password, client string) (s
 		return "", err
 	}
 	return token, nil
+}
+
+// takeCheck waits for a password check's slot (see MaxChecks).
+func (a *Accounts) takeCheck(ctx context.Context) error {
+	wait := time.NewTimer(CheckWait)
+	defer wait.Stop()
+	select {
+	case a.checks <- struct{}{}:
+		return nil
+	case <-wait.C:
+	case <-ctx.Done():
+	}
+	return ErrBusy
 }
 
 // Session timeouts.

@@ -78,6 +78,9 @@ type Options struct {
 	// RetentionDays: roll calls older than this are deleted (default 30),
 	// with expired sessions and old failed sign-ins.
 	RetentionDays int
+	// WriteTimeout is how long an answer (an export included) may take
+	// to write (default 2 minutes); an event stream has one a write.
+	WriteTimeout time.Duration
 }
 
 // Dashboard serves the operators' pages.
@@ -86,6 +89,7 @@ type Dashboard struct {
 	db       *pgstore.DB
 	accounts *Accounts
 	live     *broker
+	streams  streamCount
 	mux      *http.ServeMux
 	pages    map[string]*template.Template
 	nav      []navItem
@@ -107,6 +111,9 @@ func New(o Options) *Dashboard {
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 2 * time.Minute
 	}
 	if o.ClientIP == nil {
 		o.ClientIP = func(r *http.Request) string {
@@ -244,16 +251,31 @@ func staticFiles() http.Handler {
 // do not count as the operator's activity for the idle timeout.
 const automatic = "X-Dashboard-Refresh"
 
+// autoParam=1 in the query marks a page's own reload with JavaScript off
+// (its meta refresh), which does not count as activity either.
+const autoParam = "auto"
+
+// reloadURL is where a live page reloads itself with JavaScript off: the
+// same page, marked automatic.
+func reloadURL(r *http.Request) string {
+	q := r.URL.Query()
+	q.Set(autoParam, "1")
+	return r.URL.EscapedPath() + "?" + q.Encode()
+}
+
 // guard checks the session, the role and, on a POST, the request's
 // origin and CSRF token before h runs.
 func (d *Dashboard) guard(method string, need Role, limit int64, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		headers(w)
+		// The hub has no write timeout (its kiosks' channels stay open):
+		// a client that stops reading is let go after this.
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d.o.WriteTimeout))
 		if method == http.MethodPost && !d.sameOrigin(r) {
 			d.fail(w, r, nil, http.StatusForbidden, "This form did not come from the dashboard.")
 			return
 		}
-		touch := r.Header.Get(automatic) == "" && !strings.HasSuffix(r.URL.Path, "/events")
+		touch := r.Header.Get(automatic) == "" && r.URL.Query().Get(autoParam) != "1" && !strings.HasSuffix(r.URL.Path, "/events")
 		s, err := d.session(r, touch)
 		if errors.Is(err, ErrNoSession) {
 			if method == http.MethodGet && r.Header.Get(automatic) == "" && !strings.HasSuffix(r.URL.Path, "/events") {
@@ -386,6 +408,7 @@ type view struct {
 	Error   string
 	Data    any
 	Refresh int // seconds: with JavaScript off, a live page reloads itself
+	Reload  string
 }
 
 // render writes page name with data, or a plain error if it cannot.
@@ -399,7 +422,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, s *Session, s
 		}
 	}
 	if e, ok := data.(interface{ refresh() int }); ok {
-		v.Refresh = e.refresh()
+		v.Refresh, v.Reload = e.refresh(), reloadURL(r)
 	}
 	var buf bytes.Buffer
 	if err := d.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -471,25 +472,80 @@ func (d *Dashboard) walkIn(w http.ResponseWriter, r *http.Request, s *Session) {
 	http.Redirect(w, r, Prefix+"/onsite?done=walk-in", http.StatusSeeOther)
 }
 
+// MaxStreams is how many event streams one operator may hold at once (a
+// few tabs and phones), MaxAllStreams how many the dashboard holds in
+// all: each holds one of the hub's connections, which the kiosks share.
+const (
+	MaxStreams    = 8
+	MaxAllStreams = 256
+)
+
+// streamWrite is how long one write to an event stream may take: the hub
+// has no write timeout (the kiosks' channels stay open), so a browser that
+// stops reading would otherwise hold its connection for good.
+const streamWrite = 15 * time.Second
+
+// streamPing is how often a stream says it is alive, and checks that its
+// session still is.
+var streamPing = 25 * time.Second
+
+// streamCount counts the open event streams, by operator.
+type streamCount struct {
+	mu    sync.Mutex
+	by    map[int64]int
+	total int
+}
+
+// take counts a stream of operator id, or reports false past the caps.
+func (c *streamCount) take(id int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.by == nil {
+		c.by = map[int64]int{}
+	}
+	if c.by[id] >= MaxStreams || c.total >= MaxAllStreams {
+		return false
+	}
+	c.by[id]++
+	c.total++
+	return true
+}
+
+func (c *streamCount) done(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total--
+	if c.by[id]--; c.by[id] <= 0 {
+		delete(c.by, id)
+	}
+}
+
 // events streams the hub's announcements to the browser as server-sent
 // events. They carry ids and kinds, never a name: the page re-fetches its
 // fragment. A stream ends after a while and the browser reconnects, so an
 // operator signed out meanwhile stops getting them.
 func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, s *Session) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+	if !d.streams.take(s.ID) {
+		http.Error(w, "Too many live streams open: close some dashboard tabs.", http.StatusTooManyRequests)
 		return
+	}
+	defer d.streams.done(s.ID)
+	rc := http.NewResponseController(w)
+	flush := func() error {
+		rc.SetWriteDeadline(time.Now().Add(streamWrite))
+		return rc.Flush()
 	}
 	ch, stop := d.live.subscribe()
 	defer stop()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
 	fmt.Fprint(w, "retry: 1000\n\n")
-	fl.Flush()
+	if flush() != nil {
+		return
+	}
 	end := time.NewTimer(5 * time.Minute)
 	defer end.Stop()
-	ping := time.NewTicker(25 * time.Second)
+	ping := time.NewTicker(streamPing)
 	defer ping.Stop()
 	for {
 		select {
@@ -497,6 +553,9 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, s *Session) {
 			b, _ := json.Marshal(e)
 			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Kind, b)
 		case <-ping.C:
+			if _, err := d.accounts.Session(r.Context(), s.token, false); errors.Is(err, ErrNoSession) {
+				return // signed out, removed or a new password: no more announcements
+			}
 			fmt.Fprint(w, ": ping\n\n")
 		case <-end.C:
 			return
@@ -505,6 +564,8 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, s *Session) {
 		case <-d.ctx.Done():
 			return
 		}
-		fl.Flush()
+		if flush() != nil {
+			return
+		}
 	}
 }

@@ -77,6 +77,10 @@ func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 		d.o.Log.Warn("dashboard: sign-in failed", "client", d.o.ClientIP(r))
 		d.showSignIn(w, r, http.StatusUnauthorized, name, next, "That name and password do not match an operator.")
 		return
+	case errors.Is(err, ErrBusy):
+		d.o.Log.Warn("dashboard: sign-in refused: too many at once", "client", d.o.ClientIP(r))
+		d.showSignIn(w, r, http.StatusServiceUnavailable, name, next, "The hub is busy; try again in a moment.")
+		return
 	case err != nil:
 		d.o.Log.Error("dashboard: sign-in", "error", err.Error())
 		d.showSignIn(w, r, http.StatusServiceUnavailable, name, next, "The hub's database cannot be reached; try again.")

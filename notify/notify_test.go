@@ -427,7 +427,7 @@ func TestWebhookSignedRetriedOn500AndDelivered(t *testing.T) {
 		t.Fatalf("bad signatures %v, deliveries %d", rc.bad, len(rc.got))
 	}
 	p := rc.got[0]
-	want := Payload{Event: "visitor.arrived", ID: id, Site: "Tower A", Kiosk: "lobby-1", Host: "Ms Tan", Name: "TAN AH KOW", At: "2026-12-03T14:02:31+08:00"}
+	want := Payload{Event: "visitor.arrived", Delivery: p.Delivery, ID: id, Site: "Tower A", Kiosk: "lobby-1", Host: "Ms Tan", Name: "TAN AH KOW", At: "2026-12-03T14:02:31+08:00"} // the delivery: TestWebhookDeliveryIdIsSigned
 	if p != want {
 		t.Fatalf("payload %+v\nwant    %+v", p, want)
 	}

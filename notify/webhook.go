@@ -37,14 +37,17 @@ type Webhook struct {
 
 // Payload is the JSON body of a webhook delivery.
 type Payload struct {
-	Event  string `json:"event"` // "visitor.arrived"
-	ID     int64  `json:"id"`    // the visit's id
-	Site   string `json:"site"`
-	Kiosk  string `json:"kiosk"` // "" for a walk-in registered by staff
-	Host   string `json:"host"`
-	Name   string `json:"name"`
-	WalkIn bool   `json:"walk_in"` // registered by staff, not verified with Singpass
-	At     string `json:"at"`      // RFC 3339, Singapore time
+	Event string `json:"event"` // "visitor.arrived"
+	// Delivery is the outbox row, as in the Ndikiosk-Delivery header but
+	// under the signature: the same on every retry, for de-duplication.
+	Delivery int64  `json:"delivery"`
+	ID       int64  `json:"id"` // the visit's id
+	Site     string `json:"site"`
+	Kiosk    string `json:"kiosk"` // "" for a walk-in registered by staff
+	Host     string `json:"host"`
+	Name     string `json:"name"`
+	WalkIn   bool   `json:"walk_in"` // registered by staff, not verified with Singpass
+	At       string `json:"at"`      // RFC 3339, Singapore time
 	// Sandbox is true for a visit through the built-in Singpass sandbox (a
 	// test, not a real person); left out otherwise.
 	Sandbox bool `json:"sandbox,omitempty"`
@@ -54,7 +57,7 @@ type Payload struct {
 const EventArrived = "visitor.arrived"
 
 func payload(m Message) ([]byte, error) {
-	return json.Marshal(Payload{Event: EventArrived, ID: m.VisitID, Site: m.Site, Kiosk: m.Kiosk, Host: m.Host, Name: m.Name,
+	return json.Marshal(Payload{Event: EventArrived, Delivery: m.Delivery, ID: m.VisitID, Site: m.Site, Kiosk: m.Kiosk, Host: m.Host, Name: m.Name,
 		WalkIn: m.WalkIn, Sandbox: m.Sandbox, At: m.At.In(ndi.SGT).Format(time.RFC3339)})
 }
 

@@ -70,6 +70,10 @@ type Host struct {
 	Email string // where they are told of their visitor; "" for no email
 }
 
+// MaxEmail is the longest host email, in bytes: what fits in an SMTP path
+// (RFC 5321: 256 octets with its angle brackets, less two).
+const MaxEmail = 254
+
 // ErrEmail is returned for a host email that is not one address.
 var ErrEmail = errors.New("the email is not one address (name@example.com)")
 
@@ -84,7 +88,7 @@ func cleanHost(h Host) (Host, error) {
 	h.Email = strings.TrimSpace(h.Email)
 	if h.Email != "" {
 		a, err := mail.ParseAddress(h.Email)
-		if err != nil || a.Address != h.Email || strings.ContainsAny(h.Email, "\r\n") {
+		if err != nil || a.Address != h.Email || strings.ContainsAny(h.Email, "\r\n") || len(h.Email) > MaxEmail {
 			return h, ErrEmail
 		}
 	}
