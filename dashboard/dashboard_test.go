@@ -683,6 +683,16 @@ func TestLiveReconnects(t *testing.T) {
 	r := newRig(t)
 	ch, stop := r.d.live.subscribe()
 	defer stop()
+	// The first connection's own resync, if it came after subscribing, is
+	// not the one this test waits for: the one after the reconnect is.
+	<-r.d.live.ready
+	for drained := false; !drained; {
+		select {
+		case <-ch:
+		default:
+			drained = true
+		}
+	}
 	var killed int
 	if err := r.db.Pool().QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE query = 'LISTEN '||$1 AND pid <> pg_backend_pid()`, pgstore.EventsChannel).Scan(&killed); err != nil || killed != 1 {

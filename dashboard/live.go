@@ -102,9 +102,9 @@ func (b *broker) listen(ctx context.Context, listening func()) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+pgstore.EventsChannel); err != nil {
 		return err
 	}
-	listening()
 	// Whatever happened while no connection listened is fetched again.
 	b.publish(pgstore.Event{Kind: eventResync})
+	listening()
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
