@@ -46,6 +46,9 @@ func (p *problems) required(why string, kv ...string) {
 func (c *Config) check() []string {
 	p := problems(slices.Clone(c.envProblems))
 	c.checkKiosk(&p)
+	if !c.hub && (c.Notify.SMTP.Host != "" || c.Notify.Webhook.URL != "") {
+		p.add("[notify] is the hub's: hosts are told of their visitors by `ndikiosk hub`; a kiosk tells no one itself (remove [notify] here)")
+	}
 	if c.Remote() {
 		c.checkRemote(&p)
 		return p

@@ -54,6 +54,8 @@ func TestFAPIConfigChecks(t *testing.T) {
 		"sandbox = true\n[kiosk]\nprovider = \"fapi\"\n[fapi]\nscopes = [\"partialuinfin\", \"dob\"]\n":                                               "ask for uinfin",
 		"sandbox = true\n[kiosk]\nprovider = \"fapi\"\n[fapi]\nscopes = [\"name\"]\n":                                                                 `fapi.scopes must include "dob"`,
 		"sandbox = true\n[kiosk]\nprovider = \"fapi\"\n[fapi]\nscopes = [\"user.identity\", \"dob\"]\n":                                               "with Singpass Login's user.identity only name, email and mobileno",
+		"sandbox = true\n[notify.smtp]\nhost = \"mail.example.com\"\n":                                                                                "[notify] is the hub's",
+		"sandbox = true\n[notify.webhook]\nurl = \"https://hooks.example.com/x\"\n":                                                                   "[notify] is the hub's",
 		"sandbox = true\n[kiosk]\nprovider = \"fapi\"\n[fapi]\nscopes = [\"user.identity\"]\n":                                                        "age mode needs the date of birth, which only Myinfo gives",
 		"sandbox = true\n[kiosk]\nprovider = \"fapi\"\nmode = \"visitor\"\n[fapi]\nscopes = [\"user.identity\", \"mobileno\"]\n":                      "asks for name too",
 		"sandbox = true\n[kiosk]\nprovider = \"fapi\"\n[fapi]\njwks_path = \"/callback\"\n":                                                           "fapi.jwks_path must differ",

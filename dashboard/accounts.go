@@ -18,7 +18,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
 	"golang.org/x/crypto/argon2"
+
+	"ndikiosk/pgstore"
 )
 
 // Role is what an operator may do: a viewer sees, an admin also edits the
@@ -140,9 +143,13 @@ var dummyHash = HashPassword("not anyone's password, ever")
 // Accounts keeps operators, their sessions and failed sign-ins in the
 // hub's database.
 type Accounts struct {
-	pool   *pgxpool.Pool
-	now    func() time.Time
-	checks chan struct{} // one a password check running: argon2id holds 19 MiB each
+	pool *pgxpool.Pool
+	now  func() time.Time
+	// nameKey is what a failed sign-in's typed name is kept as: keyed
+	// with the hub's log key (Dashboard sets it), so that a password typed
+	// into the name field cannot be recovered by hashing guesses.
+	nameKey func(string) []byte
+	checks  chan struct{} // one a password check running: argon2id holds 19 MiB each
 }
 
 // MaxChecks is how many password checks run at once; a sign-in waits up
@@ -163,7 +170,13 @@ func NewAccounts(pool *pgxpool.Pool, now func() time.Time) *Accounts {
 	if now == nil {
 		now = time.Now
 	}
-	return &Accounts{pool: pool, now: now, checks: make(chan struct{}, MaxChecks)}
+	return &Accounts{pool: pool, now: now, nameKey: tokenHash, checks: make(chan struct{}, MaxChecks)}
+}
+
+// keyNames keeps failed sign-ins' names keyed with the hub's log key.
+func (a *Accounts) keyNames(db *pgstore.DB) *Accounts {
+	a.nameKey = func(name string) []byte { return db.Keyed("dashboard sign-in name", name) }
+	return a
 }
 
 // Add makes an operator.
@@ -264,7 +277,7 @@ func (a *Accounts) locked(ctx context.Context, name, client string, now time.Tim
 		col   string
 		key   any
 		after int
-	}{{"name", tokenHash(name), LockAfter}, {"client", client, ClientLockAfter}} {
+	}{{"name", a.nameKey(name), LockAfter}, {"client", client, ClientLockAfter}} {
 		var n int
 		var last *time.Time
 		err := a.pool.QueryRow(ctx, `SELECT count(*), max(failed_at) FROM signin_failures WHERE `+q.col+` = $1 AND failed_at > $2`,
@@ -320,7 +333,7 @@ func (a *Accounts) SignIn(ctx context.Context, name, password, client string) (s
 	<-a.checks
 	if !ok {
 		if _, err := a.pool.Exec(ctx, `WITH gone AS (DELETE FROM signin_failures WHERE failed_at < $4)
-			INSERT INTO signin_failures (name, client, failed_at) VALUES ($1, $2, $3)`, tokenHash(key), client, now, now.Add(-LockWindow)); err != nil {
+			INSERT INTO signin_failures (name, client, failed_at) VALUES ($1, $2, $3)`, a.nameKey(key), client, now, now.Add(-LockWindow)); err != nil {
 			return "", err
 		}
 		if left, err := a.locked(ctx, key, client, now); err == nil && left > 0 {

@@ -124,7 +124,7 @@ func New(o Options) *Dashboard {
 			return host
 		}
 	}
-	d := &Dashboard{o: o, db: o.DB, accounts: NewAccounts(o.DB.Pool(), o.Now), live: newBroker(o.DB.Pool(), o.Log),
+	d := &Dashboard{o: o, db: o.DB, accounts: NewAccounts(o.DB.Pool(), o.Now).keyNames(o.DB), live: newBroker(o.DB.Pool(), o.Log),
 		mux: http.NewServeMux(), pages: map[string]*template.Template{}}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	d.routes()

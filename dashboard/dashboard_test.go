@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -321,6 +322,12 @@ func TestLockout(t *testing.T) {
 		r.count(`SELECT count(*) FROM signin_failures`) != before+1 {
 		t.Fatal("a name typed at sign-in is stored in clear")
 	}
+	// Nor as a plain hash that guessing passwords would find: it is keyed
+	// with the hub's log key.
+	plain := sha256.Sum256([]byte(strings.ToLower(password)))
+	if n := r.count(`SELECT count(*) FROM signin_failures WHERE name = $1`, plain[:]); n != 0 {
+		t.Fatal("a name typed at sign-in is kept as its plain SHA-256")
+	}
 	strip := regexp.MustCompile(`value="[^"]*"`)
 	if strip.ReplaceAllString(bodies[0], "") != strip.ReplaceAllString(bodies[1], "") {
 		t.Error("the locked page tells an existing name from an unknown one")
@@ -511,7 +518,7 @@ func TestRollCallTicksAndPrint(t *testing.T) {
 	r.operator("ada", Admin)
 	r.operator("viv", Viewer)
 	id1 := r.visit("TAN MEI LING", "S1234567D", "HQ")
-	r.visit("LIM BOON KENG", "S7654321A", "Annex")
+	elsewhere := r.visit("LIM BOON KENG", "S7654321A", "Annex")
 	r.db.WalkIn(context.Background(), "HQ", "Walk In Person", "Tan", "Delivery", r.clock.Now())
 	a, v := r.client(), r.client()
 	a.mustSignIn("ada")
@@ -532,6 +539,12 @@ func TestRollCallTicksAndPrint(t *testing.T) {
 		t.Fatalf("tick: HTTP %d", resp.StatusCode)
 	}
 	waitEvent(t, ch, EventRollCall)
+	// Someone at another site, or no visit at all, is not on this roll call.
+	for _, visit := range []int64{elsewhere, 999999} {
+		if resp, _ := v.post(rc+"/tick", url.Values{"csrf": {v.csrf}, "visit": {fmt.Sprint(visit)}, "on": {"1"}}); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("tick for visit %d, not on the roll call: HTTP %d", visit, resp.StatusCode)
+		}
+	}
 	_, body = v.get(rc)
 	if !strings.Contains(body, `<b id="done">1</b> of 2`) || !strings.Contains(body, "✔ ada") {
 		t.Fatalf("the other phone does not see the tick:\n%s", body)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"ndikiosk/kiosk"
 	"ndikiosk/pgstore"
 )
 
@@ -208,6 +209,17 @@ func (d *Dashboard) tick(w http.ResponseWriter, r *http.Request, s *Session) {
 	err = d.db.Pool().QueryRow(r.Context(), `SELECT site FROM roll_calls WHERE id = $1 AND ended_at IS NULL`, id).Scan(&site)
 	if errors.Is(err, pgx.ErrNoRows) {
 		d.fail(w, r, s, http.StatusNotFound, "This roll call has ended.")
+		return
+	}
+	var onList bool
+	if err == nil {
+		// Only someone the roll call can list is ticked: a visit checked in
+		// with Singpass or as a walk-in at its site.
+		err = d.db.Pool().QueryRow(r.Context(), `SELECT EXISTS (SELECT 1 FROM visits WHERE id = $1 AND outcome IN ($2, $3)
+			AND ($4 = '' OR site = $4))`, visit, string(kiosk.OutcomeCheckedIn), string(kiosk.OutcomeWalkIn), site).Scan(&onList)
+	}
+	if err == nil && !onList {
+		d.fail(w, r, s, http.StatusBadRequest, "That person is not on this roll call.")
 		return
 	}
 	if err == nil {

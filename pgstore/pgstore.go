@@ -200,6 +200,10 @@ func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 // PersonKey is the keyed hash that stands for a UIN/FIN.
 func (d *DB) PersonKey(uinfin string) []byte { return d.box.PersonKey(uinfin) }
 
+// Keyed is an HMAC of value under the log's key and a label of its use,
+// the same on every replica: for values the hub matches but never shows.
+func (d *DB) Keyed(label, value string) []byte { return d.box.Keyed(label, value) }
+
 func (d *DB) open(column, ref string, b []byte) (string, error) {
 	out, err := d.box.Open(column, ref, b)
 	if err != nil {

@@ -67,6 +67,16 @@ func (b *Box) NameKey(name string) []byte {
 	return m.Sum(nil)
 }
 
+// Keyed is HMAC-SHA256 of value under this log's secret and a label of
+// its use: a value the log must find again but never show (a name typed at
+// a failed sign-in, which may be a password typed in the wrong field).
+func (b *Box) Keyed(label, value string) []byte {
+	m := hmac.New(sha256.New, b.mac)
+	m.Write([]byte(label + "\x00"))
+	m.Write([]byte(value))
+	return m.Sum(nil)
+}
+
 // Seal encrypts a personal value, bound to its column and row reference so
 // that ciphertexts cannot be swapped between rows or columns. An empty
 // value stays empty (nil).

@@ -84,3 +84,12 @@ func TestNameKey(t *testing.T) {
 		t.Error("two logs give one name the same key")
 	}
 }
+
+func TestKeyed(t *testing.T) {
+	b, _ := New(NewKey())
+	other, _ := New(NewKey())
+	if !bytes.Equal(b.Keyed("a", "x"), b.Keyed("a", "x")) || bytes.Equal(b.Keyed("a", "x"), b.Keyed("b", "x")) ||
+		bytes.Equal(b.Keyed("a", "x"), other.Keyed("a", "x")) || bytes.Equal(b.Keyed("a", "bx"), b.Keyed("ab", "x")) {
+		t.Fatal("Keyed does not depend on exactly its key, label and value")
+	}
+}
